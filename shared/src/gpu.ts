@@ -1,0 +1,59 @@
+import { z } from "zod";
+
+/** Seed 002: the GPU monitor samples every 1–10 s, 5 s by default. */
+export const GPU_MONITOR_INTERVAL_MS = { min: 1000, max: 10000, default: 5000 } as const;
+
+/** Missing readings (`[N/A]`, `[Not Supported]`) are `null`, never a made-up zero. */
+export const GpuSnapshotSchema = z.strictObject({
+  index: z.int().min(0),
+  uuid: z.string(),
+  name: z.string(),
+  /** `cuda` for a real GPU read from nvidia-smi, `cpu` when the worker runs on the host CPU. */
+  device: z.enum(["cuda", "cpu"]),
+  utilization_gpu_pct: z.number().min(0).max(100).nullable(),
+  utilization_memory_pct: z.number().min(0).max(100).nullable(),
+  memory_used_mb: z.number().min(0).nullable(),
+  memory_total_mb: z.number().min(0).nullable(),
+  memory_free_mb: z.number().min(0).nullable(),
+  temperature_c: z.number().nullable(),
+  power_draw_w: z.number().min(0).nullable(),
+  power_limit_w: z.number().min(0).nullable(),
+});
+export type GpuSnapshot = z.infer<typeof GpuSnapshotSchema>;
+
+export const LoadedModelSchema = z.strictObject({
+  name: z.string(),
+  version: z.int().min(1),
+  sha256: z.string(),
+  memory_mb: z.number().min(0),
+  gpu_index: z.int().min(0),
+});
+export type LoadedModel = z.infer<typeof LoadedModelSchema>;
+
+export const WorkerHeartbeatSchema = z.strictObject({
+  worker_id: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, "must be 1–64 characters of A-Z, a-z, 0-9, '.', '_' or '-'"),
+  /** Base URL the edge forwards to, e.g. http://10.0.0.7:8790 */
+  url: z.url({ protocol: /^https?$/ }),
+  sent_at: z.iso.datetime(),
+  interval_ms: z.int().min(GPU_MONITOR_INTERVAL_MS.min).max(GPU_MONITOR_INTERVAL_MS.max),
+  gpus: z.array(GpuSnapshotSchema).min(1).max(64),
+  loaded_models: z.array(LoadedModelSchema).max(256),
+  queue_depth: z.int().min(0),
+  in_flight: z.int().min(0),
+  tokens_per_second: z.number().min(0),
+  version: z.string().max(64).optional(),
+});
+export type WorkerHeartbeat = z.infer<typeof WorkerHeartbeatSchema>;
+
+/** How the pool stores a worker: the last heartbeat and when the edge received it. */
+export const WorkerStateSchema = z.strictObject({
+  heartbeat: WorkerHeartbeatSchema,
+  received_at: z.iso.datetime(),
+});
+export type WorkerState = z.infer<typeof WorkerStateSchema>;
+
+export const WorkerListEntrySchema = WorkerStateSchema.extend({
+  age_ms: z.number(),
+  live: z.boolean(),
+});
+export type WorkerListEntry = z.infer<typeof WorkerListEntrySchema>;
