@@ -36,9 +36,12 @@ export function randomNonce(): string {
   return toHex(crypto.getRandomValues(new Uint8Array(16)));
 }
 
-const keyCache = new Map<string, Promise<CryptoKey>>();
+/** Spelled this way because `CryptoKey` is a global type in workerd and browsers but not in @types/node. */
+type HmacKey = Awaited<ReturnType<typeof crypto.subtle.importKey>>;
 
-function importSigningKey(secret: string): Promise<CryptoKey> {
+const keyCache = new Map<string, Promise<HmacKey>>();
+
+function importSigningKey(secret: string): Promise<HmacKey> {
   let key = keyCache.get(secret);
   if (!key) {
     key = crypto.subtle.importKey("raw", encoder.encode(secret), { name: "HMAC", hash: "SHA-256" }, false, [

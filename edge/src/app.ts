@@ -1,0 +1,23 @@
+import { ModelgateError } from "@modelgate/shared";
+import { Hono } from "hono";
+import type { AppEnv } from "./env.js";
+import { problemResponse } from "./http/problem.js";
+import { requestContext } from "./middleware/request-context.js";
+import { healthRoutes } from "./routes/health.js";
+import { inferenceRoutes } from "./routes/inference.js";
+import { modelRoutes } from "./routes/models.js";
+import { workerRoutes } from "./routes/workers.js";
+
+export function createEdgeApp(): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+  app.route("/", healthRoutes);
+  app.use("*", requestContext);
+  app.route("/", modelRoutes);
+  app.route("/", workerRoutes);
+  app.route("/", inferenceRoutes);
+  app.notFound((c) =>
+    problemResponse(c, new ModelgateError("not_found", `No route for ${c.req.method} ${c.req.path}.`)),
+  );
+  app.onError((error, c) => problemResponse(c, error));
+  return app;
+}

@@ -1,0 +1,52 @@
+import type { Scope } from "@modelgate/shared";
+import { z } from "zod";
+import type { WorkerPool } from "./pool/worker-pool-object.js";
+
+/** Bindings declared in wrangler.toml plus the secrets set with `wrangler secret put`. */
+export interface EdgeBindings {
+  REGISTRY: R2Bucket;
+  WORKER_POOL: DurableObjectNamespace<WorkerPool>;
+  MODELGATE_ADMIN_KEY?: string;
+  MODELGATE_WORKER_TOKEN?: string;
+  MODELGATE_SIGNING_SECRET?: string;
+  MODELGATE_MAX_BODY_BYTES?: string;
+  MODELGATE_FORWARD_TIMEOUT_MS?: string;
+}
+
+const secret = (name: string) =>
+  z
+    .string({ error: `${name} is not set (wrangler secret put ${name}, or the local env file)` })
+    .min(16, `${name} must be at least 16 characters`);
+
+/** Validated once per isolate; a missing secret is a clear 500 naming it, never a silent open door. */
+export const EdgeConfigSchema = z.object({
+  MODELGATE_ADMIN_KEY: secret("MODELGATE_ADMIN_KEY"),
+  MODELGATE_WORKER_TOKEN: secret("MODELGATE_WORKER_TOKEN"),
+  MODELGATE_SIGNING_SECRET: secret("MODELGATE_SIGNING_SECRET"),
+  MODELGATE_MAX_BODY_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .max(100 * 1024 * 1024)
+    .default(1024 * 1024),
+  MODELGATE_FORWARD_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(120_000),
+});
+export type EdgeConfig = z.infer<typeof EdgeConfigSchema>;
+
+/** Who is calling: resolved by the authenticate middleware, read by route handlers. */
+export interface Principal {
+  id: string;
+  kind: "admin-key" | "worker-token";
+  scopes: readonly Scope[];
+}
+
+export interface EdgeVariables {
+  requestId: string;
+  config: EdgeConfig;
+  principal: Principal;
+}
+
+export interface AppEnv {
+  Bindings: EdgeBindings;
+  Variables: EdgeVariables;
+}

@@ -1,0 +1,76 @@
+import { ModelgateError, signRequest, type WorkerChoice } from "@modelgate/shared";
+
+export interface ForwardOptions {
+  /** Ordered: the chosen worker first, then its fallbacks. */
+  workers: readonly WorkerChoice[];
+  path: string;
+  body: string;
+  signingSecret: string;
+  timeoutMs: number;
+  requestId: string;
+}
+
+export interface ForwardOutcome {
+  response: Response;
+  worker: WorkerChoice;
+  attempts: number;
+}
+
+/**
+ * Sends a signed request to the first worker that answers. A connect failure or a 5xx (before
+ * any byte reached the client) moves on to the next fallback; a 4xx is the caller's problem
+ * and is returned as is. When every worker fails the caller gets a 502/504, never the
+ * worker's internals.
+ */
+export async function forwardToWorker(options: ForwardOptions): Promise<ForwardOutcome> {
+  let lastFailure: ModelgateError | undefined;
+  let attempts = 0;
+  for (const worker of options.workers) {
+    attempts++;
+    const url = new URL(options.path, worker.url);
+    const signature = await signRequest(options.signingSecret, {
+      method: "POST",
+      pathWithQuery: url.pathname + url.search,
+      body: options.body,
+    });
+    let response: Response;
+    try {
+      response = await fetch(url, {
+        method: "POST",
+        headers: { "content-type": "application/json", "x-request-id": options.requestId, ...signature },
+        body: options.body,
+        signal: AbortSignal.timeout(options.timeoutMs),
+      });
+    } catch (error) {
+      const timedOut = error instanceof Error && (error.name === "TimeoutError" || error.name === "AbortError");
+      lastFailure = timedOut
+        ? new ModelgateError(
+            "upstream_timeout",
+            `Worker ${worker.workerId} did not answer within ${options.timeoutMs} ms.`,
+          )
+        : new ModelgateError("upstream_failed", `Worker ${worker.workerId} could not be reached.`);
+      continue;
+    }
+    if (response.status >= 500) {
+      await discardBody(response);
+      lastFailure = new ModelgateError("upstream_failed", `Worker ${worker.workerId} failed (${response.status}).`);
+      continue;
+    }
+    if (response.status === 401) {
+      // The worker refused our signature: a fleet misconfiguration, not the caller's fault.
+      await discardBody(response);
+      lastFailure = new ModelgateError(
+        "upstream_failed",
+        `Worker ${worker.workerId} refused the edge's signature; check that MODELGATE_SIGNING_SECRET matches.`,
+      );
+      continue;
+    }
+    return { response, worker, attempts };
+  }
+  throw lastFailure ?? new ModelgateError("no_worker_available", "No worker to forward to.");
+}
+
+/** Reads a failed attempt's body to the end so the connection is released cleanly. */
+async function discardBody(response: Response): Promise<void> {
+  await response.arrayBuffer().catch(() => undefined);
+}

@@ -1,0 +1,63 @@
+import { ModelgateError, validationError } from "@modelgate/shared";
+import type { Context } from "hono";
+import type { z } from "zod";
+import type { AppEnv } from "../env.js";
+
+/**
+ * Reads a JSON body no larger than the configured limit (checked while streaming, so a lying
+ * or absent Content-Length cannot get past it) and validates it with the route's schema.
+ */
+export async function readJsonBody<S extends z.ZodType>(
+  c: Context<AppEnv>,
+  schema: S,
+  what: string,
+): Promise<z.output<S>> {
+  const text = await readBodyText(c);
+  const contentType = c.req.header("content-type") ?? "";
+  if (!/^application\/(.+\+)?json\b/i.test(contentType)) {
+    throw new ModelgateError("unsupported_media_type", `Send the ${what} as application/json.`);
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch {
+    throw new ModelgateError("bad_request", `The ${what} is not valid JSON.`, [
+      { field: "", message: "malformed JSON" },
+    ]);
+  }
+  const parsed = schema.safeParse(raw);
+  if (!parsed.success) throw validationError(parsed.error, what);
+  return parsed.data;
+}
+
+export async function readBodyText(c: Context<AppEnv>): Promise<string> {
+  const limit = c.get("config").MODELGATE_MAX_BODY_BYTES;
+  const declared = Number(c.req.header("content-length") ?? Number.NaN);
+  if (Number.isFinite(declared) && declared > limit) throw tooLarge(limit);
+  const body = c.req.raw.body;
+  if (!body) return "";
+  const reader = body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.byteLength;
+    if (total > limit) {
+      await reader.cancel();
+      throw tooLarge(limit);
+    }
+    chunks.push(value);
+  }
+  const bytes = new Uint8Array(total);
+  let offset = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return new TextDecoder().decode(bytes);
+}
+
+function tooLarge(limit: number): ModelgateError {
+  return new ModelgateError("payload_too_large", `The request body is larger than ${limit} bytes.`);
+}

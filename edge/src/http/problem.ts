@@ -1,0 +1,15 @@
+import { ModelgateError, PROBLEM_CONTENT_TYPE } from "@modelgate/shared";
+import type { Context } from "hono";
+import type { AppEnv } from "../env.js";
+
+/** Renders any thrown value as RFC 9457 problem+json; internals never reach the client. */
+export function problemResponse(c: Context<AppEnv>, error: unknown): Response {
+  const known =
+    error instanceof ModelgateError ? error : new ModelgateError("internal", "The edge failed to handle this request.");
+  if (!(error instanceof ModelgateError)) console.error("unhandled edge error", c.get("requestId"), error);
+  const headers: Record<string, string> = { "content-type": PROBLEM_CONTENT_TYPE };
+  const requestId = c.get("requestId");
+  if (requestId) headers["x-request-id"] = requestId;
+  if (known.code === "unauthorized") headers["www-authenticate"] = 'Bearer realm="modelgate"';
+  return new Response(JSON.stringify(known.toProblem(c.req.path)), { status: known.status, headers });
+}

@@ -1,0 +1,61 @@
+import { ModelgateError, type Scope, scopesAllow } from "@modelgate/shared";
+import { createMiddleware } from "hono/factory";
+import type { AppEnv, EdgeConfig, Principal } from "../env.js";
+
+/** Turns a bearer token into a principal. Stored, scoped API keys plug in here later. */
+export interface PrincipalResolver {
+  resolve(token: string, config: EdgeConfig): Promise<Principal | undefined>;
+}
+
+const encoder = new TextEncoder();
+
+/** Compares secrets in constant time: hashing first makes the lengths equal. */
+async function secretsEqual(a: string, b: string): Promise<boolean> {
+  const [ha, hb] = await Promise.all([
+    crypto.subtle.digest("SHA-256", encoder.encode(a)),
+    crypto.subtle.digest("SHA-256", encoder.encode(b)),
+  ]);
+  return crypto.subtle.timingSafeEqual(ha, hb);
+}
+
+/** The admin key (all human scopes) and the shared worker token (heartbeats only). */
+export const configuredSecretResolver: PrincipalResolver = {
+  async resolve(token, config) {
+    if (await secretsEqual(token, config.MODELGATE_ADMIN_KEY)) {
+      return { id: "admin", kind: "admin-key", scopes: ["admin"] };
+    }
+    if (await secretsEqual(token, config.MODELGATE_WORKER_TOKEN)) {
+      return { id: "worker-token", kind: "worker-token", scopes: ["worker"] };
+    }
+    return undefined;
+  },
+};
+
+export interface RequireScopeOptions {
+  resolver?: PrincipalResolver;
+}
+
+/**
+ * Every protected route declares the one scope it needs. 401 when no valid key is presented,
+ * 403 when the key is valid but lacks the scope.
+ */
+export function requireScope(scope: Scope, options: RequireScopeOptions = {}) {
+  const resolver = options.resolver ?? configuredSecretResolver;
+  return createMiddleware<AppEnv>(async function requireScopeMiddleware(c, next) {
+    const header = c.req.header("authorization");
+    const match = header ? /^Bearer\s+(\S{1,512})$/i.exec(header) : null;
+    const token = match?.[1];
+    if (!token) {
+      throw new ModelgateError("unauthorized", "Send an API key as `Authorization: Bearer <key>`.");
+    }
+    const principal = await resolver.resolve(token, c.get("config"));
+    if (!principal) {
+      throw new ModelgateError("unauthorized", "The API key is not valid.");
+    }
+    if (!scopesAllow(principal.scopes, scope)) {
+      throw new ModelgateError("forbidden", `This key lacks the \`${scope}\` scope.`);
+    }
+    c.set("principal", principal);
+    await next();
+  });
+}

@@ -1,0 +1,56 @@
+import { DurableObject } from "cloudflare:workers";
+import { type WorkerHeartbeat, type WorkerState, WorkerStateSchema } from "@modelgate/shared";
+import type { EdgeBindings } from "../env.js";
+
+const WORKER_KEY_PREFIX = "worker:";
+/** Workers silent this long are forgotten entirely (they are excluded from routing long before). */
+const FORGET_AFTER_MS = 24 * 60 * 60 * 1000;
+
+/**
+ * The live view of the GPU fleet: one instance ("global") receives every heartbeat, so
+ * routing decisions in any isolate see the same workers. State survives restarts in the
+ * object's storage and is mirrored in memory for fast reads.
+ */
+export class WorkerPool extends DurableObject<EdgeBindings> {
+  private readonly workers = new Map<string, WorkerState>();
+
+  constructor(ctx: DurableObjectState, env: EdgeBindings) {
+    super(ctx, env);
+    void ctx.blockConcurrencyWhile(async () => {
+      const stored = await ctx.storage.list<unknown>({ prefix: WORKER_KEY_PREFIX });
+      for (const value of stored.values()) {
+        const parsed = WorkerStateSchema.safeParse(value);
+        if (parsed.success) this.workers.set(parsed.data.heartbeat.worker_id, parsed.data);
+      }
+    });
+  }
+
+  async recordHeartbeat(
+    heartbeat: WorkerHeartbeat,
+    receivedAt: string = new Date().toISOString(),
+  ): Promise<WorkerState> {
+    const state: WorkerState = { heartbeat, received_at: receivedAt };
+    this.workers.set(heartbeat.worker_id, state);
+    await this.ctx.storage.put(WORKER_KEY_PREFIX + heartbeat.worker_id, state);
+    await this.forgetLongSilentWorkers(Date.parse(receivedAt));
+    return state;
+  }
+
+  async listWorkers(): Promise<WorkerState[]> {
+    return [...this.workers.values()].sort((a, b) => a.heartbeat.worker_id.localeCompare(b.heartbeat.worker_id));
+  }
+
+  private async forgetLongSilentWorkers(now: number): Promise<void> {
+    const forgotten: string[] = [];
+    for (const [id, state] of this.workers) {
+      if (now - Date.parse(state.received_at) > FORGET_AFTER_MS) forgotten.push(id);
+    }
+    if (forgotten.length === 0) return;
+    for (const id of forgotten) this.workers.delete(id);
+    await this.ctx.storage.delete(forgotten.map((id) => WORKER_KEY_PREFIX + id));
+  }
+}
+
+export function workerPoolStub(namespace: DurableObjectNamespace<WorkerPool>): DurableObjectStub<WorkerPool> {
+  return namespace.get(namespace.idFromName("global"));
+}

@@ -1,0 +1,111 @@
+import { SELF } from "cloudflare:test";
+import type { RegisterVersionRequest, WorkerHeartbeat } from "@modelgate/shared";
+import { EDGE_TEST_SECRETS } from "./secrets.js";
+
+export const ADMIN = EDGE_TEST_SECRETS.MODELGATE_ADMIN_KEY;
+export const WORKER_TOKEN = EDGE_TEST_SECRETS.MODELGATE_WORKER_TOKEN;
+
+/** A request to the edge Worker as a client sends it: real routing, middleware and bindings. */
+export function call(
+  method: string,
+  path: string,
+  options: { key?: string | undefined; body?: unknown; rawBody?: string; headers?: Record<string, string> } = {},
+): Promise<Response> {
+  const headers: Record<string, string> = { ...options.headers };
+  if (options.key) headers.authorization = `Bearer ${options.key}`;
+  let body: string | undefined;
+  if (options.rawBody !== undefined) body = options.rawBody;
+  else if (options.body !== undefined) body = JSON.stringify(options.body);
+  if (body !== undefined) headers["content-type"] ??= "application/json";
+  return SELF.fetch(`https://edge.test${path}`, { method, headers, body });
+}
+
+export const SHA_A = "a".repeat(64);
+
+export function causalLmRegistration(overrides: Partial<RegisterVersionRequest> = {}): RegisterVersionRequest {
+  return {
+    kind: "causal-lm",
+    artifact: { uri: "s3://modelgate-models/demo-lm/model.onnx", sha256: SHA_A, bytes: 70_000, format: "onnx" },
+    io: {
+      inputs: [{ name: "input_ids", dtype: "int64", shape: [1, "sequence"] }],
+      outputs: [
+        { name: "logits", dtype: "float32", shape: [1, "sequence", 260] },
+        { name: "halt_logits", dtype: "float32", shape: [1, 2] },
+      ],
+    },
+    tokenizer: { type: "byte-level", vocab_size: 260, bos_token_id: 256, eos_token_id: 257 },
+    categories: ["general"],
+    benchmark_scores: {},
+    metrics: {},
+    ...overrides,
+  };
+}
+
+export function tensorRegistration(overrides: Partial<RegisterVersionRequest> = {}): RegisterVersionRequest {
+  return {
+    kind: "tensor",
+    artifact: { uri: "s3://modelgate-models/spirals/model.onnx", sha256: "b".repeat(64), bytes: 9_000, format: "onnx" },
+    io: {
+      inputs: [{ name: "features", dtype: "float32", shape: ["batch", 2] }],
+      outputs: [{ name: "probabilities", dtype: "float32", shape: ["batch", 2] }],
+    },
+    categories: ["classification"],
+    benchmark_scores: {},
+    metrics: { val_acc: 0.95 },
+    ...overrides,
+  };
+}
+
+export function heartbeat(overrides: Partial<WorkerHeartbeat> = {}): WorkerHeartbeat {
+  return {
+    worker_id: "worker-a",
+    url: "http://127.0.0.1:1",
+    sent_at: new Date().toISOString(),
+    interval_ms: 5000,
+    gpus: [
+      {
+        index: 0,
+        uuid: "GPU-0",
+        name: "Test GPU",
+        device: "cuda",
+        utilization_gpu_pct: 10,
+        utilization_memory_pct: 5,
+        memory_used_mb: 1000,
+        memory_total_mb: 24_000,
+        memory_free_mb: 23_000,
+        temperature_c: 50,
+        power_draw_w: 100,
+        power_limit_w: 300,
+      },
+    ],
+    loaded_models: [],
+    queue_depth: 0,
+    in_flight: 0,
+    tokens_per_second: 0,
+    ...overrides,
+  };
+}
+
+export async function registerAndPromote(name: string, registration: RegisterVersionRequest): Promise<number> {
+  const registered = await call("POST", `/v1/models/${name}/versions`, { key: ADMIN, body: registration });
+  if (registered.status !== 201) throw new Error(`register failed: ${registered.status} ${await registered.text()}`);
+  const { version } = (await registered.json()) as { version: number };
+  const promoted = await call("POST", `/v1/models/${name}/versions/${version}/stage`, {
+    key: ADMIN,
+    body: { stage: "Production" },
+  });
+  if (promoted.status !== 200) throw new Error(`promote failed: ${promoted.status} ${await promoted.text()}`);
+  return version;
+}
+
+export async function expectProblem(
+  response: Response,
+  status: number,
+): Promise<{ code: string; detail?: string; errors?: { field: string }[] }> {
+  const text = await response.text();
+  if (response.status !== status) throw new Error(`expected ${status}, got ${response.status}: ${text}`);
+  if (!response.headers.get("content-type")?.startsWith("application/problem+json")) {
+    throw new Error(`expected problem+json, got ${response.headers.get("content-type")}`);
+  }
+  return JSON.parse(text) as { code: string; detail?: string; errors?: { field: string }[] };
+}
