@@ -1,0 +1,81 @@
+/**
+ * Reference models: small ONNX models built from TypeScript source, byte-for-byte reproducible,
+ * so that a fresh checkout can register and serve something real without downloading weights.
+ */
+import { createHash } from "node:crypto";
+import { mkdir, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import type { RegisterVersionRequest } from "@modelgate/shared";
+import { buildDemoLm } from "./demo-lm.js";
+import { buildSpiralsClassifier } from "./spirals.js";
+
+/** A version registration without its artifact, which is only known once the file is uploaded. */
+export type ReferenceRegistration = Omit<RegisterVersionRequest, "artifact">;
+
+export interface BuiltReferenceModel {
+  name: "demo-lm" | "spirals" | string;
+  onnx: Uint8Array;
+  /** Everything needed to register a version except the artifact (which is known after upload). */
+  registration: ReferenceRegistration;
+}
+
+export interface WrittenReferenceModel {
+  name: string;
+  path: string;
+  sha256: string;
+  bytes: number;
+  registration: ReferenceRegistration;
+}
+
+export {
+  buildDemoLm,
+  computeDemoLmTables,
+  DEMO_LM_BLOCKED_LOGIT,
+  DEMO_LM_BOS_TOKEN_ID,
+  DEMO_LM_BOT_TOKEN_ID,
+  DEMO_LM_CORPUS,
+  DEMO_LM_EOS_TOKEN_ID,
+  DEMO_LM_EOT_TOKEN_ID,
+  DEMO_LM_VOCAB_SIZE,
+  type DemoLmOptions,
+} from "./demo-lm.js";
+export {
+  type BuiltSpiralsClassifier,
+  buildSpiralsClassifier,
+  generateSpiralsDataset,
+  type LabelledPoints,
+  SPIRALS_DEFAULT_SEED,
+  type SpiralsDataset,
+  type SpiralsOptions,
+  trainSpiralsClassifier,
+} from "./spirals.js";
+
+/** Every reference model with its default options, in a stable order. */
+export function buildReferenceModels(): BuiltReferenceModel[] {
+  return [buildDemoLm(), buildSpiralsClassifier()];
+}
+
+export function sha256Hex(bytes: Uint8Array): string {
+  return createHash("sha256").update(bytes).digest("hex");
+}
+
+/** Builds every reference model and writes `<dir>/<name>.onnx`, creating `dir` if needed. */
+export async function writeReferenceModels(
+  dir: string,
+  models: readonly BuiltReferenceModel[] = buildReferenceModels(),
+): Promise<WrittenReferenceModel[]> {
+  await mkdir(dir, { recursive: true });
+  const written: WrittenReferenceModel[] = [];
+  for (const model of models) {
+    const path = join(dir, `${model.name}.onnx`);
+    await writeFile(path, model.onnx);
+    written.push({
+      name: model.name,
+      path,
+      sha256: sha256Hex(model.onnx),
+      bytes: model.onnx.byteLength,
+      registration: model.registration,
+    });
+  }
+  return written;
+}
