@@ -1,0 +1,124 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { writeFile } from "node:fs/promises";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
+import type { LocalSecrets } from "./local-secrets.js";
+
+export interface EdgeDevServer {
+  url: string;
+  stop(): Promise<void>;
+}
+
+export interface EdgeDevServerOptions {
+  repoRoot: string;
+  dataDir: string;
+  port: number;
+  secrets: LocalSecrets;
+  /** Called with each line wrangler prints, for logs; silent by default. */
+  onOutput?: (line: string) => void;
+  readyTimeoutMs?: number;
+}
+
+function wranglerEntry(): string {
+  const require = createRequire(import.meta.url);
+  return join(dirname(require.resolve("wrangler/package.json")), "bin", "wrangler.js");
+}
+
+/**
+ * `wrangler dev` fully offline: local R2 and Durable Objects persisted under the data dir,
+ * secrets from an env file (mode 600) rather than the command line, where `ps` would show them.
+ */
+export async function startEdgeDevServer(options: EdgeDevServerOptions): Promise<EdgeDevServer> {
+  const envFile = join(options.dataDir, "edge.env");
+  const { adminKey, workerToken, signingSecret } = options.secrets;
+  await writeFile(
+    envFile,
+    `MODELGATE_ADMIN_KEY=${adminKey}\nMODELGATE_WORKER_TOKEN=${workerToken}\nMODELGATE_SIGNING_SECRET=${signingSecret}\n`,
+    { mode: 0o600 },
+  );
+  const args = [
+    wranglerEntry(),
+    "dev",
+    "--config",
+    join(options.repoRoot, "wrangler.toml"),
+    "--ip",
+    "127.0.0.1",
+    "--port",
+    String(options.port),
+    "--persist-to",
+    join(options.dataDir, "wrangler"),
+    "--env-file",
+    envFile,
+    "--show-interactive-dev-session=false",
+    "--log-level",
+    "warn",
+  ];
+  const child = spawn(process.execPath, args, {
+    cwd: options.repoRoot,
+    // Own process group, so stopping it also stops the workerd it starts.
+    detached: true,
+    stdio: ["ignore", "pipe", "pipe"],
+    env: {
+      ...process.env,
+      WRANGLER_SEND_METRICS: "false",
+      // No network here: skip wrangler's download of the `request.cf` placeholder.
+      CLOUDFLARE_CF_FETCH_ENABLED: "false",
+      NO_COLOR: "1",
+    },
+  });
+  const recent: string[] = [];
+  const record = (chunk: Buffer) => {
+    for (const line of chunk.toString("utf8").split("\n")) {
+      if (!line.trim()) continue;
+      recent.push(line);
+      if (recent.length > 40) recent.shift();
+      options.onOutput?.(line);
+    }
+  };
+  child.stdout?.on("data", record);
+  child.stderr?.on("data", record);
+  const url = `http://127.0.0.1:${options.port}`;
+  const stop = () => stopProcessGroup(child);
+  try {
+    await waitForHealth(`${url}/health`, child, options.readyTimeoutMs ?? 60_000);
+  } catch (error) {
+    await stop();
+    const message = error instanceof Error ? error.message : String(error);
+    throw new Error(`${message}\n--- wrangler output ---\n${recent.join("\n")}`);
+  }
+  return { url, stop };
+}
+
+async function waitForHealth(url: string, child: ChildProcess, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`wrangler dev exited with code ${child.exitCode}`);
+    try {
+      const response = await fetch(url, { signal: AbortSignal.timeout(2000) });
+      if (response.ok) return;
+    } catch {
+      // Not listening yet.
+    }
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  throw new Error(`the edge did not answer ${url} within ${timeoutMs} ms`);
+}
+
+export async function stopProcessGroup(child: ChildProcess, graceMs = 5000): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
+  const pid = child.pid;
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  const signalGroup = (signal: NodeJS.Signals) => {
+    try {
+      process.kill(-pid, signal);
+    } catch {
+      // Already gone.
+    }
+  };
+  signalGroup("SIGTERM");
+  const timer = setTimeout(() => signalGroup("SIGKILL"), graceMs);
+  await exited;
+  clearTimeout(timer);
+  // workerd may outlive wrangler by a moment; make sure nothing of the group is left.
+  signalGroup("SIGKILL");
+}

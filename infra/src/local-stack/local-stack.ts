@@ -1,0 +1,138 @@
+import { createServer } from "node:net";
+import { join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { type EdgeDevServer, startEdgeDevServer } from "./edge-dev-server.js";
+import { type GpuWorkerProcess, startGpuWorkerProcess } from "./gpu-worker-process.js";
+import { type LocalS3Server, startLocalS3Server } from "./local-s3-server.js";
+import { loadOrCreateLocalSecrets } from "./local-secrets.js";
+import { type SeededModel, seedDemoModels } from "./seed-demo-models.js";
+
+export const REPO_ROOT = resolve(fileURLToPath(new URL("../../..", import.meta.url)));
+
+export interface LocalStackOptions {
+  /** Where everything persists (secrets, S3 objects, R2/DO state, artifact cache). */
+  dataDir: string;
+  edgePort: number;
+  workerPort: number;
+  s3Port: number;
+  bucket?: string;
+  gpuMonitorIntervalMs?: number;
+  /** Progress lines ("starting s3rver…"), and each child's output prefixed with its name. */
+  log?: (line: string) => void;
+  childOutput?: (source: "edge" | "worker", line: string) => void;
+}
+
+export interface LocalStack {
+  edgeUrl: string;
+  workerUrl: string;
+  s3Endpoint: string;
+  adminKey: string;
+  signingSecret: string;
+  workerToken: string;
+  workerId: string;
+  seeded: SeededModel[];
+  stop(): Promise<void>;
+}
+
+/** Asks the OS for a free loopback port (for tests that must not collide with `npm start`). */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((done) => server.listen(0, "127.0.0.1", done));
+  const address = server.address();
+  await new Promise((done) => server.close(done));
+  if (typeof address !== "object" || address === null) throw new Error("could not find a free port");
+  return address.port;
+}
+
+async function waitForLiveWorker(
+  edgeUrl: string,
+  adminKey: string,
+  workerId: string,
+  timeoutMs: number,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const response = await fetch(`${edgeUrl}/v1/workers`, { headers: { authorization: `Bearer ${adminKey}` } });
+    if (response.ok) {
+      const { workers } = (await response.json()) as {
+        workers: Array<{ heartbeat: { worker_id: string }; live: boolean }>;
+      };
+      if (workers.some((w) => w.heartbeat.worker_id === workerId && w.live)) return;
+    }
+    await new Promise((done) => setTimeout(done, 200));
+  }
+  throw new Error(`worker ${workerId} did not reach the edge with a heartbeat within ${timeoutMs} ms`);
+}
+
+/**
+ * The whole stack on one machine: s3rver, `wrangler dev` (local R2 + Durable Objects) and one
+ * CPU GPU-worker, with the demo models seeded through the real registration path. Anything
+ * started before a failure is stopped again, so a failed start leaves no processes behind.
+ */
+export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
+  const log = options.log ?? (() => {});
+  const bucket = options.bucket ?? "modelgate-models";
+  const stoppers: Array<() => Promise<void>> = [];
+  const stopAll = async () => {
+    for (const stop of stoppers.reverse()) await stop().catch(() => {});
+    stoppers.length = 0;
+  };
+  try {
+    const secrets = await loadOrCreateLocalSecrets(options.dataDir);
+    log(`starting s3rver on 127.0.0.1:${options.s3Port}`);
+    const s3: LocalS3Server = await startLocalS3Server({
+      directory: join(options.dataDir, "s3"),
+      port: options.s3Port,
+      bucket,
+    });
+    stoppers.push(s3.stop);
+    log(`starting the edge (wrangler dev) on 127.0.0.1:${options.edgePort}`);
+    const edge: EdgeDevServer = await startEdgeDevServer({
+      repoRoot: REPO_ROOT,
+      dataDir: options.dataDir,
+      port: options.edgePort,
+      secrets,
+      onOutput: (line) => options.childOutput?.("edge", line),
+    });
+    stoppers.push(edge.stop);
+    const workerId = "local-cpu-0";
+    log(`starting GPU worker ${workerId} on 127.0.0.1:${options.workerPort}`);
+    const worker: GpuWorkerProcess = await startGpuWorkerProcess({
+      repoRoot: REPO_ROOT,
+      port: options.workerPort,
+      workerId,
+      onOutput: (line) => options.childOutput?.("worker", line),
+      env: {
+        MODELGATE_EDGE_URL: edge.url,
+        MODELGATE_WORKER_TOKEN: secrets.workerToken,
+        MODELGATE_SIGNING_SECRET: secrets.signingSecret,
+        MODELGATE_WORKER_URL: `http://127.0.0.1:${options.workerPort}`,
+        MODELGATE_CACHE_DIR: join(options.dataDir, "cache"),
+        HOST: "127.0.0.1",
+        S3_ENDPOINT: s3.endpoint,
+        S3_BUCKET: bucket,
+        S3_ACCESS_KEY_ID: s3.accessKeyId,
+        S3_SECRET_ACCESS_KEY: s3.secretAccessKey,
+        GPU_MONITOR_INTERVAL_MS: String(options.gpuMonitorIntervalMs ?? 5000),
+      },
+    });
+    stoppers.push(worker.stop);
+    await waitForLiveWorker(edge.url, secrets.adminKey, workerId, 30_000);
+    log("seeding demo models (build → S3 → register → promote)");
+    const seeded = await seedDemoModels({ edgeUrl: edge.url, adminKey: secrets.adminKey, s3 });
+    return {
+      edgeUrl: edge.url,
+      workerUrl: worker.url,
+      s3Endpoint: s3.endpoint,
+      adminKey: secrets.adminKey,
+      signingSecret: secrets.signingSecret,
+      workerToken: secrets.workerToken,
+      workerId,
+      seeded,
+      stop: stopAll,
+    };
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
+}
