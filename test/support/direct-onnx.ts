@@ -5,38 +5,52 @@ import * as ort from "onnxruntime-node";
  * onnxruntime-node, with the simplest possible greedy loop, so the stack's answers can be
  * compared with what the model itself says.
  */
+export interface DirectDecoder {
+  greedyDecode(
+    promptIds: number[],
+    maxNewTokens: number,
+  ): Promise<{ tokenIds: number[]; haltLogits: [number, number] | null }>;
+  release(): Promise<void>;
+}
+
+/** One session, reused across calls, so a benchmark times decoding rather than loading. */
+export async function openDirectDecoder(onnx: Uint8Array): Promise<DirectDecoder> {
+  const session = await ort.InferenceSession.create(onnx);
+  const run = (ids: number[]) =>
+    session.run({ input_ids: new ort.Tensor("int64", BigInt64Array.from(ids.map(BigInt)), [1, ids.length]) });
+  return {
+    async greedyDecode(promptIds, maxNewTokens) {
+      const ids = [...promptIds];
+      const generated: number[] = [];
+      for (let step = 0; step < maxNewTokens; step++) {
+        const logits = (await run(ids)).logits;
+        if (!logits) throw new Error("model has no logits output");
+        const vocab = logits.dims[2] ?? 0;
+        const last = (logits.data as Float32Array).subarray((ids.length - 1) * vocab, ids.length * vocab);
+        let best = 0;
+        for (let i = 1; i < vocab; i++) if ((last[i] ?? -Infinity) > (last[best] ?? -Infinity)) best = i;
+        ids.push(best);
+        generated.push(best);
+      }
+      // The halt head judges the finished text: prompt plus every generated token.
+      const halt = (await run(ids)).halt_logits?.data as Float32Array | undefined;
+      const haltLogits: [number, number] | null = halt ? [halt[0] ?? Number.NaN, halt[1] ?? Number.NaN] : null;
+      return { tokenIds: generated, haltLogits };
+    },
+    release: () => session.release(),
+  };
+}
+
 export async function greedyDecodeDirect(
   onnx: Uint8Array,
   promptIds: number[],
   maxNewTokens: number,
 ): Promise<{ tokenIds: number[]; haltLogits: [number, number] | null }> {
-  const session = await ort.InferenceSession.create(onnx);
+  const decoder = await openDirectDecoder(onnx);
   try {
-    const ids = [...promptIds];
-    const generated: number[] = [];
-    let haltLogits: [number, number] | null = null;
-    for (let step = 0; step < maxNewTokens; step++) {
-      const input = new ort.Tensor("int64", BigInt64Array.from(ids.map(BigInt)), [1, ids.length]);
-      const outputs = await session.run({ input_ids: input });
-      const logits = outputs.logits;
-      if (!logits) throw new Error("model has no logits output");
-      const vocab = logits.dims[2] ?? 0;
-      const data = logits.data as Float32Array;
-      const last = data.subarray((ids.length - 1) * vocab, ids.length * vocab);
-      let best = 0;
-      for (let i = 1; i < vocab; i++) if ((last[i] ?? -Infinity) > (last[best] ?? -Infinity)) best = i;
-      ids.push(best);
-      generated.push(best);
-    }
-    // The halt head judges the finished text: prompt plus every generated token.
-    const finalRun = await session.run({
-      input_ids: new ort.Tensor("int64", BigInt64Array.from(ids.map(BigInt)), [1, ids.length]),
-    });
-    const halt = finalRun.halt_logits?.data as Float32Array | undefined;
-    if (halt) haltLogits = [halt[0] ?? Number.NaN, halt[1] ?? Number.NaN];
-    return { tokenIds: generated, haltLogits };
+    return await decoder.greedyDecode(promptIds, maxNewTokens);
   } finally {
-    await session.release();
+    await decoder.release();
   }
 }
 

@@ -1,0 +1,96 @@
+/**
+ * Pushes the worker's state to the edge every interval. The edge routes only to workers with a
+ * recent heartbeat, so a failed send is logged and retried on the next tick, never fatal.
+ */
+import { type WorkerHeartbeat, WorkerHeartbeatSchema } from "@modelgate/shared";
+import { type Logger, silentLogger } from "../logger.js";
+
+export interface HeartbeatSenderOptions {
+  edgeUrl: string;
+  workerToken: string;
+  intervalMs: number;
+  /** Builds the current heartbeat from in-memory state. */
+  buildHeartbeat(): WorkerHeartbeat;
+  fetch?: typeof fetch;
+  logger?: Logger;
+}
+
+export interface HeartbeatSender {
+  /** Sends one heartbeat now, then one every interval. */
+  start(): void;
+  /** Stops the timer and abandons a send in progress. */
+  stop(): void;
+  /** Sends one heartbeat; resolves true when the edge accepted it. */
+  sendNow(): Promise<boolean>;
+}
+
+/** While the edge stays unreachable, log the first failure and then one in this many. */
+const LOG_EVERY_NTH_FAILURE = 12;
+
+export function heartbeatUrl(edgeUrl: string): string {
+  return `${edgeUrl.replace(/\/+$/, "")}/internal/workers/heartbeat`;
+}
+
+export function createHeartbeatSender(options: HeartbeatSenderOptions): HeartbeatSender {
+  const send = options.fetch ?? fetch;
+  const logger = options.logger ?? silentLogger;
+  const url = heartbeatUrl(options.edgeUrl);
+  let timer: NodeJS.Timeout | undefined;
+  let inFlight: AbortController | undefined;
+  let consecutiveFailures = 0;
+
+  const recordFailure = (reason: string) => {
+    consecutiveFailures++;
+    if (consecutiveFailures === 1 || consecutiveFailures % LOG_EVERY_NTH_FAILURE === 0) {
+      logger.warn("heartbeat to the edge failed", { url, reason, consecutive_failures: consecutiveFailures });
+    }
+  };
+
+  const sendNow = async (): Promise<boolean> => {
+    // A slow edge must not collect a pile of overlapping heartbeats; the next tick carries fresher state.
+    if (inFlight) return false;
+    const controller = new AbortController();
+    inFlight = controller;
+    const timeout = setTimeout(() => controller.abort(), options.intervalMs);
+    try {
+      const body = WorkerHeartbeatSchema.parse(options.buildHeartbeat());
+      const response = await send(url, {
+        method: "POST",
+        headers: { authorization: `Bearer ${options.workerToken}`, "content-type": "application/json" },
+        body: JSON.stringify(body),
+        signal: controller.signal,
+      });
+      // Drain the body so the connection can be reused.
+      await response.arrayBuffer().catch(() => undefined);
+      if (!response.ok) {
+        recordFailure(`edge answered ${response.status}`);
+        return false;
+      }
+      if (consecutiveFailures > 0) logger.info("heartbeats reach the edge again", { url });
+      consecutiveFailures = 0;
+      return true;
+    } catch (error) {
+      recordFailure(error instanceof Error ? error.message : String(error));
+      return false;
+    } finally {
+      clearTimeout(timeout);
+      if (inFlight === controller) inFlight = undefined;
+    }
+  };
+
+  return {
+    sendNow,
+    start() {
+      if (timer) return;
+      void sendNow();
+      timer = setInterval(() => void sendNow(), options.intervalMs);
+      timer.unref();
+    },
+    stop() {
+      if (timer) clearInterval(timer);
+      timer = undefined;
+      inFlight?.abort();
+      inFlight = undefined;
+    },
+  };
+}

@@ -1,0 +1,30 @@
+/** `GET /health`: open, answered from in-memory state only, so it stays instant under load. */
+import { Hono } from "hono";
+import type { Clock } from "../clock.js";
+import type { GpuMonitor } from "../gpu/gpu-monitor.js";
+import type { WorkerAppEnv } from "../http/app-env.js";
+import type { InferenceEngine } from "../inference/inference-service.js";
+
+export interface HealthRouteDeps {
+  workerId: string;
+  startedAt: number;
+  clock: Clock;
+  inference: InferenceEngine;
+  gpuMonitor: GpuMonitor;
+}
+
+export function healthRoutes(deps: HealthRouteDeps) {
+  return new Hono<WorkerAppEnv>().get("/health", (c) => {
+    const load = deps.inference.load();
+    return c.json({
+      status: "ok",
+      worker_id: deps.workerId,
+      uptime_s: Math.round((deps.clock.now() - deps.startedAt) / 100) / 10,
+      loaded_models: load.loadedModels,
+      queue_depth: load.queueDepth,
+      in_flight: load.inFlight,
+      tokens_per_second: load.tokensPerSecond,
+      gpus: deps.gpuMonitor.current(),
+    });
+  });
+}

@@ -1,0 +1,176 @@
+/**
+ * Wiring: the Hono app (pure, dependencies injected) and `startWorker`, which starts the GPU
+ * monitor, the inference threads, the HTTP server and the heartbeats, and stops them again.
+ */
+import type { AddressInfo } from "node:net";
+import { createAdaptorServer } from "@hono/node-server";
+import { createNonceGuard, type WorkerHeartbeat } from "@modelgate/shared";
+import { Hono } from "hono";
+import { ArtifactCache } from "./artifacts/artifact-cache.js";
+import type { ObjectStore } from "./artifacts/object-store.js";
+import { createS3Client, S3ObjectStore } from "./artifacts/s3-object-store.js";
+import { type Clock, systemClock } from "./clock.js";
+import type { WorkerConfig } from "./config.js";
+import { createGpuMonitor, type GpuMonitor } from "./gpu/gpu-monitor.js";
+import { createHeartbeatSender } from "./heartbeat/heartbeat-sender.js";
+import type { WorkerAppEnv } from "./http/app-env.js";
+import { handleError, notFound } from "./http/problem.js";
+import { InferenceThreadPool } from "./inference/inference-pool.js";
+import { type InferenceEngine, InferenceService } from "./inference/inference-service.js";
+import { createConsoleLogger, type Logger } from "./logger.js";
+import { verifyEdgeSignature } from "./middleware/verify-edge-signature.js";
+import { generateRoutes } from "./routes/generate.js";
+import { healthRoutes } from "./routes/health.js";
+import { predictRoutes } from "./routes/predict.js";
+
+/** Reported in heartbeats so the fleet view shows which build each worker runs. */
+export const WORKER_VERSION = "0.1.0";
+
+export interface WorkerAppDeps {
+  config: Pick<WorkerConfig, "workerId" | "signingSecret" | "maxBodyBytes">;
+  inference: InferenceEngine;
+  gpuMonitor: GpuMonitor;
+  clock?: Clock;
+  logger?: Logger;
+}
+
+export function createWorkerApp(deps: WorkerAppDeps): Hono<WorkerAppEnv> {
+  const clock = deps.clock ?? systemClock;
+  const logger = deps.logger ?? createConsoleLogger();
+  const app = new Hono<WorkerAppEnv>();
+  app.use(async (c, next) => {
+    c.set("logger", logger);
+    await next();
+  });
+  app.route("/", healthRoutes({ ...deps, workerId: deps.config.workerId, startedAt: clock.now(), clock }));
+  app.use(
+    "/v1/*",
+    verifyEdgeSignature({
+      secret: deps.config.signingSecret,
+      // One guard per app: a nonce seen by this worker is refused for the rest of its window.
+      nonceGuard: createNonceGuard(undefined, () => clock.now()),
+      maxBodyBytes: deps.config.maxBodyBytes,
+      now: () => clock.now(),
+    }),
+  );
+  app.route("/", generateRoutes(deps.inference));
+  app.route("/", predictRoutes(deps.inference));
+  app.notFound(notFound);
+  app.onError(handleError(logger));
+  return app;
+}
+
+export interface StartWorkerOptions {
+  logger?: Logger;
+  clock?: Clock;
+  /** Replaces S3 (built from `config.s3`) as the artifact source. */
+  objectStore?: ObjectStore;
+  /** Replaces the nvidia-smi monitor. */
+  gpuMonitor?: GpuMonitor;
+  /** Set false to start without heartbeats (the edge is not running, e.g. in some tests). */
+  heartbeats?: boolean;
+}
+
+export interface RunningWorker {
+  /** Base URL of the HTTP server as bound (the real port when `PORT=0`). */
+  url: string;
+  /** The URL announced to the edge in heartbeats. */
+  advertisedUrl: string;
+  workerId: string;
+  close(): Promise<void>;
+}
+
+export async function startWorker(config: WorkerConfig, options: StartWorkerOptions = {}): Promise<RunningWorker> {
+  const logger = options.logger ?? createConsoleLogger();
+  const clock = options.clock ?? systemClock;
+  const gpuMonitor = options.gpuMonitor ?? createGpuMonitor({ intervalMs: config.gpuMonitorIntervalMs, logger });
+  const store = options.objectStore ?? new S3ObjectStore(createS3Client(config.s3));
+  const artifacts = new ArtifactCache({ cacheDir: config.cacheDir, store, logger });
+  let service: InferenceService | undefined;
+  const pool = new InferenceThreadPool({
+    threads: config.inferenceThreads,
+    logger,
+    onModelsLost: (keys) => service?.forgetModels(keys),
+  });
+  service = new InferenceService({
+    workerId: config.workerId,
+    pool,
+    artifacts,
+    baseRuntimeConfig: config.runtimeConfig,
+    sessionSettings: { intraOpThreads: config.intraOpThreads, executionProviders: config.executionProviders },
+    logger,
+  });
+  const inference = service;
+
+  try {
+    await Promise.all([gpuMonitor.start(), pool.start()]);
+  } catch (error) {
+    gpuMonitor.stop();
+    await pool.close();
+    throw error;
+  }
+  const app = createWorkerApp({ config, inference, gpuMonitor, clock, logger });
+  const server = createAdaptorServer({ fetch: app.fetch });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(config.port, config.host, () => {
+        server.off("error", reject);
+        resolve();
+      });
+    });
+  } catch (error) {
+    gpuMonitor.stop();
+    await pool.close();
+    throw error;
+  }
+  const { port } = server.address() as AddressInfo;
+  const host = config.host.includes(":") ? `[${config.host}]` : config.host;
+  const url = `http://${host === "0.0.0.0" || host === "[::]" ? "127.0.0.1" : host}:${port}`;
+  const advertisedUrl = config.workerUrl ?? `http://127.0.0.1:${port}`;
+
+  const buildHeartbeat = (): WorkerHeartbeat => {
+    const load = inference.load();
+    return {
+      worker_id: config.workerId,
+      url: advertisedUrl,
+      sent_at: new Date(clock.now()).toISOString(),
+      interval_ms: config.gpuMonitorIntervalMs,
+      gpus: gpuMonitor.current(),
+      loaded_models: load.loadedModels,
+      queue_depth: load.queueDepth,
+      in_flight: load.inFlight,
+      tokens_per_second: load.tokensPerSecond,
+      version: WORKER_VERSION,
+    };
+  };
+  const heartbeats = createHeartbeatSender({
+    edgeUrl: config.edgeUrl,
+    workerToken: config.workerToken,
+    intervalMs: config.gpuMonitorIntervalMs,
+    buildHeartbeat,
+    logger,
+  });
+  if (options.heartbeats !== false) heartbeats.start();
+  logger.info("gpu worker listening", { url, advertised_url: advertisedUrl, worker_id: config.workerId });
+
+  let closed: Promise<void> | undefined;
+  return {
+    url,
+    advertisedUrl,
+    workerId: config.workerId,
+    close() {
+      closed ??= (async () => {
+        heartbeats.stop();
+        gpuMonitor.stop();
+        await new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          // Keep-alive connections would hold close() open until they time out.
+          if ("closeIdleConnections" in server) server.closeIdleConnections();
+        });
+        await pool.close();
+      })();
+      return closed;
+    },
+  };
+}

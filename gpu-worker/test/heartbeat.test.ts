@@ -1,0 +1,159 @@
+import { createServer, type IncomingMessage, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { type WorkerHeartbeat, WorkerHeartbeatSchema } from "@modelgate/shared";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { createHeartbeatSender } from "../src/heartbeat/heartbeat-sender.js";
+import { type LocalS3, startLocalS3 } from "./support/local-s3.js";
+import { startTestWorker, TEST_WORKER_TOKEN, type TestWorker } from "./support/test-worker.js";
+
+interface ReceivedHeartbeat {
+  path: string;
+  authorization: string | undefined;
+  contentType: string | undefined;
+  body: unknown;
+}
+
+/** A tiny real HTTP server standing in for the edge's heartbeat endpoint. */
+async function startEdgeReceiver(status = 204) {
+  const received: ReceivedHeartbeat[] = [];
+  const waiters: Array<() => void> = [];
+  const server: Server = createServer(async (request: IncomingMessage, response) => {
+    const chunks: Buffer[] = [];
+    for await (const chunk of request) chunks.push(chunk as Buffer);
+    received.push({
+      path: request.url ?? "",
+      authorization: request.headers.authorization,
+      contentType: request.headers["content-type"],
+      body: JSON.parse(Buffer.concat(chunks).toString("utf8")),
+    });
+    response.writeHead(status).end();
+    for (const wake of waiters.splice(0)) wake();
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    received,
+    async waitFor(count: number, timeoutMs = 10_000) {
+      const deadline = Date.now() + timeoutMs;
+      while (received.length < count) {
+        if (Date.now() > deadline) throw new Error(`only ${received.length} of ${count} heartbeats arrived`);
+        await new Promise<void>((resolve) => {
+          waiters.push(resolve);
+          setTimeout(resolve, 200);
+        });
+      }
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+describe("heartbeats from a running worker", () => {
+  let s3: LocalS3;
+  let edge: Awaited<ReturnType<typeof startEdgeReceiver>>;
+  let worker: TestWorker;
+
+  beforeAll(async () => {
+    s3 = await startLocalS3();
+    edge = await startEdgeReceiver();
+    worker = await startTestWorker(s3, {
+      env: { MODELGATE_EDGE_URL: edge.url, GPU_MONITOR_INTERVAL_MS: "1000" },
+      start: { heartbeats: true },
+    });
+  });
+  afterAll(async () => {
+    await worker?.close();
+    await edge?.close();
+    await s3?.close();
+  });
+
+  it("sends one at start and then every interval, with the bearer token and a valid body", async () => {
+    await edge.waitFor(1, 2000);
+    await edge.waitFor(3);
+    for (const heartbeat of edge.received) {
+      expect(heartbeat.path).toBe("/internal/workers/heartbeat");
+      expect(heartbeat.authorization).toBe(`Bearer ${TEST_WORKER_TOKEN}`);
+      expect(heartbeat.contentType).toContain("application/json");
+      const body = WorkerHeartbeatSchema.parse(heartbeat.body);
+      expect(body).toMatchObject({
+        worker_id: "test-worker",
+        url: worker.advertisedUrl,
+        interval_ms: 1000,
+        queue_depth: 0,
+        in_flight: 0,
+      });
+      expect(body.gpus.length).toBeGreaterThan(0);
+    }
+    const times = edge.received.map((h) => Date.parse((h.body as WorkerHeartbeat).sent_at));
+    expect((times[2] ?? 0) - (times[1] ?? 0)).toBeGreaterThanOrEqual(900);
+  });
+});
+
+describe("heartbeat sender", () => {
+  const stops: Array<() => void> = [];
+  afterEach(() => {
+    for (const stop of stops.splice(0)) stop();
+  });
+
+  const heartbeat = (): WorkerHeartbeat => ({
+    worker_id: "w1",
+    url: "http://127.0.0.1:1",
+    sent_at: new Date().toISOString(),
+    interval_ms: 1000,
+    gpus: [
+      {
+        index: 0,
+        uuid: "cpu",
+        name: "cpu",
+        device: "cpu",
+        utilization_gpu_pct: null,
+        utilization_memory_pct: null,
+        memory_used_mb: 1,
+        memory_total_mb: 2,
+        memory_free_mb: 1,
+        temperature_c: null,
+        power_draw_w: null,
+        power_limit_w: null,
+      },
+    ],
+    loaded_models: [],
+    queue_depth: 0,
+    in_flight: 0,
+    tokens_per_second: 0,
+  });
+
+  it("keeps running when the edge is down or refuses, and stop() ends it", async () => {
+    const warnings: string[] = [];
+    const logger = { info() {}, error() {}, warn: (message: string) => warnings.push(message) };
+    const down = createHeartbeatSender({
+      edgeUrl: "http://127.0.0.1:9",
+      workerToken: "t",
+      intervalMs: 1000,
+      buildHeartbeat: heartbeat,
+      logger,
+    });
+    expect(await down.sendNow()).toBe(false);
+    expect(warnings).toHaveLength(1);
+
+    const refusing = await startEdgeReceiver(401);
+    const sender = createHeartbeatSender({
+      edgeUrl: refusing.url,
+      workerToken: "t",
+      intervalMs: 1000,
+      buildHeartbeat: heartbeat,
+      logger,
+    });
+    stops.push(() => sender.stop());
+    sender.start();
+    await refusing.waitFor(2);
+    sender.stop();
+    const count = refusing.received.length;
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    expect(refusing.received.length).toBe(count);
+    await refusing.close();
+  });
+});

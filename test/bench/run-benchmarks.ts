@@ -1,0 +1,170 @@
+/**
+ * `npm run bench`: starts the local stack on free ports and measures, side by side in one run,
+ * the numbers this slice promises. Prints a Markdown table (paste into docs/benchmarks.md).
+ *
+ * - worker /health latency, idle and while a 512-token generation runs (target < 100 ms);
+ * - greedy decode tokens/s: the stack (edge → worker thread) vs onnxruntime-node called
+ *   directly in this process on the same model (the peer: no HTTP, no threads);
+ * - edge overhead: the same signed request sent to the worker directly vs through the edge;
+ * - predict latency for one row through the edge.
+ */
+import { mkdtemp, rm } from "node:fs/promises";
+import os from "node:os";
+import { join } from "node:path";
+import { buildDemoLm } from "@modelgate/gpu-worker/reference-models/index";
+import { freePort, startLocalStack } from "@modelgate/infra/local-stack";
+import { GenerateResponseSchema, type ModelVersion, signRequest } from "@modelgate/shared";
+import { openDirectDecoder } from "../support/direct-onnx.js";
+
+function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
+}
+
+const fmt = (n: number, digits = 1) => n.toFixed(digits);
+
+async function timeIt<T>(fn: () => Promise<T>): Promise<[number, T]> {
+  const started = performance.now();
+  const value = await fn();
+  return [performance.now() - started, value];
+}
+
+async function main(): Promise<void> {
+  const dataDir = await mkdtemp(join(os.tmpdir(), "modelgate-bench-"));
+  const stack = await startLocalStack({
+    dataDir,
+    edgePort: await freePort(),
+    workerPort: await freePort(),
+    s3Port: await freePort(),
+    gpuMonitorIntervalMs: 1000,
+  });
+  const rows: Array<[string, string, string]> = [];
+  try {
+    const auth = { authorization: `Bearer ${stack.adminKey}`, "content-type": "application/json" };
+    const generate = async (body: object) => {
+      const response = await fetch(`${stack.edgeUrl}/v1/generate`, {
+        method: "POST",
+        headers: auth,
+        body: JSON.stringify(body),
+      });
+      if (!response.ok) throw new Error(`generate failed: ${response.status} ${await response.text()}`);
+      return GenerateResponseSchema.parse(await response.json());
+    };
+    // Warm up: load the model into the worker thread once.
+    await generate({ model: "demo-lm", prompt: "warm up", max_new_tokens: 4, temperature: 0 });
+
+    // 1. /health latency idle and under a 512-token generation.
+    const idle: number[] = [];
+    for (let i = 0; i < 50; i++)
+      idle.push((await timeIt(() => fetch(`${stack.workerUrl}/health`).then((r) => r.text())))[0]);
+    const busy: number[] = [];
+    let done = false;
+    const long = generate({ model: "demo-lm", prompt: "Serving models", max_new_tokens: 512, temperature: 0 }).finally(
+      () => {
+        done = true;
+      },
+    );
+    while (!done) {
+      busy.push((await timeIt(() => fetch(`${stack.workerUrl}/health`).then((r) => r.text())))[0]);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    const longAnswer = await long;
+    rows.push([
+      "worker /health, idle (50 calls)",
+      `p50 ${fmt(percentile(idle, 50))} ms, p99 ${fmt(percentile(idle, 99))} ms`,
+      "—",
+    ]);
+    rows.push([
+      `worker /health during a 512-token generation (${busy.length} calls over ${fmt(longAnswer.inference_time_ms / 1000, 2)} s)`,
+      `p50 ${fmt(percentile(busy, 50))} ms, p99 ${fmt(percentile(busy, 99))} ms, max ${fmt(Math.max(...busy))} ms`,
+      "< 100 ms",
+    ]);
+
+    // 2. Decode throughput: the stack vs onnxruntime-node directly on the same bytes.
+    const tokens = 128;
+    const prompt = "hello";
+    const stackRuns: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const [ms] = await timeIt(() => generate({ model: "demo-lm", prompt, max_new_tokens: tokens, temperature: 0 }));
+      stackRuns.push((tokens / ms) * 1000);
+    }
+    const onnx = buildDemoLm().onnx;
+    const promptIds = [256, ...new TextEncoder().encode(prompt)];
+    const decoder = await openDirectDecoder(onnx);
+    await decoder.greedyDecode(promptIds, 4);
+    const directRuns: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const [ms] = await timeIt(() => decoder.greedyDecode(promptIds, tokens));
+      directRuns.push((tokens / ms) * 1000);
+    }
+    await decoder.release();
+    rows.push([
+      `greedy decode, demo-lm, ${tokens} new tokens, end to end (best of 3)`,
+      `stack ${fmt(Math.max(...stackRuns), 0)} tok/s`,
+      `direct onnxruntime-node ${fmt(Math.max(...directRuns), 0)} tok/s`,
+    ]);
+
+    // 3. Edge overhead: the same signed request straight to the worker vs through the edge.
+    const versionResponse = await fetch(`${stack.edgeUrl}/v1/models/demo-lm/versions/1`, { headers: auth });
+    const target = (await versionResponse.json()) as ModelVersion;
+    const small = { model: "demo-lm", prompt: "hi", max_new_tokens: 1, temperature: 0 };
+    const viaEdge: number[] = [];
+    const direct: number[] = [];
+    for (let i = 0; i < 40; i++) {
+      viaEdge.push((await timeIt(() => generate(small)))[0]);
+      const body = JSON.stringify({ ...small, target });
+      const signature = await signRequest(stack.signingSecret, { method: "POST", pathWithQuery: "/v1/generate", body });
+      direct.push(
+        (
+          await timeIt(() =>
+            fetch(`${stack.workerUrl}/v1/generate`, {
+              method: "POST",
+              headers: { "content-type": "application/json", ...signature },
+              body,
+            }).then((r) => r.text()),
+          )
+        )[0],
+      );
+    }
+    rows.push([
+      "1-token generate, 40 calls: through the edge vs signed straight to the worker",
+      `edge p50 ${fmt(percentile(viaEdge, 50))} ms, p95 ${fmt(percentile(viaEdge, 95))} ms`,
+      `direct p50 ${fmt(percentile(direct, 50))} ms, p95 ${fmt(percentile(direct, 95))} ms`,
+    ]);
+
+    // 4. Predict latency through the edge.
+    const predict: number[] = [];
+    for (let i = 0; i < 40; i++) {
+      predict.push(
+        (
+          await timeIt(() =>
+            fetch(`${stack.edgeUrl}/v1/predict`, {
+              method: "POST",
+              headers: auth,
+              body: JSON.stringify({ model: "spirals", data: [[0.5, 0.3]] }),
+            }).then((r) => r.text()),
+          )
+        )[0],
+      );
+    }
+    rows.push([
+      "spirals predict, 1 row, through the edge (40 calls)",
+      `p50 ${fmt(percentile(predict, 50))} ms, p95 ${fmt(percentile(predict, 95))} ms`,
+      "—",
+    ]);
+  } finally {
+    await stack.stop();
+    await rm(dataDir, { recursive: true, force: true });
+  }
+  console.log(
+    `\nmodelgate benchmarks — ${new Date().toISOString()} — ${os.cpus().length} × ${os.cpus()[0]?.model ?? "cpu"}, Node ${process.version}\n`,
+  );
+  console.log("| measurement | modelgate | peer / target |");
+  console.log("|---|---|---|");
+  for (const [what, ours, peer] of rows) console.log(`| ${what} | ${ours} | ${peer} |`);
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});
