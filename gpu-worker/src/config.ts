@@ -9,7 +9,6 @@ import {
   GPU_MONITOR_INTERVAL_MS,
   layerRuntimeConfig,
   ModelgateError,
-  RUNTIME_CONFIG_ENV_VARS,
   type RuntimeConfig,
   type RuntimeConfigOverrides,
   RuntimeConfigOverridesSchema,
@@ -214,16 +213,13 @@ function defaultWorkerId(port: number): string {
 
 /** Seed 000's variables, read one at a time so that every malformed one is reported, not just the first. */
 function readRuntimeConfigEnv(env: WorkerEnv, problems: Problem[]): RuntimeConfigOverrides {
-  const overrides: RuntimeConfigOverrides = {};
-  for (const name of Object.keys(RUNTIME_CONFIG_ENV_VARS)) {
-    try {
-      Object.assign(overrides, runtimeConfigOverridesFromEnv({ [name]: env[name] }));
-    } catch (error) {
-      if (!(error instanceof ModelgateError)) throw error;
-      problems.push({ variable: name, message: error.fieldErrors?.[0]?.message ?? error.message });
-    }
+  try {
+    return runtimeConfigOverridesFromEnv(env);
+  } catch (error) {
+    if (!(error instanceof ModelgateError)) throw error;
+    for (const problem of error.fieldErrors ?? []) problems.push({ variable: problem.field, message: problem.message });
+    return {};
   }
-  return overrides;
 }
 
 function readRuntimeConfigFile(path: string | undefined, problems: Problem[]): RuntimeConfigOverrides | undefined {

@@ -1,3 +1,4 @@
+export * from "./bounded-body.js";
 export * from "./caws-tiers.js";
 export * from "./errors.js";
 export * from "./gpu.js";

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { CawsTierSchema } from "./caws-tiers.js";
-import { ModelgateError, validationError } from "./errors.js";
+import { type FieldProblem, ModelgateError } from "./errors.js";
 
 const probability = z.number().min(0).max(1);
 
@@ -81,24 +81,20 @@ const BOOLEAN_WORDS: Record<string, boolean> = {
   off: false,
 };
 
-function parseEnvBoolean(name: string, raw: string): boolean {
+type EnvParse = { ok: true; value: unknown } | { ok: false; message: string };
+
+function parseEnvBoolean(raw: string): EnvParse {
   const value = BOOLEAN_WORDS[raw.trim().toLowerCase()];
-  if (value === undefined) {
-    throw new ModelgateError("validation_failed", `${name} must be 1/0, true/false, yes/no or on/off; got "${raw}"`, [
-      { field: name, message: `expected a boolean, got "${raw}"` },
-    ]);
-  }
-  return value;
+  return value === undefined
+    ? { ok: false, message: `expected 1/0, true/false, yes/no or on/off, got "${raw}"` }
+    : { ok: true, value };
 }
 
-function parseEnvNumber(name: string, raw: string): number {
+function parseEnvNumber(raw: string): EnvParse {
   const value = Number(raw.trim());
-  if (raw.trim() === "" || !Number.isFinite(value)) {
-    throw new ModelgateError("validation_failed", `${name} must be a number; got "${raw}"`, [
-      { field: name, message: `expected a number, got "${raw}"` },
-    ]);
-  }
-  return value;
+  return raw.trim() === "" || !Number.isFinite(value)
+    ? { ok: false, message: `expected a number, got "${raw}"` }
+    : { ok: true, value };
 }
 
 /**
@@ -110,20 +106,29 @@ export function runtimeConfigOverridesFromEnv(
   env: Readonly<Record<string, string | undefined>>,
 ): RuntimeConfigOverrides {
   const raw: Record<string, unknown> = {};
+  const problems: FieldProblem[] = [];
   for (const [name, field] of Object.entries(RUNTIME_CONFIG_ENV_VARS)) {
     const value = env[name];
     if (value === undefined || value.trim() === "") continue;
-    if (field === "latent_mode_enabled" || field === "halt_head_enabled") raw[field] = parseEnvBoolean(name, value);
-    else if (field === "caws_tier") raw[field] = value.trim();
-    else raw[field] = parseEnvNumber(name, value);
+    let parsed: EnvParse;
+    if (field === "latent_mode_enabled" || field === "halt_head_enabled") parsed = parseEnvBoolean(value);
+    else if (field === "caws_tier") parsed = { ok: true, value: value.trim() };
+    else parsed = parseEnvNumber(value);
+    if (parsed.ok) raw[field] = parsed.value;
+    else problems.push({ field: name, message: parsed.message });
   }
-  const parsed = RuntimeConfigOverridesSchema.safeParse(raw);
-  if (!parsed.success) {
-    const byField = Object.fromEntries(Object.entries(RUNTIME_CONFIG_ENV_VARS).map(([k, v]) => [v, k]));
-    const renamed = new z.ZodError(
-      parsed.error.issues.map((issue) => ({ ...issue, path: issue.path.map((p) => byField[String(p)] ?? p) })),
-    );
-    throw validationError(renamed, "runtime configuration environment");
+  const validated = RuntimeConfigOverridesSchema.safeParse(raw);
+  if (!validated.success) {
+    const variableFor = Object.fromEntries(Object.entries(RUNTIME_CONFIG_ENV_VARS).map(([k, v]) => [v, k]));
+    for (const issue of validated.error.issues) {
+      const field = String(issue.path[0] ?? "");
+      problems.push({ field: variableFor[field] ?? field, message: issue.message });
+    }
   }
-  return parsed.data;
+  // Every bad variable is reported at once, so an operator fixes them in one go.
+  if (problems.length > 0 || !validated.success) {
+    const named = problems.map((p) => `${p.field}: ${p.message}`).join("; ");
+    throw new ModelgateError("validation_failed", `Invalid runtime configuration environment: ${named}`, problems);
+  }
+  return validated.data;
 }

@@ -1,4 +1,4 @@
-import { ModelgateError, validationError } from "@modelgate/shared";
+import { ModelgateError, readBoundedBody, validationError } from "@modelgate/shared";
 import type { Context } from "hono";
 import type { z } from "zod";
 import type { AppEnv } from "../env.js";
@@ -30,34 +30,7 @@ export async function readJsonBody<S extends z.ZodType>(
   return parsed.data;
 }
 
-export async function readBodyText(c: Context<AppEnv>): Promise<string> {
-  const limit = c.get("config").MODELGATE_MAX_BODY_BYTES;
-  const declared = Number(c.req.header("content-length") ?? Number.NaN);
-  if (Number.isFinite(declared) && declared > limit) throw tooLarge(limit);
-  const body = c.req.raw.body;
-  if (!body) return "";
-  const reader = body.getReader();
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.byteLength;
-    if (total > limit) {
-      await reader.cancel();
-      throw tooLarge(limit);
-    }
-    chunks.push(value);
-  }
-  const bytes = new Uint8Array(total);
-  let offset = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
+async function readBodyText(c: Context<AppEnv>): Promise<string> {
+  const bytes = await readBoundedBody(c.req.raw, c.get("config").MODELGATE_MAX_BODY_BYTES);
   return new TextDecoder().decode(bytes);
-}
-
-function tooLarge(limit: number): ModelgateError {
-  return new ModelgateError("payload_too_large", `The request body is larger than ${limit} bytes.`);
 }

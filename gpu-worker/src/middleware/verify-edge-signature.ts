@@ -3,7 +3,13 @@
  * nonce and body hash (shared `signRequest`). This middleware reads the body once (bounded),
  * verifies it, refuses replays, and hands the verified bytes to the route.
  */
-import { ModelgateError, type NonceGuard, type SignatureFailure, verifySignedRequest } from "@modelgate/shared";
+import {
+  ModelgateError,
+  type NonceGuard,
+  readBoundedBody,
+  type SignatureFailure,
+  verifySignedRequest,
+} from "@modelgate/shared";
 import { createMiddleware } from "hono/factory";
 import type { WorkerAppEnv } from "../http/app-env.js";
 
@@ -43,38 +49,4 @@ export function verifyEdgeSignature(options: VerifyEdgeSignatureOptions) {
     c.set("verifiedBody", body);
     await next();
   });
-}
-
-/**
- * Reads the whole body, refusing it as soon as it passes the limit: checked while streaming,
- * so a lying or absent Content-Length cannot get past it.
- */
-async function readBoundedBody(request: Request, limit: number): Promise<Uint8Array<ArrayBuffer>> {
-  const declared = Number(request.headers.get("content-length") ?? Number.NaN);
-  if (Number.isFinite(declared) && declared > limit) throw tooLarge(limit);
-  if (!request.body) return new Uint8Array(0);
-  const reader = request.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.byteLength;
-    if (total > limit) {
-      await reader.cancel();
-      throw tooLarge(limit);
-    }
-    chunks.push(value);
-  }
-  const bytes = new Uint8Array(total);
-  let offset = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return bytes;
-}
-
-function tooLarge(limit: number): ModelgateError {
-  return new ModelgateError("payload_too_large", `The request body is larger than ${limit} bytes.`);
 }
