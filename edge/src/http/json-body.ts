@@ -1,4 +1,4 @@
-import { ModelgateError, readBoundedBody, validationError } from "@modelgate/shared";
+import { ModelgateError, parseJsonBody, readBoundedBody } from "@modelgate/shared";
 import type { Context } from "hono";
 import type { z } from "zod";
 import type { AppEnv } from "../env.js";
@@ -17,17 +17,7 @@ export async function readJsonBody<S extends z.ZodType>(
   if (!/^application\/(.+\+)?json\b/i.test(contentType)) {
     throw new ModelgateError("unsupported_media_type", `Send the ${what} as application/json.`);
   }
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch {
-    throw new ModelgateError("bad_request", `The ${what} is not valid JSON.`, [
-      { field: "", message: "malformed JSON" },
-    ]);
-  }
-  const parsed = schema.safeParse(raw);
-  if (!parsed.success) throw validationError(parsed.error, what);
-  return parsed.data;
+  return parseJsonBody(text, schema, what);
 }
 
 async function readBodyText(c: Context<AppEnv>): Promise<string> {

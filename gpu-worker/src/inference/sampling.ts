@@ -1,16 +1,7 @@
 /** Next-token choice: greedy argmax, or temperature sampling driven by a seeded PRNG. */
 
-/** mulberry32: tiny, fast, and the same sequence for the same 32-bit seed on every machine. */
-export function createSeededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Same generator as the reference models' training: one seed, one sequence, on every machine. */
+export { mulberry32 as createSeededRandom } from "../random/seeded-random.js";
 
 export function randomSeed(): number {
   return crypto.getRandomValues(new Uint32Array(1))[0] ?? 0;

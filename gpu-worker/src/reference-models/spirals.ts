@@ -5,8 +5,8 @@
  * seed gives the same bytes on every machine.
  */
 import { OnnxGraphBuilder } from "../onnx/onnx-graph-builder.js";
+import { createSeededRandom, type SeededRandom } from "../random/seeded-random.js";
 import type { BuiltReferenceModel } from "./index.js";
-import { createSeededRandom, type SeededRandom } from "./seeded-random.js";
 
 export const SPIRALS_DEFAULT_SEED = 4;
 

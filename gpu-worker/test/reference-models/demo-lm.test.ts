@@ -2,13 +2,13 @@ import { createHash } from "node:crypto";
 import { haltProbability } from "@modelgate/shared";
 import * as ort from "onnxruntime-node";
 import { beforeAll, describe, expect, it } from "vitest";
+import { createSeededRandom } from "../../src/random/seeded-random.js";
 import {
   buildDemoLm,
   DEMO_LM_BOS_TOKEN_ID,
   DEMO_LM_EOS_TOKEN_ID,
   DEMO_LM_VOCAB_SIZE,
 } from "../../src/reference-models/index.js";
-import { createSeededRandom } from "../../src/reference-models/seeded-random.js";
 
 const VOCAB = DEMO_LM_VOCAB_SIZE;
 

@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
+import { captureChildOutput } from "./child-output.js";
 import type { LocalSecrets } from "./local-secrets.js";
 
 export interface EdgeDevServer {
@@ -66,17 +67,7 @@ export async function startEdgeDevServer(options: EdgeDevServerOptions): Promise
       NO_COLOR: "1",
     },
   });
-  const recent: string[] = [];
-  const record = (chunk: Buffer) => {
-    for (const line of chunk.toString("utf8").split("\n")) {
-      if (!line.trim()) continue;
-      recent.push(line);
-      if (recent.length > 40) recent.shift();
-      options.onOutput?.(line);
-    }
-  };
-  child.stdout?.on("data", record);
-  child.stderr?.on("data", record);
+  const recent = captureChildOutput(child, options.onOutput);
   const url = `http://127.0.0.1:${options.port}`;
   const stop = () => stopProcessGroup(child);
   try {

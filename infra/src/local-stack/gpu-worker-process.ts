@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { join } from "node:path";
+import { captureChildOutput } from "./child-output.js";
 import { stopProcessGroup } from "./edge-dev-server.js";
 
 export interface GpuWorkerProcess {
@@ -30,17 +31,7 @@ export async function startGpuWorkerProcess(options: GpuWorkerProcessOptions): P
       env: { ...process.env, ...options.env, PORT: String(options.port), MODELGATE_WORKER_ID: options.workerId },
     },
   );
-  const recent: string[] = [];
-  const record = (chunk: Buffer) => {
-    for (const line of chunk.toString("utf8").split("\n")) {
-      if (!line.trim()) continue;
-      recent.push(line);
-      if (recent.length > 40) recent.shift();
-      options.onOutput?.(line);
-    }
-  };
-  child.stdout?.on("data", record);
-  child.stderr?.on("data", record);
+  const recent = captureChildOutput(child, options.onOutput);
   const url = `http://127.0.0.1:${options.port}`;
   const deadline = Date.now() + (options.readyTimeoutMs ?? 60_000);
   for (;;) {

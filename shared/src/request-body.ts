@@ -1,4 +1,5 @@
-import { ModelgateError } from "./errors.js";
+import type { z } from "zod";
+import { ModelgateError, validationError } from "./errors.js";
 
 /**
  * Reads a request body, refusing it as soon as it passes `limit` bytes: checked while
@@ -33,4 +34,19 @@ export async function readBoundedBody(request: Request, limit: number): Promise<
 
 function bodyTooLarge(limit: number): ModelgateError {
   return new ModelgateError("payload_too_large", `The request body is larger than ${limit} bytes.`);
+}
+
+/** Parses a JSON body and validates it with the route's schema; errors name the field. */
+export function parseJsonBody<S extends z.ZodType>(text: string, schema: S, what: string): z.output<S> {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch {
+    throw new ModelgateError("bad_request", `The ${what} is not valid JSON.`, [
+      { field: "", message: "malformed JSON" },
+    ]);
+  }
+  const parsed = schema.safeParse(raw);
+  if (!parsed.success) throw validationError(parsed.error, what);
+  return parsed.data;
 }
