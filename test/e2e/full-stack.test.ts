@@ -1,6 +1,7 @@
 import { mkdtemp, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { runCli } from "@modelgate/cli/run-cli";
 import { buildDemoLm, buildSpiralsClassifier } from "@modelgate/gpu-worker/reference-models/index";
 import { freePort, type LocalStack, startLocalStack } from "@modelgate/infra/local-stack";
 import {
@@ -160,6 +161,49 @@ describe("the whole stack started by npm start's launcher", () => {
     expect(answer.tokens_generated).toBe(512);
     expect(probesDuringGeneration).toBeGreaterThan(0);
     expect(Math.max(...latencies)).toBeLessThan(100);
+  });
+
+  it("serves the modelgate CLI: models list, generate and predict, with --json", async () => {
+    const cli = async (...argv: string[]) => {
+      let stdout = "";
+      let stderr = "";
+      const code = await runCli(["--url", stack.edgeUrl, ...argv], {
+        env: {},
+        cwd: dataDir,
+        stdout: (s) => {
+          stdout += s;
+        },
+        stderr: (s) => {
+          stderr += s;
+        },
+      });
+      return { code, stdout, stderr };
+    };
+    // No key given and none in <cwd>/.modelgate/admin-key: the edge refuses, exit code 3.
+    const withoutKeyFile = await cli("models", "list");
+    expect(withoutKeyFile.code).toBe(3);
+    const keyed = async (...argv: string[]) => cli("--key", stack.adminKey, ...argv);
+    const list = await keyed("models", "list");
+    expect(list.code).toBe(0);
+    expect(list.stdout).toMatch(/^demo-lm\s+causal-lm\s+1\s+v1\s/m);
+    expect(list.stdout).toMatch(/^spirals\s+tensor\s+1\s+v1\s/m);
+    const generated = await keyed(
+      "generate",
+      "demo-lm",
+      "hello",
+      "--max-new-tokens",
+      "8",
+      "--temperature",
+      "0",
+      "--json",
+    );
+    expect(generated.code).toBe(0);
+    expect(GenerateResponseSchema.parse(JSON.parse(generated.stdout)).tokens_generated).toBe(8);
+    const predicted = await keyed("predict", "spirals", "--data", "[[0.5,0.3]]", "--json");
+    expect(predicted.code).toBe(0);
+    expect(PredictResponseSchema.parse(JSON.parse(predicted.stdout)).predictions).toHaveLength(1);
+    const missing = await keyed("models", "info", "no-such-model");
+    expect(missing.code).toBe(4);
   });
 
   it("reuses the persisted state on a second start", async () => {
