@@ -5,6 +5,7 @@ import { problemResponse } from "./http/problem.js";
 import { requestContext } from "./middleware/request-context.js";
 import { healthRoutes } from "./routes/health.js";
 import { inferenceRoutes } from "./routes/inference.js";
+import { keyRoutes } from "./routes/keys.js";
 import { modelRoutes } from "./routes/models.js";
 import { workerRoutes } from "./routes/workers.js";
 
@@ -14,6 +15,7 @@ export function createEdgeApp(): Hono<AppEnv> {
   app.use("*", requestContext);
   app.route("/", modelRoutes);
   app.route("/", workerRoutes);
+  app.route("/", keyRoutes);
   app.route("/", inferenceRoutes);
   app.notFound((c) =>
     problemResponse(c, new ModelgateError("not_found", `No route for ${c.req.method} ${c.req.path}.`)),

@@ -1,11 +1,15 @@
-import type { Scope } from "@modelgate/shared";
+import type { CawsTier, Scope } from "@modelgate/shared";
 import { z } from "zod";
+import type { ApiKeyStore } from "./keys/api-key-store-object.js";
+import type { RateLimiter } from "./keys/rate-limiter-object.js";
 import type { WorkerPool } from "./pool/worker-pool-object.js";
 
 /** Bindings declared in wrangler.toml plus the secrets set with `wrangler secret put`. */
 export interface EdgeBindings {
   REGISTRY: R2Bucket;
   WORKER_POOL: DurableObjectNamespace<WorkerPool>;
+  API_KEYS: DurableObjectNamespace<ApiKeyStore>;
+  RATE_LIMITER: DurableObjectNamespace<RateLimiter>;
   MODELGATE_ADMIN_KEY?: string;
   MODELGATE_WORKER_TOKEN?: string;
   MODELGATE_SIGNING_SECRET?: string;
@@ -36,8 +40,12 @@ export type EdgeConfig = z.infer<typeof EdgeConfigSchema>;
 /** Who is calling: resolved by the authenticate middleware, read by route handlers. */
 export interface Principal {
   id: string;
-  kind: "admin-key" | "worker-token";
+  kind: "admin-key" | "worker-token" | "api-key";
   scopes: readonly Scope[];
+  /** Requests per minute, enforced across isolates; absent means unlimited. */
+  rpm?: number | undefined;
+  /** The strictest CAWS tier this caller's inference runs at. */
+  maxTier?: CawsTier | undefined;
 }
 
 export interface EdgeVariables {

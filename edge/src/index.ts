@@ -1,6 +1,8 @@
 import { createEdgeApp } from "./app.js";
 import type { EdgeBindings } from "./env.js";
 
+export { ApiKeyStore } from "./keys/api-key-store-object.js";
+export { RateLimiter } from "./keys/rate-limiter-object.js";
 export { WorkerPool } from "./pool/worker-pool-object.js";
 
 const app = createEdgeApp();

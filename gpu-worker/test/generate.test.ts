@@ -34,6 +34,35 @@ async function generate(body: Record<string, unknown>) {
 }
 
 describe("POST /v1/generate", () => {
+  it("applies the caller's tier cap as a ceiling over every runtime_config layer", async () => {
+    const capped = await generate({
+      model: "demo-lm",
+      prompt: "hi",
+      max_new_tokens: 2,
+      temperature: 0,
+      runtime_config: { caws_tier: "tier_3", max_refinement_loops: 3, latent_mode_enabled: true, max_latent_spans: 3 },
+      caws_tier_cap: "tier_1",
+      target: demoLm,
+    });
+    expect(capped.runtime_config).toMatchObject({
+      caws_tier: "tier_1",
+      max_refinement_loops: 1,
+      max_latent_spans: 0,
+      latent_mode_enabled: false,
+    });
+    // A cap is a ceiling, never a floor: a stricter request keeps its own tier.
+    const stricter = await generate({
+      model: "demo-lm",
+      prompt: "hi",
+      max_new_tokens: 2,
+      temperature: 0,
+      runtime_config: { caws_tier: "tier_1" },
+      caws_tier_cap: "tier_3",
+      target: demoLm,
+    });
+    expect(stricter.runtime_config.caws_tier).toBe("tier_1");
+  });
+
   it("generates greedily with the halt head and reports seed 000's metrics", async () => {
     const result = await generate({
       model: "demo-lm",

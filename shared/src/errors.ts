@@ -64,13 +64,21 @@ export class ModelgateError extends Error {
   readonly code: ErrorCode;
   readonly status: number;
   readonly fieldErrors: FieldProblem[] | undefined;
+  /** For `rate_limited`: rendered as the `Retry-After` header. */
+  readonly retryAfterSeconds: number | undefined;
 
-  constructor(code: ErrorCode, detail: string, fieldErrors?: FieldProblem[]) {
+  constructor(
+    code: ErrorCode,
+    detail: string,
+    fieldErrors?: FieldProblem[],
+    options: { retryAfterSeconds?: number } = {},
+  ) {
     super(detail);
     this.name = "ModelgateError";
     this.code = code;
     this.status = ERROR_CODES[code];
     this.fieldErrors = fieldErrors;
+    this.retryAfterSeconds = options.retryAfterSeconds;
   }
 
   toProblem(instance?: string): ProblemDetails {

@@ -1,3 +1,4 @@
+export * from "./api-keys.js";
 export * from "./caws-tiers.js";
 export * from "./errors.js";
 export * from "./gpu.js";

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { CawsTierSchema } from "./caws-tiers.js";
 import { ModelVersionSchema } from "./model-version.js";
 import { RuntimeConfigOverridesSchema, RuntimeConfigSchema } from "./runtime-config.js";
 
@@ -67,7 +68,11 @@ export type PredictResponse = z.infer<typeof PredictResponseSchema>;
  * What the edge forwards to a worker: the caller's request plus the resolved version, so the
  * worker needs no registry access. The whole body is covered by the edge's signature.
  */
-export const WorkerGenerateRequestSchema = GenerateRequestSchema.extend({ target: ModelVersionSchema });
+export const WorkerGenerateRequestSchema = GenerateRequestSchema.extend({
+  target: ModelVersionSchema,
+  /** The caller's key's maximum tier: a ceiling over whatever tier the layers resolve to. */
+  caws_tier_cap: CawsTierSchema.optional(),
+});
 export type WorkerGenerateRequest = z.infer<typeof WorkerGenerateRequestSchema>;
 export const WorkerPredictRequestSchema = PredictRequestSchema.extend({ target: ModelVersionSchema });
 export type WorkerPredictRequest = z.infer<typeof WorkerPredictRequestSchema>;

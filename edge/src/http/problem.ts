@@ -11,5 +11,6 @@ export function problemResponse(c: Context<AppEnv>, error: unknown): Response {
   const requestId = c.get("requestId");
   if (requestId) headers["x-request-id"] = requestId;
   if (known.code === "unauthorized") headers["www-authenticate"] = 'Bearer realm="modelgate"';
+  if (known.retryAfterSeconds !== undefined) headers["retry-after"] = String(known.retryAfterSeconds);
   return new Response(JSON.stringify(known.toProblem(c.req.path)), { status: known.status, headers });
 }

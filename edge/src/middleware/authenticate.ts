@@ -1,10 +1,11 @@
 import { ModelgateError, type Scope, scopesAllow } from "@modelgate/shared";
 import { createMiddleware } from "hono/factory";
-import type { AppEnv, EdgeConfig, Principal } from "../env.js";
+import type { AppEnv, EdgeBindings, EdgeConfig, Principal } from "../env.js";
+import { resolveStoredKey } from "../keys/stored-key-resolver.js";
 
-/** Turns a bearer token into a principal. Stored, scoped API keys plug in here later. */
+/** Turns a bearer token into a principal. */
 export interface PrincipalResolver {
-  resolve(token: string, config: EdgeConfig): Promise<Principal | undefined>;
+  resolve(token: string, env: EdgeBindings, config: EdgeConfig): Promise<Principal | undefined>;
 }
 
 const encoder = new TextEncoder();
@@ -18,16 +19,19 @@ async function secretsEqual(a: string, b: string): Promise<boolean> {
   return crypto.subtle.timingSafeEqual(ha, hb);
 }
 
-/** The admin key (all human scopes) and the shared worker token (heartbeats only). */
-export const configuredSecretResolver: PrincipalResolver = {
-  async resolve(token, config) {
+/**
+ * The admin key (all human scopes) and the shared worker token (heartbeats only) from the
+ * edge's secrets, then the stored, scoped API keys.
+ */
+export const defaultPrincipalResolver: PrincipalResolver = {
+  async resolve(token, env, config) {
     if (await secretsEqual(token, config.MODELGATE_ADMIN_KEY)) {
       return { id: "admin", kind: "admin-key", scopes: ["admin"] };
     }
     if (await secretsEqual(token, config.MODELGATE_WORKER_TOKEN)) {
       return { id: "worker-token", kind: "worker-token", scopes: ["worker"] };
     }
-    return undefined;
+    return resolveStoredKey(token, env);
   },
 };
 
@@ -40,7 +44,7 @@ export interface RequireScopeOptions {
  * 403 when the key is valid but lacks the scope.
  */
 export function requireScope(scope: Scope, options: RequireScopeOptions = {}) {
-  const resolver = options.resolver ?? configuredSecretResolver;
+  const resolver = options.resolver ?? defaultPrincipalResolver;
   return createMiddleware<AppEnv>(async function requireScopeMiddleware(c, next) {
     const header = c.req.header("authorization");
     const match = header ? /^Bearer\s+(\S{1,512})$/i.exec(header) : null;
@@ -48,12 +52,26 @@ export function requireScope(scope: Scope, options: RequireScopeOptions = {}) {
     if (!token) {
       throw new ModelgateError("unauthorized", "Send an API key as `Authorization: Bearer <key>`.");
     }
-    const principal = await resolver.resolve(token, c.get("config"));
+    const principal = await resolver.resolve(token, c.env, c.get("config"));
     if (!principal) {
       throw new ModelgateError("unauthorized", "The API key is not valid.");
     }
     if (!scopesAllow(principal.scopes, scope)) {
       throw new ModelgateError("forbidden", `This key lacks the \`${scope}\` scope.`);
+    }
+    if (principal.rpm !== undefined) {
+      const limiter = c.env.RATE_LIMITER.get(c.env.RATE_LIMITER.idFromName(principal.id));
+      const decision = await limiter.take(principal.rpm);
+      if (!decision.allowed) {
+        throw new ModelgateError(
+          "rate_limited",
+          `This key is limited to ${principal.rpm} requests per minute.`,
+          undefined,
+          {
+            retryAfterSeconds: decision.retryAfterSeconds,
+          },
+        );
+      }
     }
     c.set("principal", principal);
     await next();

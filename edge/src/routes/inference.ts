@@ -80,7 +80,9 @@ export const inferenceRoutes = new Hono<AppEnv>()
   .post("/v1/generate", requireScope("infer"), async (c) => {
     const request = await readJsonBody(c, GenerateRequestSchema, "generate request");
     const target = await resolveTargetVersion(c, request.model, "causal-lm");
-    return routeToWorker(c, target, { ...request, target });
+    // The key's maximum tier travels signed, so the worker applies it after every other layer.
+    const cap = c.get("principal").maxTier;
+    return routeToWorker(c, target, { ...request, target, ...(cap === undefined ? {} : { caws_tier_cap: cap }) });
   })
   .post("/v1/predict", requireScope("infer"), async (c) => {
     const request = await readJsonBody(c, PredictRequestSchema, "predict request");
