@@ -1,4 +1,7 @@
 import {
+  ApiKeyRecordSchema,
+  type ApiKeyView,
+  type CreateApiKeyRequest,
   type FieldProblem,
   type GenerateRequest,
   type GenerateResponse,
@@ -19,6 +22,13 @@ import {
 import { z } from "zod";
 
 // `GET /health` has no schema in shared yet; this mirrors edge/src/routes/health.ts.
+/** A key as the edge lists it (no secret, no hash). */
+export const ApiKeyViewSchema = ApiKeyRecordSchema.omit({ sha256: true });
+/** A key as created or rotated: the one response that carries the secret. */
+export const CreatedApiKeySchema = ApiKeyViewSchema.extend({ key: z.string() });
+export type CreatedApiKey = z.infer<typeof CreatedApiKeySchema>;
+const ApiKeyListSchema = z.object({ keys: z.array(ApiKeyViewSchema) });
+
 export const HealthResponseSchema = z.object({ status: z.string(), service: z.string(), time: z.string() });
 export type HealthResponse = z.infer<typeof HealthResponseSchema>;
 
@@ -152,6 +162,22 @@ export class EdgeClient {
     return (await this.request("GET", "/v1/workers", WorkerListSchema)).body.workers;
   }
 
+  async createKey(request: CreateApiKeyRequest): Promise<CreatedApiKey> {
+    return (await this.request("POST", "/v1/keys", CreatedApiKeySchema, request)).body;
+  }
+
+  async listKeys(): Promise<ApiKeyView[]> {
+    return (await this.request("GET", "/v1/keys", ApiKeyListSchema)).body.keys;
+  }
+
+  async revokeKey(id: string): Promise<ApiKeyView> {
+    return (await this.request("DELETE", `/v1/keys/${encodeURIComponent(id)}`, ApiKeyViewSchema)).body;
+  }
+
+  async rotateKey(id: string): Promise<CreatedApiKey> {
+    return (await this.request("POST", `/v1/keys/${encodeURIComponent(id)}/rotate`, CreatedApiKeySchema)).body;
+  }
+
   async generate(request: GenerateRequest): Promise<RoutedResponse<GenerateResponse>> {
     return this.routed(await this.request("POST", "/v1/generate", GenerateResponseSchema, request));
   }
@@ -169,7 +195,7 @@ export class EdgeClient {
   }
 
   private async request<S extends z.ZodType>(
-    method: "GET" | "POST",
+    method: "GET" | "POST" | "DELETE",
     path: string,
     schema: S,
     body?: unknown,

@@ -6,7 +6,8 @@ const EXAMPLES = `Examples:
   modelgate models list
   modelgate models promote demo-lm --version 2 --stage Production --reason "passed gates"
   modelgate generate demo-lm "hello" --max-new-tokens 16 --seed 7
-  modelgate predict spirals --data '[[0.5,0.3]]' --json`;
+  modelgate predict spirals --data '[[0.5,0.3]]' --json
+  modelgate keys create ci-bot --scopes infer --rpm 600 --max-tier tier_1`;
 
 /** `modelgate models promote <name> --version <n> [--stage <stage>] …`, from the command itself. */
 function synopsis(command: Command, path: string): string {

@@ -2,6 +2,7 @@ import { Command, CommanderError } from "commander";
 import { reportFailure } from "./cli-errors.js";
 import { registerHealthCommand } from "./commands/health.js";
 import { registerInferenceCommands } from "./commands/inference.js";
+import { registerKeyCommands } from "./commands/keys.js";
 import { registerModelCommands } from "./commands/models.js";
 import { registerWorkerCommands } from "./commands/workers.js";
 import { DEFAULT_EDGE_URL } from "./connection.js";
@@ -38,6 +39,7 @@ function buildProgram(session: CliSession): Command {
   registerHealthCommand(program, session);
   registerModelCommands(program, session);
   registerWorkerCommands(program, session);
+  registerKeyCommands(program, session);
   registerInferenceCommands(program, session);
   // Added on the program only: subcommand help stays short and to the point.
   program.addHelpText("after", programEpilog(program));

@@ -204,6 +204,20 @@ describe("the whole stack started by npm start's launcher", () => {
     expect(PredictResponseSchema.parse(JSON.parse(predicted.stdout)).predictions).toHaveLength(1);
     const missing = await keyed("models", "info", "no-such-model");
     expect(missing.code).toBe(4);
+
+    // A scoped key made with the CLI works for inference, cannot read the registry, and dies when revoked.
+    const created = await keyed("keys", "create", "e2e-bot", "--scopes", "infer", "--max-tier", "tier_1", "--json");
+    expect(created.code).toBe(0);
+    const { id, key } = JSON.parse(created.stdout) as { id: string; key: string };
+    const answer = await cli("--key", key, "generate", "demo-lm", "hi", "--max-new-tokens", "2", "--json");
+    expect(answer.code).toBe(0);
+    expect(GenerateResponseSchema.parse(JSON.parse(answer.stdout)).runtime_config.max_refinement_loops).toBe(1);
+    expect((await cli("--key", key, "models", "list")).code).toBe(3);
+    const listed = await keyed("keys", "list");
+    expect(listed.stdout).toMatch(new RegExp(`^${id}\\s+e2e-bot\\s+`, "m"));
+    expect(listed.stdout).not.toContain(key);
+    expect((await keyed("keys", "revoke", id)).code).toBe(0);
+    expect((await cli("--key", key, "generate", "demo-lm", "hi", "--max-new-tokens", "2")).code).toBe(3);
   });
 
   it("reuses the persisted state on a second start", async () => {
