@@ -1,5 +1,4 @@
 import { env, reset, runInDurableObject } from "cloudflare:test";
-import type { WorkerHeartbeat } from "@modelgate/shared";
 import { afterEach, beforeEach, describe, expect, inject, it } from "vitest";
 import { workerPoolStub } from "../src/pool/worker-pool-object.js";
 import {
@@ -9,6 +8,7 @@ import {
   expectProblem,
   heartbeat,
   registerAndPromote,
+  sendHeartbeat,
   tensorRegistration,
   WORKER_TOKEN,
 } from "./support/requests.js";
@@ -17,11 +17,6 @@ interface Echo {
   echoed: { model: string; prompt?: string; target: { name: string; version: number; artifact: { sha256: string } } };
   path: string;
   signed_with: string;
-}
-
-async function sendHeartbeat(overrides: Partial<WorkerHeartbeat>): Promise<void> {
-  const response = await call("POST", "/internal/workers/heartbeat", { key: WORKER_TOKEN, body: heartbeat(overrides) });
-  expect(response.status).toBe(202);
 }
 
 beforeEach(async () => {

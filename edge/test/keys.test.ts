@@ -8,8 +8,8 @@ import {
   call,
   causalLmRegistration,
   expectProblem,
-  heartbeat,
   registerAndPromote,
+  sendHeartbeat,
   WORKER_TOKEN,
 } from "./support/requests.js";
 
@@ -123,11 +123,7 @@ describe("API keys", () => {
 
   it("sends the key's maximum tier to the worker as a signed ceiling", async () => {
     await registerAndPromote("demo-lm", causalLmRegistration());
-    const beat = await call("POST", "/internal/workers/heartbeat", {
-      key: WORKER_TOKEN,
-      body: heartbeat({ worker_id: "gpu-box-1", url: inject("standInWorkerUrl") }),
-    });
-    expect(beat.status).toBe(202);
+    await sendHeartbeat({ worker_id: "gpu-box-1", url: inject("standInWorkerUrl") });
     const strict = await createKey({ name: "strict", scopes: ["infer"], max_tier: "tier_1" });
     const response = await call("POST", "/v1/generate", {
       key: strict.key,

@@ -1,4 +1,4 @@
-import { type ApiKeyRecord, isApiKeyUsable, sha256Hex } from "@modelgate/shared";
+import { type ApiKeyRecord, isApiKeyUsable } from "@modelgate/shared";
 import type { EdgeBindings, Principal } from "../env.js";
 import { apiKeyStoreStub } from "./api-key-store-object.js";
 
@@ -11,7 +11,7 @@ const MAX_CACHED_KEYS = 10_000;
 
 const cache = new Map<string, { record: ApiKeyRecord | null; fetchedAt: number }>();
 
-export function principalFromKey(record: ApiKeyRecord): Principal {
+function principalFromKey(record: ApiKeyRecord): Principal {
   return {
     id: record.id,
     kind: "api-key",
@@ -21,13 +21,12 @@ export function principalFromKey(record: ApiKeyRecord): Principal {
   };
 }
 
-/** Looks a presented key up by its sha256; unknown, revoked and expired keys resolve to nothing. */
+/** Looks a presented key up by its sha256 (hex); unknown, revoked and expired keys resolve to nothing. */
 export async function resolveStoredKey(
-  token: string,
+  sha256: string,
   env: EdgeBindings,
   now: number = Date.now(),
 ): Promise<Principal | undefined> {
-  const sha256 = await sha256Hex(token);
   let entry = cache.get(sha256);
   if (!entry || now - entry.fetchedAt > KEY_CACHE_TTL_MS) {
     const record = (await apiKeyStoreStub(env.API_KEYS).findBySha256(sha256)) ?? null;

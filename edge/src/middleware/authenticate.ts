@@ -10,28 +10,41 @@ export interface PrincipalResolver {
 
 const encoder = new TextEncoder();
 
-/** Compares secrets in constant time: hashing first makes the lengths equal. */
-async function secretsEqual(a: string, b: string): Promise<boolean> {
-  const [ha, hb] = await Promise.all([
-    crypto.subtle.digest("SHA-256", encoder.encode(a)),
-    crypto.subtle.digest("SHA-256", encoder.encode(b)),
-  ]);
-  return crypto.subtle.timingSafeEqual(ha, hb);
+const sha256 = (value: string) => crypto.subtle.digest("SHA-256", encoder.encode(value));
+
+/** The configured secrets' digests, computed once per isolate rather than on every request. */
+const secretDigests = new WeakMap<EdgeConfig, Promise<{ admin: ArrayBuffer; worker: ArrayBuffer }>>();
+
+function digestsOf(config: EdgeConfig): Promise<{ admin: ArrayBuffer; worker: ArrayBuffer }> {
+  let digests = secretDigests.get(config);
+  if (!digests) {
+    digests = Promise.all([sha256(config.MODELGATE_ADMIN_KEY), sha256(config.MODELGATE_WORKER_TOKEN)]).then(
+      ([admin, worker]) => ({ admin, worker }),
+    );
+    secretDigests.set(config, digests);
+  }
+  return digests;
+}
+
+function toHex(buffer: ArrayBuffer): string {
+  return Array.from(new Uint8Array(buffer), (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
 /**
  * The admin key (all human scopes) and the shared worker token (heartbeats only) from the
- * edge's secrets, then the stored, scoped API keys.
+ * edge's secrets, then the stored, scoped API keys. The token is hashed once: equal-length
+ * digests compare in constant time, and the same digest is the stored keys' lookup key.
  */
 export const defaultPrincipalResolver: PrincipalResolver = {
   async resolve(token, env, config) {
-    if (await secretsEqual(token, config.MODELGATE_ADMIN_KEY)) {
+    const [tokenDigest, secrets] = await Promise.all([sha256(token), digestsOf(config)]);
+    if (crypto.subtle.timingSafeEqual(tokenDigest, secrets.admin)) {
       return { id: "admin", kind: "admin-key", scopes: ["admin"] };
     }
-    if (await secretsEqual(token, config.MODELGATE_WORKER_TOKEN)) {
+    if (crypto.subtle.timingSafeEqual(tokenDigest, secrets.worker)) {
       return { id: "worker-token", kind: "worker-token", scopes: ["worker"] };
     }
-    return resolveStoredKey(token, env);
+    return resolveStoredKey(toHex(tokenDigest), env);
   },
 };
 

@@ -1,4 +1,11 @@
-import { type ApiKeyRecord, apiKeyView, CreateApiKeyRequestSchema, ModelgateError, sha256Hex } from "@modelgate/shared";
+import {
+  type ApiKeyRecord,
+  apiKeyView,
+  CreateApiKeyRequestSchema,
+  ModelgateError,
+  randomNonce,
+  sha256Hex,
+} from "@modelgate/shared";
 import { type Context, Hono } from "hono";
 import type { AppEnv } from "../env.js";
 import { readJsonBody } from "../http/json-body.js";
@@ -17,8 +24,7 @@ function randomToken(bytes: number): string {
 }
 
 function randomId(): string {
-  const raw = crypto.getRandomValues(new Uint8Array(8));
-  return `key_${Array.from(raw, (b) => b.toString(16).padStart(2, "0")).join("")}`;
+  return `key_${randomNonce().slice(0, 16)}`;
 }
 
 /** A new secret and its stored record; the secret itself is returned once and never stored. */

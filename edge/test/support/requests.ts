@@ -109,3 +109,9 @@ export async function expectProblem(
   }
   return JSON.parse(text) as { code: string; detail?: string; errors?: { field: string }[] };
 }
+
+/** Announces a worker through the real heartbeat route, as a GPU worker would. */
+export async function sendHeartbeat(overrides: Partial<WorkerHeartbeat>): Promise<void> {
+  const response = await call("POST", "/internal/workers/heartbeat", { key: WORKER_TOKEN, body: heartbeat(overrides) });
+  if (response.status !== 202) throw new Error(`heartbeat failed: ${response.status} ${await response.text()}`);
+}
