@@ -3,6 +3,7 @@ import { z } from "zod";
 import type { ApiKeyStore } from "./keys/api-key-store-object.js";
 import type { RateLimiter } from "./keys/rate-limiter-object.js";
 import type { WorkerPool } from "./pool/worker-pool-object.js";
+import type { RegistryCoordinator } from "./registry/registry-coordinator-object.js";
 
 /** Bindings declared in wrangler.toml plus the secrets set with `wrangler secret put`. */
 export interface EdgeBindings {
@@ -10,6 +11,7 @@ export interface EdgeBindings {
   WORKER_POOL: DurableObjectNamespace<WorkerPool>;
   API_KEYS: DurableObjectNamespace<ApiKeyStore>;
   RATE_LIMITER: DurableObjectNamespace<RateLimiter>;
+  REGISTRY_COORDINATOR: DurableObjectNamespace<RegistryCoordinator>;
   MODELGATE_ADMIN_KEY?: string;
   MODELGATE_WORKER_TOKEN?: string;
   MODELGATE_SIGNING_SECRET?: string;

@@ -13,8 +13,15 @@ export const ERROR_CODES = {
   forbidden: 403,
   not_found: 404,
   conflict: 409,
+  /** The artifact a registration names is not in object storage (upload it first). */
+  artifact_missing: 422,
+  /** The stored artifact's size or sha256 differs from what was declared. */
+  artifact_mismatch: 422,
+  /** The model's registration policy refused the version (e.g. val_acc below threshold). */
+  policy_rejected: 422,
   rate_limited: 429,
   no_worker_available: 503,
+  storage_unavailable: 503,
   upstream_failed: 502,
   upstream_timeout: 504,
   artifact_integrity_failed: 502,
@@ -32,8 +39,12 @@ export const ERROR_TITLES: Record<ErrorCode, string> = {
   forbidden: "Forbidden",
   not_found: "Not found",
   conflict: "Conflict",
+  artifact_missing: "Artifact not found in object storage",
+  artifact_mismatch: "Artifact does not match its declaration",
+  policy_rejected: "Refused by the model's registration policy",
   rate_limited: "Too many requests",
   no_worker_available: "No worker available",
+  storage_unavailable: "Object storage unavailable",
   upstream_failed: "Upstream worker failed",
   upstream_timeout: "Upstream worker timed out",
   artifact_integrity_failed: "Artifact integrity check failed",
