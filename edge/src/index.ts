@@ -4,6 +4,7 @@ import type { EdgeBindings } from "./env.js";
 export { ApiKeyStore } from "./keys/api-key-store-object.js";
 export { RateLimiter } from "./keys/rate-limiter-object.js";
 export { WorkerPool } from "./pool/worker-pool-object.js";
+export { RegistryCoordinator } from "./registry/registry-coordinator-object.js";
 
 const app = createEdgeApp();
 
