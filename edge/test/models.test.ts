@@ -1,5 +1,5 @@
 import { env } from "cloudflare:test";
-import type { ModelRecord, ModelVersion } from "@modelgate/shared";
+import type { HistoryEvent, ModelVersion, ModelView, VersionSearchPage } from "@modelgate/shared";
 import { describe, expect, it } from "vitest";
 import {
   ADMIN,
@@ -27,10 +27,12 @@ describe("model registry routes", () => {
     ).json()) as ModelVersion;
     expect(second.version).toBe(2);
 
-    const model = (await (await call("GET", "/v1/models/demo-lm", { key: ADMIN })).json()) as ModelRecord;
+    const model = (await (await call("GET", "/v1/models/demo-lm", { key: ADMIN })).json()) as ModelView;
     expect(model.versions.map((v) => v.version)).toEqual([1, 2]);
-    const listed = (await (await call("GET", "/v1/models", { key: ADMIN })).json()) as { models: ModelRecord[] };
-    expect(listed.models.map((m) => m.name)).toEqual(["demo-lm"]);
+    expect(model).toMatchObject({ revision: 2, last_version: 2, aliases: {}, history_length: 2 });
+    const listed = (await (await call("GET", "/v1/models", { key: ADMIN })).json()) as VersionSearchPage;
+    expect(listed.items.map((v) => `${v.name}@${v.version}`)).toEqual(["demo-lm@2", "demo-lm@1"]);
+    expect(listed.total).toBe(2);
     const one = await call("GET", "/v1/models/demo-lm/versions/2", { key: ADMIN });
     expect(((await one.json()) as ModelVersion).version).toBe(2);
   });
@@ -38,15 +40,23 @@ describe("model registry routes", () => {
   it("promoting to Production archives the previous Production version and keeps history", async () => {
     await registerAndPromote("spirals", tensorRegistration());
     const v2 = await registerAndPromote("spirals", tensorRegistration());
-    const model = (await (await call("GET", "/v1/models/spirals", { key: ADMIN })).json()) as ModelRecord;
+    const model = (await (await call("GET", "/v1/models/spirals", { key: ADMIN })).json()) as ModelView;
     expect(model.versions.map((v) => [v.version, v.stage])).toEqual([
       [1, "Archived"],
       [2, "Production"],
     ]);
     expect(v2).toBe(2);
-    const v1History = model.versions[0]?.stage_history.map((t) => `${t.from}->${t.to}`);
-    expect(v1History).toEqual(["None->Production", "Production->Archived"]);
-    expect(model.versions[0]?.stage_history[1]?.reason).toBe("superseded by version 2");
+    const history = (await (await call("GET", "/v1/models/spirals/history", { key: ADMIN })).json()) as {
+      events: HistoryEvent[];
+    };
+    const v1History = history.events.filter((e) => e.version === 1 && e.action === "stage_changed");
+    // tensorRegistration() carries val_acc 0.95, so the default policy staged it on registration.
+    expect(v1History.map((t) => `${t.from}->${t.to}`)).toEqual([
+      "None->Staging",
+      "Staging->Production",
+      "Production->Archived",
+    ]);
+    expect(v1History[2]).toMatchObject({ reason: "superseded by version 2", by: "admin" });
   });
 
   it("keeps the old Production version when archive_existing is false", async () => {
@@ -57,7 +67,7 @@ describe("model registry routes", () => {
       body: { stage: "Production", archive_existing: false },
     });
     expect(response.status).toBe(200);
-    const model = (await (await call("GET", "/v1/models/keep", { key: ADMIN })).json()) as ModelRecord;
+    const model = (await (await call("GET", "/v1/models/keep", { key: ADMIN })).json()) as ModelView;
     expect(model.versions.map((v) => v.stage)).toEqual(["Production", "Production"]);
   });
 
@@ -174,7 +184,7 @@ describe("model registry routes", () => {
       else await response.body?.cancel();
     }
     expect(acknowledged.length).toBeGreaterThan(0);
-    const model = (await (await call("GET", "/v1/models/busy", { key: ADMIN })).json()) as ModelRecord;
+    const model = (await (await call("GET", "/v1/models/busy", { key: ADMIN })).json()) as ModelView;
     const stored = model.versions.map((v) => v.version);
     for (const version of acknowledged) expect(stored).toContain(version);
     expect(new Set(stored).size).toBe(stored.length);
@@ -189,7 +199,7 @@ describe("model registry routes", () => {
       ),
     );
     for (const response of responses) await response.body?.cancel();
-    const model = (await (await call("GET", "/v1/models/race", { key: ADMIN })).json()) as ModelRecord;
+    const model = (await (await call("GET", "/v1/models/race", { key: ADMIN })).json()) as ModelView;
     expect(model.versions.filter((v) => v.stage === "Production")).toHaveLength(1);
   });
 });

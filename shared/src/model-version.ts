@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { err, ok, type Result, validationError } from "./errors.js";
 import { RuntimeConfigOverridesSchema } from "./runtime-config.js";
 
 /** Lower-case, URL- and R2-key-safe; `@` and `:` are reserved for version and format suffixes. */
@@ -64,7 +65,126 @@ export const TokenizerSpecSchema = z.discriminatedUnion("type", [
 export type TokenizerSpec = z.infer<typeof TokenizerSpecSchema>;
 
 const categoryName = z.string().regex(/^[a-z][a-z0-9_-]{0,31}$/, "must be a lower-case category name");
-const metricName = z.string().regex(/^[A-Za-z][A-Za-z0-9_.-]{0,63}$/, "must be a metric or benchmark name");
+export const MetricNameSchema = z.string().regex(/^[A-Za-z][A-Za-z0-9_.-]{0,63}$/, "must be a metric or benchmark name");
+const metricName = MetricNameSchema;
+/** Roles, groups, tags, backends, locations and formats: short lower-case labels. */
+export const LabelSchema = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9._:-]{0,63}$/, "must be 1–64 characters of a-z, 0-9, '.', '_', ':' or '-'");
+const shortText = (max: number) => z.string().max(max, `must be at most ${max} characters`);
+const uniqueLabels = (max: number) =>
+  z
+    .array(LabelSchema)
+    .max(max)
+    .refine((values) => new Set(values).size === values.length, "must not repeat a value");
+
+/** Seed 003's dataset block: what the version was trained on and how good that data was. */
+export const DatasetInfoSchema = z.strictObject({
+  name: shortText(200).min(1),
+  path: shortText(1000).optional(),
+  train_samples: z.int().min(0).optional(),
+  val_samples: z.int().min(0).optional(),
+  test_samples: z.int().min(0).optional(),
+  quality: z.record(metricName, z.number()).optional(),
+});
+
+/** Seed 003's LoRA adapter configuration. */
+export const LoraConfigSchema = z.strictObject({
+  r: z.int().min(1).max(4096),
+  lora_alpha: z.number().min(0),
+  target_modules: z.array(shortText(128).min(1)).max(64),
+  lora_dropout: z.number().min(0).max(1),
+  bias: shortText(32).optional(),
+  task_type: shortText(64).optional(),
+});
+
+const hyperparameterValue = z.union([z.number(), z.string().max(200), z.boolean()]);
+const timestamp = z.union([z.iso.datetime({ offset: true }), z.iso.datetime({ local: true }), z.iso.date()]);
+
+/**
+ * What describes a version and may change after registration: names, notes, tags, routing
+ * fields (categories, benchmark scores) and where copies live. Edits (`PATCH`) produce a new
+ * metadata revision; the artifact and everything in `VersionProvenance` never change.
+ */
+export const VersionMetadataShape = {
+  display_name: shortText(200).optional(),
+  description: shortText(4000).optional(),
+  role: LabelSchema.optional(),
+  group: LabelSchema.optional(),
+  notes: shortText(4000).optional(),
+  tags: uniqueLabels(32),
+  categories: z
+    .array(categoryName)
+    .max(16)
+    .refine((values) => new Set(values).size === values.length, "must not repeat a category"),
+  primary_category: categoryName.optional(),
+  benchmark_scores: z.record(metricName, z.number().min(0).max(100)),
+  formats: uniqueLabels(16),
+  /** Where copies of the model live (seed 003): location name → path or URI. */
+  locations: z.record(LabelSchema, shortText(1000).min(1)),
+  primary_location: LabelSchema.optional(),
+  deployed_backends: uniqueLabels(16),
+} as const;
+export const VERSION_METADATA_FIELDS = Object.keys(VersionMetadataShape) as (keyof typeof VersionMetadataShape)[];
+
+/** Training provenance (seed 003), fixed at registration like the artifact itself. */
+export const VersionProvenanceShape = {
+  base_model: shortText(200).optional(),
+  training_date: timestamp.optional(),
+  training_duration_minutes: z.number().min(0).max(1_000_000).optional(),
+  dataset: DatasetInfoSchema.optional(),
+  /** Training/evaluation metrics at registration: `val_acc`, `final_loss`, `best_loss`, … */
+  metrics: z.record(metricName, z.number()),
+  perplexity: z.number().min(0).optional(),
+  lora_config: LoraConfigSchema.optional(),
+  hyperparameters: z
+    .record(metricName, hyperparameterValue)
+    .refine((value) => Object.keys(value).length <= 64, "at most 64 hyperparameters")
+    .optional(),
+  hardware: shortText(100).optional(),
+  device: shortText(50).optional(),
+  git_commit: z
+    .string()
+    .regex(/^[0-9a-f]{7,40}$/, "must be a 7–40 character hex commit id")
+    .optional(),
+} as const;
+
+function checkVersionFieldRelations(
+  value: {
+    categories?: string[] | undefined;
+    primary_category?: string | undefined;
+    locations?: Record<string, string> | undefined;
+    primary_location?: string | undefined;
+  },
+  ctx: z.RefinementCtx,
+): void {
+  if (value.primary_category !== undefined && !(value.categories ?? []).includes(value.primary_category)) {
+    ctx.addIssue({ code: "custom", path: ["primary_category"], message: "must be one of categories" });
+  }
+  if (value.primary_location !== undefined && !(value.primary_location in (value.locations ?? {}))) {
+    ctx.addIssue({ code: "custom", path: ["primary_location"], message: "must be one of the keys of locations" });
+  }
+}
+
+/** The version's mutable part as stored and returned. */
+export const VersionMetadataSchema = z.strictObject(VersionMetadataShape);
+export type VersionMetadata = z.infer<typeof VersionMetadataSchema>;
+
+/**
+ * A `PATCH` body: any subset of the metadata fields (`null` clears an optional one). Fields
+ * outside it (artifact, io, metrics, …) are immutable and refused by name.
+ */
+export const VersionMetadataPatchSchema = z
+  .strictObject({
+    ...Object.fromEntries(
+      Object.entries(VersionMetadataShape).map(([key, schema]) => [key, schema.nullable().optional()]),
+    ),
+    reason: shortText(1000).optional(),
+  } as { [K in keyof typeof VersionMetadataShape]: z.ZodOptional<z.ZodNullable<(typeof VersionMetadataShape)[K]>> } & {
+    reason: z.ZodOptional<z.ZodString>;
+  })
+  .refine((patch) => Object.keys(patch).some((key) => key !== "reason"), "name at least one metadata field to change");
+export type VersionMetadataPatch = z.infer<typeof VersionMetadataPatchSchema>;
 
 /** What a client sends to register a version; the registry assigns the number and stage. */
 export const RegisterVersionRequestSchema = z
@@ -73,10 +193,6 @@ export const RegisterVersionRequestSchema = z
     artifact: ArtifactSchema,
     io: IoContractSchema,
     tokenizer: TokenizerSpecSchema.optional(),
-    categories: z.array(categoryName).max(16).default([]),
-    primary_category: categoryName.optional(),
-    benchmark_scores: z.record(metricName, z.number().min(0).max(100)).default({}),
-    metrics: z.record(metricName, z.number()).default({}),
     runtime_config: RuntimeConfigOverridesSchema.optional(),
     /** GPU memory the loaded model needs; estimated from the artifact size when absent. */
     memory_mb: z
@@ -84,27 +200,28 @@ export const RegisterVersionRequestSchema = z
       .min(1)
       .max(1024 * 1024)
       .optional(),
-    description: z.string().max(4000).optional(),
+    ...VersionProvenanceShape,
+    metrics: VersionProvenanceShape.metrics.default({}),
+    ...VersionMetadataShape,
+    tags: VersionMetadataShape.tags.default([]),
+    categories: VersionMetadataShape.categories.default([]),
+    benchmark_scores: VersionMetadataShape.benchmark_scores.default({}),
+    formats: VersionMetadataShape.formats.optional(),
+    locations: VersionMetadataShape.locations.default({}),
+    deployed_backends: VersionMetadataShape.deployed_backends.default([]),
+    /** Apply the model's registration policy (threshold gate, auto-promotion); default true. */
+    apply_policy: z.boolean().default(true),
   })
   .superRefine((value, ctx) => {
     if (value.kind === "causal-lm" && value.tokenizer === undefined) {
       ctx.addIssue({ code: "custom", path: ["tokenizer"], message: "a causal-lm version needs a tokenizer" });
     }
-    if (value.primary_category !== undefined && !value.categories.includes(value.primary_category)) {
-      ctx.addIssue({ code: "custom", path: ["primary_category"], message: "must be one of categories" });
-    }
+    checkVersionFieldRelations(value, ctx);
   });
-export type RegisterVersionRequest = z.infer<typeof RegisterVersionRequestSchema>;
+export type RegisterVersionRequest = z.input<typeof RegisterVersionRequestSchema>;
+export type RegisterVersionInput = z.output<typeof RegisterVersionRequestSchema>;
 
-export const StageTransitionSchema = z.strictObject({
-  from: StageSchema,
-  to: StageSchema,
-  at: z.iso.datetime(),
-  by: z.string(),
-  reason: z.string().optional(),
-});
-export type StageTransition = z.infer<typeof StageTransitionSchema>;
-
+/** A registered version: immutable registration, current stage, current metadata revision. */
 export const ModelVersionSchema = z.strictObject({
   name: ModelNameSchema,
   version: z.int().min(1),
@@ -113,26 +230,49 @@ export const ModelVersionSchema = z.strictObject({
   artifact: ArtifactSchema,
   io: IoContractSchema,
   tokenizer: TokenizerSpecSchema.optional(),
-  categories: z.array(categoryName),
-  primary_category: categoryName.optional(),
-  benchmark_scores: z.record(z.string(), z.number()),
-  metrics: z.record(z.string(), z.number()),
   runtime_config: RuntimeConfigOverridesSchema.optional(),
   memory_mb: z.int().min(1),
-  description: z.string().optional(),
+  ...VersionProvenanceShape,
+  ...VersionMetadataShape,
+  metadata_revision: z.int().min(1),
   created_at: z.iso.datetime(),
   created_by: z.string(),
-  stage_history: z.array(StageTransitionSchema),
+  updated_at: z.iso.datetime(),
 });
 export type ModelVersion = z.infer<typeof ModelVersionSchema>;
 
-export const ModelRecordSchema = z.strictObject({
-  name: ModelNameSchema,
-  created_at: z.iso.datetime(),
-  updated_at: z.iso.datetime(),
-  versions: z.array(ModelVersionSchema),
-});
-export type ModelRecord = z.infer<typeof ModelRecordSchema>;
+/** The metadata part of a version, picked out of the whole document. */
+export function versionMetadataOf(version: ModelVersion): VersionMetadata {
+  const metadata: Record<string, unknown> = {};
+  for (const field of VERSION_METADATA_FIELDS) {
+    if (version[field] !== undefined) metadata[field] = version[field];
+  }
+  return VersionMetadataSchema.parse(metadata);
+}
+
+/** Applies a metadata patch (null clears) and checks the fields that depend on each other. */
+export function applyMetadataPatch(current: VersionMetadata, patch: VersionMetadataPatch): Result<VersionMetadata> {
+  const next: Record<string, unknown> = { ...current };
+  for (const field of VERSION_METADATA_FIELDS) {
+    if (!(field in patch)) continue;
+    const value = patch[field];
+    if (value === null) {
+      // Lists and maps clear to empty; optional scalars disappear.
+      const emptied = VersionMetadataSchema.shape[field].safeParse([]).success
+        ? []
+        : VersionMetadataSchema.shape[field].safeParse({}).success
+          ? {}
+          : undefined;
+      if (emptied === undefined) delete next[field];
+      else next[field] = emptied;
+    } else if (value !== undefined) {
+      next[field] = value;
+    }
+  }
+  const parsed = VersionMetadataSchema.superRefine(checkVersionFieldRelations).safeParse(next);
+  if (!parsed.success) return err(validationError(parsed.error, "metadata"));
+  return ok(parsed.data);
+}
 
 export const StageChangeRequestSchema = z.strictObject({
   stage: StageSchema,
@@ -145,32 +285,4 @@ export type StageChangeRequest = z.infer<typeof StageChangeRequestSchema>;
 /** Loaded size estimate: ONNX weights plus room for activations and the runtime. */
 export function estimateModelMemoryMb(artifactBytes: number): number {
   return Math.max(1, Math.ceil((artifactBytes * 1.5) / (1024 * 1024)) + 64);
-}
-
-/**
- * `name` → its Production version; `name@N` → version N; `name@production`/`@staging` → the
- * version in that stage.
- */
-export type ModelReference =
-  | { name: string; selector: { kind: "stage"; stage: "Production" | "Staging" } }
-  | { name: string; selector: { kind: "version"; version: number } };
-
-export function parseModelReference(reference: string): ModelReference | undefined {
-  const match = /^([a-z0-9][a-z0-9._-]{0,63})(?:@([A-Za-z0-9_-]+))?$/.exec(reference);
-  if (!match) return undefined;
-  const name = match[1] ?? "";
-  const suffix = match[2];
-  if (suffix === undefined || suffix.toLowerCase() === "production") {
-    return { name, selector: { kind: "stage", stage: "Production" } };
-  }
-  if (suffix.toLowerCase() === "staging") return { name, selector: { kind: "stage", stage: "Staging" } };
-  if (/^[1-9][0-9]{0,8}$/.test(suffix)) return { name, selector: { kind: "version", version: Number(suffix) } };
-  return undefined;
-}
-
-export function resolveModelReference(record: ModelRecord, reference: ModelReference): ModelVersion | undefined {
-  const { selector } = reference;
-  if (selector.kind === "version") return record.versions.find((v) => v.version === selector.version);
-  // Newest first, so that a stage held by two versions (archive_existing: false) picks the latest.
-  return [...record.versions].reverse().find((v) => v.stage === selector.stage);
 }

@@ -1,4 +1,5 @@
 import {
+  describeModelReference,
   GenerateRequestSchema,
   ModelgateError,
   type ModelKind,
@@ -14,7 +15,7 @@ import { forwardToWorker } from "../forwarding/forward-to-worker.js";
 import { readJsonBody } from "../http/json-body.js";
 import { requireScope } from "../middleware/authenticate.js";
 import { workerPoolStub } from "../pool/worker-pool-object.js";
-import { R2RegistryStore } from "../registry/r2-registry-store.js";
+import { readLiveModel } from "../registry/registry-access.js";
 
 const ENDPOINT_FOR_KIND: Record<ModelKind, string> = { "causal-lm": "/v1/generate", tensor: "/v1/predict" };
 
@@ -23,16 +24,14 @@ async function resolveTargetVersion(c: Context<AppEnv>, reference: string, kind:
   const parsed = parseModelReference(reference);
   if (!parsed) {
     throw new ModelgateError("validation_failed", `"${reference}" is not a model reference.`, [
-      { field: "model", message: "expected `name`, `name@<version>`, `name@production` or `name@staging`" },
+      { field: "model", message: "expected `name`, `name@<version>`, `name@production`, `name@staging`, `name@latest` or `name@<alias>`" },
     ]);
   }
-  const record = await new R2RegistryStore(c.env.REGISTRY).getModel(parsed.name);
+  const record = await readLiveModel(c.env, parsed.name);
   if (!record) throw new ModelgateError("not_found", `No model named ${parsed.name}.`);
   const version = resolveModelReference(record, parsed);
   if (!version) {
-    const wanted =
-      parsed.selector.kind === "version" ? `version ${parsed.selector.version}` : `${parsed.selector.stage} version`;
-    throw new ModelgateError("not_found", `Model ${parsed.name} has no ${wanted}.`);
+    throw new ModelgateError("not_found", `${describeModelReference(parsed)} does not exist.`);
   }
   if (version.kind !== kind) {
     throw new ModelgateError(

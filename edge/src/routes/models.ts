@@ -1,77 +1,102 @@
 import {
+  AliasRequestSchema,
+  BestVersionQuerySchema,
+  DeleteQuerySchema,
   ModelgateError,
-  ModelNameSchema,
-  RegisterVersionRequestSchema,
-  type Result,
-  StageChangeRequestSchema,
-  validationError,
+  modelView,
+  RegistryPolicySchema,
+  VersionSearchQuerySchema,
 } from "@modelgate/shared";
-import { type Context, Hono } from "hono";
+import { Hono } from "hono";
 import { z } from "zod";
 import type { AppEnv } from "../env.js";
 import { readJsonBody } from "../http/json-body.js";
 import { requireScope } from "../middleware/authenticate.js";
-import { R2RegistryStore } from "../registry/r2-registry-store.js";
+import {
+  aliasParam,
+  modelNameParam,
+  parseQuery,
+  registryCoordinator,
+  requireLiveModel,
+} from "../registry/registry-access.js";
+import { RegistryDocuments } from "../registry/registry-documents.js";
+import { unwrapWire } from "../registry/wire-result.js";
 
-const VersionNumberSchema = z.coerce.number().int().min(1).max(999_999_999);
+export const PolicyRequestSchema = z.strictObject({
+  policy: RegistryPolicySchema,
+  reason: z.string().max(1000).optional(),
+});
 
-function modelNameParam(c: Context<AppEnv>): string {
-  const parsed = ModelNameSchema.safeParse(c.req.param("name"));
-  if (!parsed.success) throw validationError(parsed.error, "model name", "name");
-  return parsed.data;
-}
+const ReasonQuerySchema = z.strictObject({ reason: z.string().max(1000).optional() });
 
-function versionParam(c: Context<AppEnv>): number {
-  const parsed = VersionNumberSchema.safeParse(c.req.param("version"));
-  if (!parsed.success) throw validationError(parsed.error, "version", "version");
-  return parsed.data;
-}
-
-function unwrap<T>(result: Result<T>): T {
-  if (!result.ok) throw result.error;
-  return result.value;
-}
-
-/** The registry: models and their immutable versions, with stage changes kept in history. */
+/**
+ * Models as a whole: search over every version, one model's state, its history, the best
+ * version by a metric, aliases, the registration policy, and deletion.
+ */
 export const modelRoutes = new Hono<AppEnv>()
   .get("/v1/models", requireScope("models:read"), async (c) => {
-    const models = await new R2RegistryStore(c.env.REGISTRY).listModels();
-    return c.json({ models });
+    const query = parseQuery(c, VersionSearchQuerySchema, "search query");
+    return c.json(unwrapWire(await registryCoordinator(c.env).search(query)));
   })
   .get("/v1/models/:name", requireScope("models:read"), async (c) => {
-    const name = modelNameParam(c);
-    const model = await new R2RegistryStore(c.env.REGISTRY).getModel(name);
-    if (!model) throw new ModelgateError("not_found", `No model named ${name}.`);
-    return c.json(model);
+    const record = await requireLiveModel(c.env, modelNameParam(c));
+    return c.json(modelView(record));
   })
-  .post("/v1/models/:name/versions", requireScope("models:write"), async (c) => {
+  .delete("/v1/models/:name", requireScope("models:write"), async (c) => {
     const name = modelNameParam(c);
-    const request = await readJsonBody(c, RegisterVersionRequestSchema, "version registration");
-    const principal = c.get("principal");
-    const version = unwrap(await new R2RegistryStore(c.env.REGISTRY).registerVersion(name, request, principal.id));
-    c.header("location", `/v1/models/${name}/versions/${version.version}`);
-    return c.json(version, 201);
+    const options = parseQuery(c, DeleteQuerySchema, "delete options");
+    const deleted = unwrapWire(await registryCoordinator(c.env).deleteModel(name, options, c.get("principal").id));
+    return c.json({ name, ...deleted });
   })
-  .get("/v1/models/:name/versions/:version", requireScope("models:read"), async (c) => {
+  .get("/v1/models/:name/history", requireScope("models:read"), async (c) => {
     const name = modelNameParam(c);
-    const number = versionParam(c);
-    const model = await new R2RegistryStore(c.env.REGISTRY).getModel(name);
-    const version = model?.versions.find((v) => v.version === number);
-    if (!version) throw new ModelgateError("not_found", `Model ${name} has no version ${number}.`);
-    return c.json(version);
+    // Deleted models keep their history: read the tombstone too.
+    const stored = await new RegistryDocuments(c.env.REGISTRY).readModel(name);
+    if (!stored) throw new ModelgateError("not_found", `No model named ${name} has ever been registered.`);
+    return c.json({ name, deleted_at: stored.record.deleted_at ?? null, events: stored.record.history });
   })
-  .post("/v1/models/:name/versions/:version/stage", requireScope("models:write"), async (c) => {
+  .get("/v1/models/:name/best", requireScope("models:read"), async (c) => {
     const name = modelNameParam(c);
-    const number = versionParam(c);
-    const change = await readJsonBody(c, StageChangeRequestSchema, "stage change");
-    const record = unwrap(
-      await new R2RegistryStore(c.env.REGISTRY).changeStage(
-        name,
-        number,
-        { stage: change.stage, archiveExisting: change.archive_existing, reason: change.reason },
-        c.get("principal").id,
-      ),
+    const query = parseQuery(c, BestVersionQuerySchema, "best-version query");
+    const record = await requireLiveModel(c.env, name);
+    const sign = query.order === "desc" ? -1 : 1;
+    const candidates = record.versions
+      .filter((v) => v.metrics[query.metric] !== undefined || v.benchmark_scores[query.metric] !== undefined)
+      .filter((v) => query.stage === undefined || v.stage === query.stage);
+    const score = (v: (typeof candidates)[number]) => v.metrics[query.metric] ?? v.benchmark_scores[query.metric] ?? 0;
+    const best = candidates.sort((a, b) => sign * (score(a) - score(b)) || b.version - a.version)[0];
+    if (!best) {
+      throw new ModelgateError(
+        "not_found",
+        `No version of ${name}${query.stage ? ` in ${query.stage}` : ""} has a ${query.metric} metric.`,
+      );
+    }
+    return c.json({ metric: query.metric, value: score(best), version: best });
+  })
+  .put("/v1/models/:name/policy", requireScope("models:write"), async (c) => {
+    const name = modelNameParam(c);
+    const request = await readJsonBody(c, PolicyRequestSchema, "policy");
+    const record = unwrapWire(
+      await registryCoordinator(c.env).setPolicy(name, request.policy, request.reason, c.get("principal").id),
     );
-    const version = record.versions.find((v) => v.version === number);
-    return c.json({ version, model: record });
+    return c.json({ name, policy: record.policy });
+  })
+  .put("/v1/models/:name/aliases/:alias", requireScope("models:write"), async (c) => {
+    const name = modelNameParam(c);
+    const alias = aliasParam(c);
+    const request = await readJsonBody(c, AliasRequestSchema, "alias");
+    const record = unwrapWire(await registryCoordinator(c.env).setAlias(name, alias, request, c.get("principal").id));
+    return c.json({ name, alias, version: record.aliases[alias] ?? null, aliases: record.aliases });
+  })
+  .delete("/v1/models/:name/aliases/:alias", requireScope("models:write"), async (c) => {
+    const name = modelNameParam(c);
+    const alias = aliasParam(c);
+    const { reason } = parseQuery(c, ReasonQuerySchema, "alias removal");
+    const record = unwrapWire(
+      await registryCoordinator(c.env).removeAlias(name, alias, reason, c.get("principal").id),
+    );
+    return c.json({ name, alias, aliases: record.aliases });
+  })
+  .post("/v1/admin/registry/reindex", requireScope("admin"), async (c) => {
+    return c.json(unwrapWire(await registryCoordinator(c.env).reindex()));
   });

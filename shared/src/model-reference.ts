@@ -1,0 +1,71 @@
+import type { ModelVersion } from "./model-version.js";
+import type { ModelRecord } from "./registry-record.js";
+
+/**
+ * How callers name a version: `name` → its Production version; `name@N` → version N;
+ * `name@production` / `name@staging` → the version in that stage; `name@latest` → the newest
+ * version; `name@<alias>` → the version a free alias (e.g. `champion`) points at.
+ */
+export type ModelReference =
+  | { name: string; selector: { kind: "stage"; stage: "Production" | "Staging" } }
+  | { name: string; selector: { kind: "version"; version: number } }
+  | { name: string; selector: { kind: "latest" } }
+  | { name: string; selector: { kind: "alias"; alias: string } };
+
+export function parseModelReference(reference: string): ModelReference | undefined {
+  const match = /^([a-z0-9][a-z0-9._-]{0,63})(?:@([A-Za-z0-9_-]+))?$/.exec(reference);
+  if (!match) return undefined;
+  const name = match[1] ?? "";
+  const suffix = match[2];
+  if (suffix === undefined) return { name, selector: { kind: "stage", stage: "Production" } };
+  return parseSelector(name, suffix);
+}
+
+/** The part after `@` (also usable alone, e.g. as a route parameter). */
+export function parseSelector(name: string, suffix: string): ModelReference | undefined {
+  const lower = suffix.toLowerCase();
+  if (lower === "production") return { name, selector: { kind: "stage", stage: "Production" } };
+  if (lower === "staging") return { name, selector: { kind: "stage", stage: "Staging" } };
+  if (lower === "latest") return { name, selector: { kind: "latest" } };
+  if (/^[1-9][0-9]{0,8}$/.test(suffix)) return { name, selector: { kind: "version", version: Number(suffix) } };
+  if (/^[a-z][a-z0-9_-]{0,31}$/.test(suffix)) return { name, selector: { kind: "alias", alias: suffix } };
+  return undefined;
+}
+
+export function resolveModelReference(
+  record: Pick<ModelRecord, "versions" | "aliases">,
+  reference: ModelReference,
+): ModelVersion | undefined {
+  const { selector } = reference;
+  switch (selector.kind) {
+    case "version":
+      return record.versions.find((v) => v.version === selector.version);
+    case "latest":
+      return record.versions.reduce<ModelVersion | undefined>(
+        (newest, v) => (newest === undefined || v.version > newest.version ? v : newest),
+        undefined,
+      );
+    case "alias": {
+      const target = record.aliases[selector.alias];
+      return target === undefined ? undefined : record.versions.find((v) => v.version === target);
+    }
+    case "stage":
+      // Newest first, so that a stage held by two versions (archive_existing: false) picks the latest.
+      return [...record.versions].reverse().find((v) => v.stage === selector.stage);
+  }
+}
+
+/** How a reference reads in messages: `tiny-lm@champion`. */
+export function describeModelReference(reference: ModelReference): string {
+  const { selector } = reference;
+  switch (selector.kind) {
+    case "version":
+      return `${reference.name}@${selector.version}`;
+    case "latest":
+      return `${reference.name}@latest`;
+    case "alias":
+      return `${reference.name}@${selector.alias}`;
+    case "stage":
+      return `${reference.name}@${selector.stage.toLowerCase()}`;
+  }
+}
