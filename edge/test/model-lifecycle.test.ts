@@ -20,9 +20,9 @@ async function json<T>(response: Response, status = 200): Promise<T> {
 }
 
 const history = async (name: string) =>
-  (await json<{ events: HistoryEvent[]; deleted_at: string | null }>(
+  await json<{ events: HistoryEvent[]; deleted_at: string | null }>(
     await call("GET", `/v1/models/${name}/history`, { key: ADMIN }),
-  ));
+  );
 
 const register = async (name: string, overrides: Parameters<typeof tensorRegistration>[0] = {}) =>
   json<ModelVersion & { policy: { outcome: string } }>(
@@ -71,10 +71,18 @@ describe("seed 003 fields", () => {
   });
 
   it.each([
-    ["primary_location not among locations", { locations: { mac: "/x" }, primary_location: "windows" }, "primary_location"],
+    [
+      "primary_location not among locations",
+      { locations: { mac: "/x" }, primary_location: "windows" },
+      "primary_location",
+    ],
     ["primary_category not among categories", { categories: ["code"], primary_category: "chat" }, "primary_category"],
     ["a bad git commit", { git_commit: "not-hex" }, "git_commit"],
-    ["an unknown lora field", { lora_config: { r: 8, lora_alpha: 8, target_modules: [], lora_dropout: 0, rank: 3 } }, "lora_config"],
+    [
+      "an unknown lora field",
+      { lora_config: { r: 8, lora_alpha: 8, target_modules: [], lora_dropout: 0, rank: 3 } },
+      "lora_config",
+    ],
     ["repeated tags", { tags: ["a", "a"] }, "tags"],
     ["an upper-case role", { role: "General" }, "role"],
     ["oversized notes", { notes: "n".repeat(4001) }, "notes"],
@@ -132,7 +140,9 @@ describe("versions are immutable; metadata edits are revisions", () => {
     );
     expect(original.metadata).toMatchObject({ tags: ["first"], notes: "v1 notes" });
     const events = (await history("tagged")).events.filter((e) => e.action === "metadata_updated");
-    expect(events).toEqual([expect.objectContaining({ version: 1, metadata_revision: 2, reason: "review done", by: "admin" })]);
+    expect(events).toEqual([
+      expect.objectContaining({ version: 1, metadata_revision: 2, reason: "review done", by: "admin" }),
+    ]);
   });
 
   it.each([
@@ -317,7 +327,11 @@ describe("delete", () => {
       "alias_removed",
       "version_deleted",
     ]);
-    expect(events.find((e) => e.action === "version_deleted")).toMatchObject({ from: "Staging", to: "Deleted", reason: "superseded" });
+    expect(events.find((e) => e.action === "version_deleted")).toMatchObject({
+      from: "Staging",
+      to: "Deleted",
+      reason: "superseded",
+    });
     // The artifact is still there: registering it again works.
     expect((await register("again", { artifact })).version).toBe(1);
   });

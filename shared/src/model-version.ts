@@ -65,7 +65,9 @@ export const TokenizerSpecSchema = z.discriminatedUnion("type", [
 export type TokenizerSpec = z.infer<typeof TokenizerSpecSchema>;
 
 const categoryName = z.string().regex(/^[a-z][a-z0-9_-]{0,31}$/, "must be a lower-case category name");
-export const MetricNameSchema = z.string().regex(/^[A-Za-z][A-Za-z0-9_.-]{0,63}$/, "must be a metric or benchmark name");
+export const MetricNameSchema = z
+  .string()
+  .regex(/^[A-Za-z][A-Za-z0-9_.-]{0,63}$/, "must be a metric or benchmark name");
 const metricName = MetricNameSchema;
 /** Roles, groups, tags, backends, locations and formats: short lower-case labels. */
 export const LabelSchema = z

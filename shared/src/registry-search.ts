@@ -1,5 +1,12 @@
 import { z } from "zod";
-import { LabelSchema, MetricNameSchema, ModelKindSchema, ModelNameSchema, ModelVersionSchema, StageSchema } from "./model-version.js";
+import {
+  LabelSchema,
+  MetricNameSchema,
+  ModelKindSchema,
+  ModelNameSchema,
+  ModelVersionSchema,
+  StageSchema,
+} from "./model-version.js";
 
 /**
  * `sort=created_at|updated_at|name|version|metric:<name>|benchmark:<name>`. Versions without
@@ -116,9 +123,15 @@ export type BestVersionQuery = z.infer<typeof BestVersionQuerySchema>;
 
 export const DeleteQuerySchema = z.strictObject({
   /** Also delete the artifact from object storage when no other version uses it. */
-  purge: z.enum(["true", "false"]).default("false").transform((value) => value === "true"),
+  purge: z
+    .enum(["true", "false"])
+    .default("false")
+    .transform((value) => value === "true"),
   /** Allow deleting a version that is in Production (or a model that has one). */
-  force: z.enum(["true", "false"]).default("false").transform((value) => value === "true"),
+  force: z
+    .enum(["true", "false"])
+    .default("false")
+    .transform((value) => value === "true"),
   reason: z.string().max(1000).optional(),
 });
 export type DeleteQuery = z.infer<typeof DeleteQuerySchema>;

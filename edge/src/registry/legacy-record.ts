@@ -47,7 +47,12 @@ export function upgradeLegacyRecord(raw: unknown): unknown {
     by: event.by,
     version: event.version,
     ...(event.transition
-      ? { action: "stage_changed", from: event.transition.from, to: event.transition.to, reason: event.transition.reason }
+      ? {
+          action: "stage_changed",
+          from: event.transition.from,
+          to: event.transition.to,
+          reason: event.transition.reason,
+        }
       : { action: "registered", from: null, to: "None" }),
   }));
   return {

@@ -27,9 +27,9 @@ import {
   patchMetadata,
   registerVersion,
   removeAlias,
+  type StageChangeInput,
   setAlias,
   setPolicy,
-  type StageChangeInput,
   type WriteContext,
 } from "./registry-mutations.js";
 import { RegistrySearchIndex } from "./search-index.js";

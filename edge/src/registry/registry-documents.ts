@@ -88,11 +88,9 @@ export class RegistryDocuments {
    * left behind by a failed record write is overwritten by the next attempt of that number.
    */
   async putMetadataRevision(revision: MetadataRevision): Promise<void> {
-    await this.bucket.put(
-      metadataKey(revision.name, revision.version, revision.revision),
-      JSON.stringify(revision),
-      { httpMetadata: { contentType: "application/json" } },
-    );
+    await this.bucket.put(metadataKey(revision.name, revision.version, revision.revision), JSON.stringify(revision), {
+      httpMetadata: { contentType: "application/json" },
+    });
   }
 
   async getMetadataRevision(name: string, version: number, revision: number): Promise<MetadataRevision | undefined> {

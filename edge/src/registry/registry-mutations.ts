@@ -38,7 +38,8 @@ function withEvents(record: ModelRecord, context: WriteContext, events: NewEvent
 }
 
 function liveRecord(record: ModelRecord | undefined, name: string): Result<ModelRecord> {
-  if (!record || record.deleted_at !== undefined) return err(new ModelgateError("not_found", `No model named ${name}.`));
+  if (!record || record.deleted_at !== undefined)
+    return err(new ModelgateError("not_found", `No model named ${name}.`));
   return ok(record);
 }
 
@@ -102,7 +103,8 @@ export function registerVersion(
   const events: NewEvent[] = [
     { action: "registered", version: number, from: null, to: "None", reason: decision.reason, metadata_revision: 1 },
   ];
-  if (stage === "Staging") events.push({ action: "stage_changed", version: number, from: "None", to: stage, reason: decision.reason });
+  if (stage === "Staging")
+    events.push({ action: "stage_changed", version: number, from: "None", to: stage, reason: decision.reason });
   const { deleted_at: _deletedAt, ...revived } = base;
   const record = withEvents(
     { ...revived, last_version: number, versions: [...base.versions, version] },
@@ -136,7 +138,13 @@ export function changeStage(
   if (!target.ok) return target;
   if (target.value.stage === change.stage) return ok(record);
   const events: NewEvent[] = [
-    { action: "stage_changed", version: change.version, from: target.value.stage, to: change.stage, reason: change.reason },
+    {
+      action: "stage_changed",
+      version: change.version,
+      from: target.value.stage,
+      to: change.stage,
+      reason: change.reason,
+    },
   ];
   const versions = record.versions.map((v) => {
     if (v.version === change.version) return { ...v, stage: change.stage, updated_at: context.at };
@@ -238,7 +246,11 @@ export function patchMetadata(
       action: "metadata_updated",
       version: number,
       metadata_revision: revision,
-      reason: patch.reason ?? `changed ${Object.keys(patch).filter((key) => key !== "reason").join(", ")}`,
+      reason:
+        patch.reason ??
+        `changed ${Object.keys(patch)
+          .filter((key) => key !== "reason")
+          .join(", ")}`,
     },
   ]);
   return ok({ record, version, metadata: metadata.value });
@@ -279,7 +291,14 @@ export function deleteVersion(
   const aliases = Object.fromEntries(Object.entries(live.value.aliases).filter(([, v]) => v !== number));
   const events: NewEvent[] = Object.keys(live.value.aliases)
     .filter((alias) => !(alias in aliases))
-    .map((alias) => ({ action: "alias_removed", alias, version: number, from: String(number), to: null, reason: "version deleted" }));
+    .map((alias) => ({
+      action: "alias_removed",
+      alias,
+      version: number,
+      from: String(number),
+      to: null,
+      reason: "version deleted",
+    }));
   events.push({
     action: "version_deleted",
     version: number,
@@ -303,19 +322,15 @@ export function deleteModel(
   if (!live.ok) return live;
   const allowed = refuseProduction(live.value.versions, options.force, `Model ${name}`);
   if (!allowed.ok) return allowed;
-  const record = withEvents(
-    { ...live.value, versions: [], aliases: {}, deleted_at: context.at },
-    context,
-    [
-      {
-        action: "model_deleted",
-        from: null,
-        to: "Deleted",
-        reason: options.reason ?? `removed versions ${live.value.versions.map((v) => v.version).join(", ") || "(none)"}`,
-        purged: options.purge,
-      },
-    ],
-  );
+  const record = withEvents({ ...live.value, versions: [], aliases: {}, deleted_at: context.at }, context, [
+    {
+      action: "model_deleted",
+      from: null,
+      to: "Deleted",
+      reason: options.reason ?? `removed versions ${live.value.versions.map((v) => v.version).join(", ") || "(none)"}`,
+      purged: options.purge,
+    },
+  ]);
   return ok({ record, removed: live.value.versions });
 }
 

@@ -181,9 +181,11 @@ export class RegistrySearchIndex {
       const cursor = decodeSearchCursor(query.cursor);
       if (!cursor || cursor.query !== fingerprint) {
         return err(
-          new ModelgateError("validation_failed", "Invalid cursor: pass back next_cursor with the same filters and sort.", [
-            { field: "cursor", message: "not a cursor issued for this query" },
-          ]),
+          new ModelgateError(
+            "validation_failed",
+            "Invalid cursor: pass back next_cursor with the same filters and sort.",
+            [{ field: "cursor", message: "not a cursor issued for this query" }],
+          ),
         );
       }
       // Keyset pagination over (value IS NULL, value, name, version): rows without the sort
@@ -192,10 +194,16 @@ export class RegistrySearchIndex {
         page.push(`(${key.sql} IS NULL AND (name, version) > (?, ?))`);
         pageParams.push(...key.params, cursor.name, cursor.version);
       } else {
-        page.push(
-          `(${key.sql} IS NULL OR ${key.sql} ${direction} ? OR (${key.sql} = ? AND (name, version) > (?, ?)))`,
+        page.push(`(${key.sql} IS NULL OR ${key.sql} ${direction} ? OR (${key.sql} = ? AND (name, version) > (?, ?)))`);
+        pageParams.push(
+          ...key.params,
+          ...key.params,
+          cursor.value,
+          ...key.params,
+          cursor.value,
+          cursor.name,
+          cursor.version,
         );
-        pageParams.push(...key.params, ...key.params, cursor.value, ...key.params, cursor.value, cursor.name, cursor.version);
       }
     }
     const pageFilter = page.length > 0 ? `WHERE ${page.join(" AND ")}` : "";

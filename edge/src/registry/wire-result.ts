@@ -10,7 +10,10 @@ export type WireResult<T> =
 
 export function toWire<T>(result: Result<T>): WireResult<T> {
   if (result.ok) return result;
-  return { ok: false, error: { code: result.error.code, detail: result.error.message, errors: result.error.fieldErrors } };
+  return {
+    ok: false,
+    error: { code: result.error.code, detail: result.error.message, errors: result.error.fieldErrors },
+  };
 }
 
 /** Unwraps at the HTTP edge: failures become the ModelgateError the route throws. */

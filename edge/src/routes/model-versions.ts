@@ -73,7 +73,7 @@ export const modelVersionRoutes = new Hono<AppEnv>()
     if (wanted === 1) {
       const registration = await documents.getRegistration(name, number);
       if (!registration) throw new ModelgateError("not_found", `${name}@${number} has no stored registration.`);
-      
+
       return c.json({
         name,
         version: number,

@@ -92,9 +92,7 @@ export const modelRoutes = new Hono<AppEnv>()
     const name = modelNameParam(c);
     const alias = aliasParam(c);
     const { reason } = parseQuery(c, ReasonQuerySchema, "alias removal");
-    const record = unwrapWire(
-      await registryCoordinator(c.env).removeAlias(name, alias, reason, c.get("principal").id),
-    );
+    const record = unwrapWire(await registryCoordinator(c.env).removeAlias(name, alias, reason, c.get("principal").id));
     return c.json({ name, alias, aliases: record.aliases });
   })
   .post("/v1/admin/registry/reindex", requireScope("admin"), async (c) => {
