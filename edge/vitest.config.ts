@@ -1,22 +1,50 @@
+import { createServer } from "node:net";
 import { cloudflareTest } from "@cloudflare/vitest-pool-workers";
 import { defineProject } from "vitest/config";
 import { EDGE_TEST_SECRETS } from "./test/support/secrets.js";
+import { S3_PORT_VARIABLE, TEST_S3 } from "./test/support/test-artifacts.js";
+
+/** A free loopback port for s3rver, chosen here because miniflare's bindings must name it. */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const address = server.address();
+  await new Promise((resolve) => server.close(resolve));
+  if (typeof address !== "object" || address === null) throw new Error("no free port for s3rver");
+  return address.port;
+}
+
+// The config may be evaluated more than once in a run; every evaluation must agree on the port.
+process.env[S3_PORT_VARIABLE] ??= String(await freePort());
+const s3Endpoint = `http://127.0.0.1:${process.env[S3_PORT_VARIABLE]}`;
 
 // Edge tests run inside workerd with real R2 and Durable Objects (miniflare), configured from
-// the same wrangler.toml that `npm start` and deployments use.
+// the same wrangler.toml that `npm start` and deployments use, and a real S3 (s3rver).
 export default defineProject({
   plugins: [
     cloudflareTest({
       wrangler: { configPath: "../wrangler.toml" },
       miniflare: {
-        bindings: { ...EDGE_TEST_SECRETS, MODELGATE_MAX_BODY_BYTES: "65536", MODELGATE_FORWARD_TIMEOUT_MS: "5000" },
+        bindings: {
+          ...EDGE_TEST_SECRETS,
+          MODELGATE_MAX_BODY_BYTES: "65536",
+          MODELGATE_FORWARD_TIMEOUT_MS: "5000",
+          MODELGATE_S3_ENDPOINT: s3Endpoint,
+          MODELGATE_S3_BUCKET: TEST_S3.bucket,
+          MODELGATE_S3_REGION: TEST_S3.region,
+          MODELGATE_S3_ACCESS_KEY_ID: TEST_S3.accessKeyId,
+          MODELGATE_S3_SECRET_ACCESS_KEY: TEST_S3.secretAccessKey,
+          // Small, so that the tests exercise multipart uploads with a few KiB.
+          MODELGATE_UPLOAD_MULTIPART_THRESHOLD_BYTES: "4096",
+          MODELGATE_UPLOAD_PART_BYTES: "2048",
+        },
       },
     }),
   ],
   test: {
     name: "edge",
     include: ["test/**/*.test.ts"],
-    globalSetup: ["test/support/stand-in-worker-setup.ts"],
+    globalSetup: ["test/support/stand-in-worker-setup.ts", "test/support/s3-server-setup.ts"],
     testTimeout: 30_000,
   },
 });

@@ -17,6 +17,17 @@ export interface EdgeBindings {
   MODELGATE_SIGNING_SECRET?: string;
   MODELGATE_MAX_BODY_BYTES?: string;
   MODELGATE_FORWARD_TIMEOUT_MS?: string;
+  /** S3 (or any S3-compatible store) holding model artifacts; see artifacts/s3-artifact-store.ts. */
+  MODELGATE_S3_ENDPOINT?: string;
+  /** Where clients reach S3, when it differs from where the edge does (used in presigned URLs). */
+  MODELGATE_S3_PUBLIC_ENDPOINT?: string;
+  MODELGATE_S3_BUCKET?: string;
+  MODELGATE_S3_REGION?: string;
+  MODELGATE_S3_ACCESS_KEY_ID?: string;
+  MODELGATE_S3_SECRET_ACCESS_KEY?: string;
+  MODELGATE_UPLOAD_MULTIPART_THRESHOLD_BYTES?: string;
+  MODELGATE_UPLOAD_PART_BYTES?: string;
+  MODELGATE_UPLOAD_URL_TTL_SECONDS?: string;
 }
 
 const secret = (name: string) =>
@@ -36,6 +47,29 @@ export const EdgeConfigSchema = z.object({
     .max(100 * 1024 * 1024)
     .default(1024 * 1024),
   MODELGATE_FORWARD_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(120_000),
+  // Object storage is checked where it is used (artifactStoreFromBindings): an edge without S3
+  // still authenticates and serves inference, and uploads/registration answer 503 naming the
+  // missing variable. Only the shape of what is set is checked here.
+  MODELGATE_S3_ENDPOINT: z.url().optional(),
+  MODELGATE_S3_PUBLIC_ENDPOINT: z.url().optional(),
+  MODELGATE_S3_BUCKET: z.string().optional(),
+  MODELGATE_S3_REGION: z.string().min(1).default("us-east-1"),
+  MODELGATE_S3_ACCESS_KEY_ID: z.string().optional(),
+  MODELGATE_S3_SECRET_ACCESS_KEY: z.string().optional(),
+  /** Uploads larger than this use S3 multipart with presigned part URLs. */
+  MODELGATE_UPLOAD_MULTIPART_THRESHOLD_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .default(64 * 1024 * 1024),
+  /** S3 requires ≥ 5 MiB parts (bar the last); smaller values are for local S3 in tests. */
+  MODELGATE_UPLOAD_PART_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(5 * 1024 ** 3)
+    .default(16 * 1024 * 1024),
+  MODELGATE_UPLOAD_URL_TTL_SECONDS: z.coerce.number().int().min(60).max(604_800).default(3600),
 });
 export type EdgeConfig = z.infer<typeof EdgeConfigSchema>;
 

@@ -127,7 +127,7 @@ describe("inference routing", () => {
         await call("POST", "/v1/generate", { key: ADMIN, body: { model: "fresh", prompt: "hi" } }),
         404,
       );
-      expect(problem.detail).toContain("has no Production version");
+      expect(problem.detail).toContain("fresh@production does not exist");
     });
 
     it("answers 400 naming `model` for a bad reference or the wrong kind", async () => {

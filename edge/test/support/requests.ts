@@ -1,6 +1,9 @@
 import { SELF } from "cloudflare:test";
 import type { RegisterVersionRequest, WorkerHeartbeat } from "@modelgate/shared";
+import { inject } from "vitest";
 import { EDGE_TEST_SECRETS } from "./secrets.js";
+
+export { putTestArtifact } from "./test-s3.js";
 
 export const ADMIN = EDGE_TEST_SECRETS.MODELGATE_ADMIN_KEY;
 export const WORKER_TOKEN = EDGE_TEST_SECRETS.MODELGATE_WORKER_TOKEN;
@@ -22,10 +25,18 @@ export function call(
 
 export const SHA_A = "a".repeat(64);
 
+/**
+ * Registrations verify their artifact in S3, so the defaults below point at real objects that
+ * s3-server-setup.ts stored before the tests; `putTestArtifact` makes more.
+ */
+export function fixtureArtifact(name: "causalLm" | "tensor"): RegisterVersionRequest["artifact"] {
+  return { ...inject("fixtureArtifacts")[name], format: "onnx" };
+}
+
 export function causalLmRegistration(overrides: Partial<RegisterVersionRequest> = {}): RegisterVersionRequest {
   return {
     kind: "causal-lm",
-    artifact: { uri: "s3://modelgate-models/demo-lm/model.onnx", sha256: SHA_A, bytes: 70_000, format: "onnx" },
+    artifact: fixtureArtifact("causalLm"),
     io: {
       inputs: [{ name: "input_ids", dtype: "int64", shape: [1, "sequence"] }],
       outputs: [
@@ -44,7 +55,7 @@ export function causalLmRegistration(overrides: Partial<RegisterVersionRequest> 
 export function tensorRegistration(overrides: Partial<RegisterVersionRequest> = {}): RegisterVersionRequest {
   return {
     kind: "tensor",
-    artifact: { uri: "s3://modelgate-models/spirals/model.onnx", sha256: "b".repeat(64), bytes: 9_000, format: "onnx" },
+    artifact: fixtureArtifact("tensor"),
     io: {
       inputs: [{ name: "features", dtype: "float32", shape: ["batch", 2] }],
       outputs: [{ name: "probabilities", dtype: "float32", shape: ["batch", 2] }],

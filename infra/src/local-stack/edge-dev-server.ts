@@ -15,9 +15,44 @@ export interface EdgeDevServerOptions {
   dataDir: string;
   port: number;
   secrets: LocalSecrets;
+  /** Object storage for artifacts (uploads, registration checks); without it those routes answer 503. */
+  s3?: EdgeS3Settings;
   /** Called with each line wrangler prints, for logs; silent by default. */
   onOutput?: (line: string) => void;
   readyTimeoutMs?: number;
+}
+
+export interface EdgeS3Settings {
+  endpoint: string;
+  /** Where clients reach S3 in presigned URLs, when not at `endpoint`. */
+  publicEndpoint?: string;
+  bucket: string;
+  region?: string;
+  accessKeyId: string;
+  secretAccessKey: string;
+  /** Upload tuning (MODELGATE_UPLOAD_*); the edge's defaults when absent. */
+  multipartThresholdBytes?: number;
+  partBytes?: number;
+}
+
+/** The env-file lines for the S3 settings (values are single-line by construction; checked anyway). */
+function s3EnvLines(s3: EdgeS3Settings | undefined): string[] {
+  if (!s3) return [];
+  const entries: Array<[string, string | number | undefined]> = [
+    ["MODELGATE_S3_ENDPOINT", s3.endpoint],
+    ["MODELGATE_S3_PUBLIC_ENDPOINT", s3.publicEndpoint],
+    ["MODELGATE_S3_BUCKET", s3.bucket],
+    ["MODELGATE_S3_REGION", s3.region],
+    ["MODELGATE_S3_ACCESS_KEY_ID", s3.accessKeyId],
+    ["MODELGATE_S3_SECRET_ACCESS_KEY", s3.secretAccessKey],
+    ["MODELGATE_UPLOAD_MULTIPART_THRESHOLD_BYTES", s3.multipartThresholdBytes],
+    ["MODELGATE_UPLOAD_PART_BYTES", s3.partBytes],
+  ];
+  return entries.flatMap(([name, value]) => {
+    if (value === undefined) return [];
+    if (/[\r\n]/.test(String(value))) throw new Error(`${name} must be a single line`);
+    return [`${name}=${value}`];
+  });
 }
 
 function wranglerEntry(): string {
@@ -32,11 +67,13 @@ function wranglerEntry(): string {
 export async function startEdgeDevServer(options: EdgeDevServerOptions): Promise<EdgeDevServer> {
   const envFile = join(options.dataDir, "edge.env");
   const { adminKey, workerToken, signingSecret } = options.secrets;
-  await writeFile(
-    envFile,
-    `MODELGATE_ADMIN_KEY=${adminKey}\nMODELGATE_WORKER_TOKEN=${workerToken}\nMODELGATE_SIGNING_SECRET=${signingSecret}\n`,
-    { mode: 0o600 },
-  );
+  const lines = [
+    `MODELGATE_ADMIN_KEY=${adminKey}`,
+    `MODELGATE_WORKER_TOKEN=${workerToken}`,
+    `MODELGATE_SIGNING_SECRET=${signingSecret}`,
+    ...s3EnvLines(options.s3),
+  ];
+  await writeFile(envFile, `${lines.join("\n")}\n`, { mode: 0o600 });
   const args = [
     wranglerEntry(),
     "dev",

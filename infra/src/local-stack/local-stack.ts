@@ -92,6 +92,12 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       dataDir: options.dataDir,
       port: options.edgePort,
       secrets,
+      s3: {
+        endpoint: s3.endpoint,
+        bucket,
+        accessKeyId: s3.accessKeyId,
+        secretAccessKey: s3.secretAccessKey,
+      },
       onOutput: (line) => options.childOutput?.("edge", line),
     });
     stoppers.push(edge.stop);
@@ -118,8 +124,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     });
     stoppers.push(worker.stop);
     await waitForLiveWorker(edge.url, secrets.adminKey, workerId, 30_000);
-    log("seeding demo models (build → S3 → register → promote)");
-    const seeded = await seedDemoModels({ edgeUrl: edge.url, adminKey: secrets.adminKey, s3 });
+    log("seeding demo models (build → upload → register → promote)");
+    const seeded = await seedDemoModels({ edgeUrl: edge.url, adminKey: secrets.adminKey });
     return {
       edgeUrl: edge.url,
       workerUrl: worker.url,

@@ -1,7 +1,16 @@
-import { HeadObjectCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { buildReferenceModels, sha256Hex } from "@modelgate/gpu-worker/reference-models/index";
-import { type ModelRecord, ModelRecordSchema, type ModelVersion, ModelVersionSchema } from "@modelgate/shared";
-import type { LocalS3Server } from "./local-s3-server.js";
+import {
+  ModelRecordSchema,
+  type ModelVersion,
+  ModelVersionSchema,
+  type UploadArtifact,
+  UploadResponseSchema,
+} from "@modelgate/shared";
+import { z } from "zod";
+
+const ModelViewSchema = ModelRecordSchema.omit({ history: true }).extend({ history_length: z.int().min(0) });
+/** A registration answers the new version plus what the registration policy made of it. */
+const RegisteredVersionSchema = ModelVersionSchema.extend({ policy: z.unknown() });
 
 export interface SeededModel {
   name: string;
@@ -31,71 +40,85 @@ async function edgeJson(
   return response.json();
 }
 
-async function uploadIfMissing(s3: S3Client, bucket: string, key: string, bytes: Uint8Array): Promise<void> {
-  try {
-    await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
-    return;
-  } catch {
-    // Not there yet: upload below.
-  }
-  await s3.send(
-    new PutObjectCommand({ Bucket: bucket, Key: key, Body: bytes, ContentType: "application/octet-stream" }),
+/**
+ * Uploads through the edge as any client would: POST /v1/uploads, PUT each part to its
+ * presigned S3 URL, then complete (the edge checks size and sha256). An artifact the edge has
+ * already verified comes back `complete` at once, so a second start uploads nothing.
+ */
+async function uploadArtifact(
+  edgeUrl: string,
+  adminKey: string,
+  filename: string,
+  bytes: Uint8Array,
+  sha256: string,
+): Promise<UploadArtifact> {
+  const upload = UploadResponseSchema.parse(
+    await edgeJson(edgeUrl, adminKey, "POST", "/v1/uploads", {
+      sha256,
+      bytes: bytes.byteLength,
+      filename,
+      format: "onnx",
+    }),
   );
+  if (upload.status === "complete") return upload.artifact;
+  const parts: Array<{ part_number: number; etag: string }> = [];
+  for (const part of upload.parts) {
+    const response = await fetch(part.url, {
+      method: part.method,
+      headers: part.headers ?? {},
+      body: bytes.subarray(part.offset, part.offset + part.bytes),
+    });
+    if (!response.ok) throw new Error(`PUT of ${filename} part ${part.part_number} failed with ${response.status}`);
+    await response.body?.cancel();
+    parts.push({ part_number: part.part_number, etag: response.headers.get("etag") ?? "" });
+  }
+  const completion = upload.method === "multipart" ? { parts } : {};
+  const completed = UploadResponseSchema.parse(
+    await edgeJson(edgeUrl, adminKey, "POST", `/v1/uploads/${upload.id}/complete`, completion),
+  );
+  return completed.artifact;
 }
 
 /**
- * Seeds the demo models through the real path: build → upload to S3 under a content-addressed
- * key → register with the edge → promote to Production. Idempotent: a model whose current
+ * Seeds the demo models through the real path: build → upload through the edge (presigned S3
+ * URLs, content-addressed, verified) → register with the edge → promote to Production. Idempotent: a model whose current
  * build is already in Production is left as it is, so a second `npm start` reuses state.
  */
-export async function seedDemoModels(options: {
-  edgeUrl: string;
-  adminKey: string;
-  s3: LocalS3Server;
-}): Promise<SeededModel[]> {
-  const s3 = new S3Client({
-    endpoint: options.s3.endpoint,
-    region: "us-east-1",
-    forcePathStyle: true,
-    credentials: { accessKeyId: options.s3.accessKeyId, secretAccessKey: options.s3.secretAccessKey },
-  });
+export async function seedDemoModels(options: { edgeUrl: string; adminKey: string }): Promise<SeededModel[]> {
   const seeded: SeededModel[] = [];
-  try {
-    for (const model of buildReferenceModels()) {
-      const sha256 = sha256Hex(model.onnx);
-      const existing = (await edgeJson(options.edgeUrl, options.adminKey, "GET", `/v1/models/${model.name}`)) as
-        | ModelRecord
-        | undefined;
-      const record = existing === undefined ? undefined : ModelRecordSchema.parse(existing);
-      let version: ModelVersion | undefined = record?.versions.findLast((v) => v.artifact.sha256 === sha256);
-      const created = version === undefined;
-      if (!version) {
-        const key = `models/${model.name}/${sha256}.onnx`;
-        await uploadIfMissing(s3, options.s3.bucket, key, model.onnx);
-        const registration = {
-          ...model.registration,
-          artifact: { uri: `s3://${options.s3.bucket}/${key}`, sha256, bytes: model.onnx.byteLength, format: "onnx" },
-        };
-        version = ModelVersionSchema.parse(
-          await edgeJson(options.edgeUrl, options.adminKey, "POST", `/v1/models/${model.name}/versions`, registration),
-        );
-      }
-      if (version.stage !== "Production") {
-        await edgeJson(
-          options.edgeUrl,
-          options.adminKey,
-          "POST",
-          `/v1/models/${model.name}/versions/${version.version}/stage`,
-          {
-            stage: "Production",
-            reason: "demo model seeded by npm start",
-          },
-        );
-      }
-      seeded.push({ name: model.name, version: version.version, sha256, created });
+  for (const model of buildReferenceModels()) {
+    const sha256 = sha256Hex(model.onnx);
+    const existing = await edgeJson(options.edgeUrl, options.adminKey, "GET", `/v1/models/${model.name}`);
+    // GET /v1/models/:name answers the record without its history (a ModelView).
+    const record = existing === undefined ? undefined : ModelViewSchema.parse(existing);
+    let version: ModelVersion | undefined = record?.versions.findLast((v) => v.artifact.sha256 === sha256);
+    const created = version === undefined;
+    if (!version) {
+      const artifact = await uploadArtifact(
+        options.edgeUrl,
+        options.adminKey,
+        `${model.name}.onnx`,
+        model.onnx,
+        sha256,
+      );
+      const registration = { ...model.registration, artifact: { ...artifact, format: "onnx" } };
+      version = RegisteredVersionSchema.parse(
+        await edgeJson(options.edgeUrl, options.adminKey, "POST", `/v1/models/${model.name}/versions`, registration),
+      );
     }
-  } finally {
-    s3.destroy();
+    if (version.stage !== "Production") {
+      await edgeJson(
+        options.edgeUrl,
+        options.adminKey,
+        "POST",
+        `/v1/models/${model.name}/versions/${version.version}/stage`,
+        {
+          stage: "Production",
+          reason: "demo model seeded by npm start",
+        },
+      );
+    }
+    seeded.push({ name: model.name, version: version.version, sha256, created });
   }
   return seeded;
 }
