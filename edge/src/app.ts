@@ -6,17 +6,24 @@ import { requestContext } from "./middleware/request-context.js";
 import { healthRoutes } from "./routes/health.js";
 import { inferenceRoutes } from "./routes/inference.js";
 import { keyRoutes } from "./routes/keys.js";
+import { modelVersionRoutes } from "./routes/model-versions.js";
 import { modelRoutes } from "./routes/models.js";
+import { openApiRoutes } from "./routes/openapi.js";
+import { uploadRoutes } from "./routes/uploads.js";
 import { workerRoutes } from "./routes/workers.js";
 
 export function createEdgeApp(): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   app.route("/", healthRoutes);
+  // Public and static: mounted before the request context so they answer even when secrets are missing.
+  app.route("/", openApiRoutes);
   app.use("*", requestContext);
   app.route("/", modelRoutes);
+  app.route("/", modelVersionRoutes);
   app.route("/", workerRoutes);
   app.route("/", keyRoutes);
   app.route("/", inferenceRoutes);
+  app.route("/", uploadRoutes);
   app.notFound((c) =>
     problemResponse(c, new ModelgateError("not_found", `No route for ${c.req.method} ${c.req.path}.`)),
   );

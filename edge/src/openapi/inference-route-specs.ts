@@ -1,0 +1,50 @@
+import {
+  GenerateRequestSchema,
+  GenerateResponseSchema,
+  PredictRequestSchema,
+  PredictResponseSchema,
+} from "@modelgate/shared";
+import { component, problemResponses, type RouteSpec } from "./route-spec.js";
+
+const INFERENCE_PROBLEMS = problemResponses([404, 502, 503, 504], {
+  404: "No such model, or it has no version matching the reference.",
+});
+
+const MODEL_REFERENCE_HELP =
+  "`model` is `name` (its Production version), `name@<version>`, `name@production`, `name@staging`, " +
+  "`name@latest` or `name@<alias>`.";
+
+export const inferenceRouteSpecs: readonly RouteSpec[] = [
+  {
+    method: "POST",
+    path: "/v1/generate",
+    scope: "infer",
+    tag: "Inference",
+    summary: "Generate text with a causal LM",
+    description:
+      `${MODEL_REFERENCE_HELP} The edge picks a live worker, forwards the request signed, and answers with ` +
+      "`x-modelgate-worker`, `x-modelgate-model` and `x-modelgate-route-reason` headers. A key's maximum CAWS " +
+      "tier caps the runtime configuration.",
+    body: component("GenerateRequest", GenerateRequestSchema),
+    responses: {
+      200: {
+        description: "The generation with its efficiency metrics.",
+        schema: component("GenerateResponse", GenerateResponseSchema),
+      },
+      ...INFERENCE_PROBLEMS,
+    },
+  },
+  {
+    method: "POST",
+    path: "/v1/predict",
+    scope: "infer",
+    tag: "Inference",
+    summary: "Predict with a tensor model",
+    description: `${MODEL_REFERENCE_HELP} Rows of features in; a class and probabilities per row out.`,
+    body: component("PredictRequest", PredictRequestSchema),
+    responses: {
+      200: { description: "One prediction per row.", schema: component("PredictResponse", PredictResponseSchema) },
+      ...INFERENCE_PROBLEMS,
+    },
+  },
+];
