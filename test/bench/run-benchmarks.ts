@@ -15,6 +15,7 @@ import { buildDemoLm } from "@modelgate/gpu-worker/reference-models/index";
 import { freePort, startLocalStack } from "@modelgate/infra/local-stack";
 import { GenerateResponseSchema, type ModelVersion, signRequest } from "@modelgate/shared";
 import { openDirectDecoder } from "../support/direct-onnx.js";
+import { benchRegistrySearch, populateBenchRegistry } from "./registry-search-bench.js";
 
 function percentile(values: number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -31,6 +32,7 @@ async function timeIt<T>(fn: () => Promise<T>): Promise<[number, T]> {
 
 async function main(): Promise<void> {
   const dataDir = await mkdtemp(join(os.tmpdir(), "modelgate-bench-"));
+  await populateBenchRegistry(dataDir);
   const stack = await startLocalStack({
     dataDir,
     edgePort: await freePort(),
@@ -160,7 +162,10 @@ async function main(): Promise<void> {
       `admin secret p50 ${fmt(percentile(withSecret, 50), 2)} ms; target ≤ +1 ms`,
     ]);
 
-    // 5. Predict latency through the edge.
+    // 5. Registry search over 10,000 versions vs scanning every model document.
+    rows.push(...(await benchRegistrySearch(stack.edgeUrl, stack.adminKey)));
+
+    // 6. Predict latency through the edge.
     const predict: number[] = [];
     for (let i = 0; i < 40; i++) {
       predict.push(
