@@ -23,7 +23,7 @@ import {
 import { RegistryDocuments } from "../registry/registry-documents.js";
 import { unwrapWire } from "../registry/wire-result.js";
 
-const MetadataRevisionQuerySchema = z.strictObject({
+export const MetadataRevisionQuerySchema = z.strictObject({
   revision: z.coerce.number().int().min(1).max(1_000_000).optional(),
 });
 

@@ -27,7 +27,7 @@ export const PolicyRequestSchema = z.strictObject({
   reason: z.string().max(1000).optional(),
 });
 
-const ReasonQuerySchema = z.strictObject({ reason: z.string().max(1000).optional() });
+export const ReasonQuerySchema = z.strictObject({ reason: z.string().max(1000).optional() });
 
 /**
  * Models as a whole: search over every version, one model's state, its history, the best

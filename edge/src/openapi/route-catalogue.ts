@@ -1,0 +1,35 @@
+import { z } from "zod";
+import { docsRouteSpecs } from "./docs-route-specs.js";
+import { healthRouteSpecs } from "./health-route-specs.js";
+import { inferenceRouteSpecs } from "./inference-route-specs.js";
+import { keyRouteSpecs } from "./key-route-specs.js";
+import { modelRouteSpecs } from "./model-route-specs.js";
+import type { RouteSpec } from "./route-spec.js";
+import { uploadRouteSpecs } from "./upload-route-specs.js";
+import { workerRouteSpecs } from "./worker-route-specs.js";
+
+export type { HttpMethod, ResponseSpec, RouteSpec } from "./route-spec.js";
+
+/**
+ * Every edge route, one family per file, in the order the docs show them. A route that is
+ * mounted in `app.ts` but missing here fails `route-scope-matrix.test.ts`.
+ */
+export const ROUTE_CATALOGUE: readonly RouteSpec[] = [
+  ...healthRouteSpecs,
+  ...docsRouteSpecs,
+  ...inferenceRouteSpecs,
+  ...modelRouteSpecs,
+  ...uploadRouteSpecs,
+  ...workerRouteSpecs,
+  ...keyRouteSpecs,
+];
+
+/** The path with every `{param}` filled from its schema's first example (or `example`). */
+export function examplePath(spec: RouteSpec): string {
+  return spec.path.replace(/\{([^}]+)\}/g, (_match, name: string) => {
+    const schema: z.ZodType | undefined = spec.pathParams?.shape[name];
+    const examples = schema ? z.globalRegistry.get(schema)?.examples : undefined;
+    const example = Array.isArray(examples) ? examples[0] : undefined;
+    return encodeURIComponent(String(example ?? "example"));
+  });
+}
