@@ -1,5 +1,5 @@
 import type { ModelVersion } from "./model-version.js";
-import type { ModelRecord } from "./registry-record.js";
+import { type ModelRecord, RESERVED_ALIASES } from "./registry-record.js";
 
 /**
  * How callers name a version: `name` → its Production version; `name@N` → version N;
@@ -28,7 +28,10 @@ export function parseSelector(name: string, suffix: string): ModelReference | un
   if (lower === "staging") return { name, selector: { kind: "stage", stage: "Staging" } };
   if (lower === "latest") return { name, selector: { kind: "latest" } };
   if (/^[1-9][0-9]{0,8}$/.test(suffix)) return { name, selector: { kind: "version", version: Number(suffix) } };
-  if (/^[a-z][a-z0-9_-]{0,31}$/.test(suffix)) return { name, selector: { kind: "alias", alias: suffix } };
+  // Stage names that are not selectors (`none`, `archived`) are reserved, not aliases.
+  if (/^[a-z][a-z0-9_-]{0,31}$/.test(suffix) && !(RESERVED_ALIASES as readonly string[]).includes(suffix)) {
+    return { name, selector: { kind: "alias", alias: suffix } };
+  }
   return undefined;
 }
 

@@ -5,13 +5,8 @@ import {
   type WorkerState,
   WorkerStateSchema,
 } from "../src/gpu.js";
-import {
-  type ModelRecord,
-  ModelRecordSchema,
-  type ModelVersion,
-  ModelVersionSchema,
-  type Stage,
-} from "../src/model-version.js";
+import { type ModelVersion, ModelVersionSchema, type Stage } from "../src/model-version.js";
+import { DEFAULT_REGISTRY_POLICY, type ModelRecord, ModelRecordSchema } from "../src/registry-record.js";
 
 /** A fixed instant the fixtures are built around. */
 export const T0 = Date.parse("2025-01-01T00:00:00.000Z");
@@ -82,21 +77,31 @@ export function modelVersion(overrides: Partial<ModelVersion> = {}): ModelVersio
     categories: [],
     benchmark_scores: {},
     metrics: {},
+    tags: [],
+    formats: ["onnx"],
+    locations: {},
+    deployed_backends: [],
     memory_mb: 2048,
+    metadata_revision: 1,
     created_at: "2025-01-01T00:00:00.000Z",
     created_by: "test",
-    stage_history: [],
+    updated_at: "2025-01-01T00:00:00.000Z",
     ...overrides,
   });
 }
 
 /** A record whose versions are numbered 1..n in order, with the given stages. */
-export function modelRecord(stages: readonly Stage[]): ModelRecord {
+export function modelRecord(stages: readonly Stage[], aliases: Record<string, number> = {}): ModelRecord {
   return ModelRecordSchema.parse({
     name: "tiny-lm",
+    revision: 1,
     created_at: "2025-01-01T00:00:00.000Z",
     updated_at: "2025-01-01T00:00:00.000Z",
+    last_version: stages.length,
+    policy: DEFAULT_REGISTRY_POLICY,
+    aliases,
     versions: stages.map((stage, i) => modelVersion({ version: i + 1, stage })),
+    history: [],
   });
 }
 

@@ -1,13 +1,16 @@
 import { describe, expect, it } from "vitest";
+import { parseModelReference, resolveModelReference } from "../src/model-reference.js";
 import {
   ArtifactSchema,
+  applyMetadataPatch,
   estimateModelMemoryMb,
   ModelNameSchema,
-  parseModelReference,
   RegisterVersionRequestSchema,
-  resolveModelReference,
+  VersionMetadataPatchSchema,
+  versionMetadataOf,
 } from "../src/model-version.js";
-import { modelRecord, registerRequestInput, SHA_A } from "./fixtures.js";
+import { evaluateRegistrationPolicy, RegistryPolicySchema } from "../src/registry-record.js";
+import { modelRecord, modelVersion, registerRequestInput, SHA_A } from "./fixtures.js";
 
 /** The dotted paths of the issues a value fails `RegisterVersionRequestSchema` with. */
 function registerIssuePaths(value: unknown): string[] {
@@ -60,7 +63,7 @@ describe("parseModelReference", () => {
     "a@3@4",
     "a@archived",
     "a@none",
-    "a@prod",
+    "a@Prod",
     "-a",
     ".a",
     "a@1234567890",
@@ -114,6 +117,18 @@ describe("resolveModelReference", () => {
     const before = record.versions.map((v) => v.version);
     resolveModelReference(record, { name: "tiny-lm", selector: { kind: "stage", stage: "Staging" } });
     expect(record.versions.map((v) => v.version)).toEqual(before);
+  });
+
+  it("resolves latest and free aliases", () => {
+    const aliased = modelRecord(["Production", "None", "None"], { champion: 2 });
+    expect(resolveModelReference(aliased, { name: "tiny-lm", selector: { kind: "latest" } })?.version).toBe(3);
+    const champion = parseModelReference("tiny-lm@champion");
+    expect(champion?.selector).toEqual({ kind: "alias", alias: "champion" });
+    if (!champion) throw new Error("reference should parse");
+    expect(resolveModelReference(aliased, champion)?.version).toBe(2);
+    const unknown = parseModelReference("tiny-lm@nobody");
+    if (!unknown) throw new Error("reference should parse");
+    expect(resolveModelReference(aliased, unknown)).toBeUndefined();
   });
 
   it("resolves a parsed reference end to end", () => {
@@ -225,5 +240,64 @@ describe("estimateModelMemoryMb", () => {
       expect(estimateModelMemoryMb(current)).toBeGreaterThanOrEqual(estimateModelMemoryMb(previous));
     }
     expect(estimateModelMemoryMb(100 * MiB)).toBeGreaterThan(estimateModelMemoryMb(10 * MiB));
+  });
+});
+
+describe("registration policy", () => {
+  const policy = RegistryPolicySchema.parse({});
+
+  it("has the seed 004 defaults", () => {
+    expect(policy).toEqual({ metric: "val_acc", register_min: 0.7, staging_min: 0.9, higher_is_better: true });
+  });
+
+  it.each([
+    [0.69, "refused"],
+    [0.7, "registered"],
+    [0.899, "registered"],
+    [0.9, "staged"],
+    [0.99, "staged"],
+  ])("val_acc %s → %s", (value, outcome) => {
+    expect(evaluateRegistrationPolicy(policy, { val_acc: value }, true).outcome).toBe(outcome);
+  });
+
+  it("does not apply without the metric or when asked not to", () => {
+    expect(evaluateRegistrationPolicy(policy, {}, true).outcome).toBe("registered");
+    expect(evaluateRegistrationPolicy(policy, { val_acc: 0.1 }, false).outcome).toBe("not_applied");
+  });
+
+  it("flips the comparisons for lower-is-better metrics", () => {
+    const loss = RegistryPolicySchema.parse({
+      metric: "loss",
+      register_min: 1,
+      staging_min: 0.5,
+      higher_is_better: false,
+    });
+    expect(evaluateRegistrationPolicy(loss, { loss: 1.5 }, true).outcome).toBe("refused");
+    expect(evaluateRegistrationPolicy(loss, { loss: 0.7 }, true).outcome).toBe("registered");
+    expect(evaluateRegistrationPolicy(loss, { loss: 0.4 }, true).outcome).toBe("staged");
+  });
+});
+
+describe("metadata patches", () => {
+  const current = versionMetadataOf(
+    modelVersion({ tags: ["a"], notes: "n", locations: { mac: "/m" }, primary_location: "mac" }),
+  );
+
+  it("sets, clears and keeps fields", () => {
+    const patch = VersionMetadataPatchSchema.parse({ tags: ["a", "b"], notes: null });
+    const next = applyMetadataPatch(current, patch);
+    expect(next.ok && next.value).toMatchObject({ tags: ["a", "b"], locations: { mac: "/m" } });
+    expect(next.ok && next.value.notes).toBeUndefined();
+  });
+
+  it("refuses a patch that breaks a relation between fields", () => {
+    const next = applyMetadataPatch(current, VersionMetadataPatchSchema.parse({ locations: null }));
+    expect(next.ok).toBe(false);
+    if (!next.ok) expect(next.error.fieldErrors?.map((e) => e.field)).toContain("primary_location");
+  });
+
+  it("refuses immutable fields and empty patches", () => {
+    expect(VersionMetadataPatchSchema.safeParse({ artifact: {} }).success).toBe(false);
+    expect(VersionMetadataPatchSchema.safeParse({ reason: "only a reason" }).success).toBe(false);
   });
 });
