@@ -38,27 +38,57 @@ const localProblem = (slug: string, title: string, detail: string) => ({
 
 const STACK_HINT = "is the stack running? try `npm start` (or point --url / MODELGATE_URL at your edge)";
 
+const NO_KEY_HINT =
+  'no API key was sent: pass --key, set MODELGATE_KEY, put "key" in ~/.config/modelgate/config.json ' +
+  "(or the file MODELGATE_CONFIG names), or run `npm start` in this checkout to write .modelgate/admin-key";
+
 function hintForProblem(problem: ProblemDetails, keySource: KeySource | undefined): string {
   const { status, code } = problem;
   if (status === 401) {
     return keySource === undefined
-      ? "no API key was sent: pass --key, set MODELGATE_KEY, or run `npm start` here to write .modelgate/admin-key"
-      : `the key from ${keySource} was rejected: check it, or use the admin key in .modelgate/admin-key`;
+      ? NO_KEY_HINT
+      : `the key from ${keySource} was rejected: check it (\`modelgate config show\`), or use the admin key in .modelgate/admin-key`;
   }
   if (status === 403)
     return "this key lacks the scope this command needs; use a key that has it (the admin key has all)";
   if (status === 404) {
     return problem.detail?.startsWith("No route")
       ? "the edge does not serve this route: is --url pointing at a modelgate edge of the same version?"
-      : "check model names and versions with `modelgate models list`";
+      : "check model names, versions and aliases with `modelgate models list` or `modelgate models info <name>`";
   }
   if (code === "validation_failed" || code === "bad_request") return "fix the fields named above and try again";
-  if (status === 409) return "the registry changed while this ran; run the command again";
+  if (code === "artifact_missing") {
+    return "upload the artifact first (`modelgate models upload <file>`), then register with --from-upload or its uri, --sha256 and --bytes";
+  }
+  if (code === "artifact_mismatch") {
+    return "the declared sha256/bytes differ from the stored object: take them from `modelgate models upload <file> --json`";
+  }
+  if (code === "policy_rejected") {
+    return "the model's registration policy refused it (see `modelgate models policy <name>`): improve the metric, change the policy, or register with --skip-policy";
+  }
+  if (status === 409) {
+    return "the registry is not in a state that allows this: promote another version first or pass --force (for deletes); if it changed while this ran, run the command again";
+  }
   if (status === 429) return "rate limited: wait a moment and retry";
   if (code === "no_worker_available")
     return `no live worker can serve this model (see \`modelgate workers list\`); ${STACK_HINT}`;
+  if (code === "storage_unavailable") return "the edge cannot reach object storage: check its MODELGATE_S3_* settings";
   if (status >= 500) return `the edge or its worker failed; ${STACK_HINT}`;
   return "fix the request and try again";
+}
+
+/**
+ * The edge's detail for a validation failure repeats every field error ("Invalid x: a: …; b: …");
+ * the errors are printed one per line below, so the headline keeps only the part before them.
+ */
+function headline(problem: Failure["problem"]): string {
+  const detail = problem.detail ?? problem.title;
+  const first = problem.errors?.[0];
+  if (!first) return detail;
+  const repeated = detail.indexOf(first.field ? `${first.field}: ${first.message}` : first.message);
+  if (repeated === -1) return detail;
+  const before = detail.slice(0, repeated).replace(/[\s:;,]+$/, "");
+  return before || problem.title;
 }
 
 /** Sorts any thrown value into an exit code, a problem to show and a hint of what to do next. */
@@ -112,7 +142,7 @@ export function reportFailure(error: unknown, context: FailureContext): ExitCode
   } else {
     const { problem } = failure;
     const status = problem.status === undefined ? "" : ` (${problem.status} ${problem.code})`;
-    const lines = [`modelgate: ${problem.detail ?? problem.title}${status}`];
+    const lines = [`modelgate: ${headline(problem)}${status}`];
     for (const fieldError of problem.errors ?? []) {
       lines.push(`  ${fieldError.field || "(body)"}: ${fieldError.message}`);
     }

@@ -1,13 +1,13 @@
 import {
   ApiKeyRecordSchema,
   type ApiKeyView,
+  type CompleteUploadRequest,
   type CreateApiKeyRequest,
+  type CreateUploadRequest,
   type FieldProblem,
   type GenerateRequest,
   type GenerateResponse,
   GenerateResponseSchema,
-  type ModelRecord,
-  ModelRecordSchema,
   type ModelVersion,
   ModelVersionSchema,
   type PredictRequest,
@@ -15,11 +15,41 @@ import {
   PredictResponseSchema,
   type ProblemDetails,
   ProblemDetailsSchema,
+  type RegistryPolicy,
   type StageChangeRequest,
+  type UploadResponse,
+  UploadResponseSchema,
+  type VersionMetadataPatch,
+  type VersionSearchPage,
+  VersionSearchPageSchema,
   type WorkerListEntry,
   WorkerListEntrySchema,
 } from "@modelgate/shared";
 import { z } from "zod";
+import {
+  type AliasRemoved,
+  AliasRemovedSchema,
+  type AliasSet,
+  AliasSetSchema,
+  type BestVersion,
+  BestVersionSchema,
+  type Deleted,
+  DeletedSchema,
+  type MetadataRevision,
+  MetadataRevisionSchema,
+  type ModelHistory,
+  ModelHistorySchema,
+  type ModelView,
+  ModelViewSchema,
+  type PolicyResponse,
+  PolicyResponseSchema,
+  type RegisteredVersion,
+  RegisteredVersionSchema,
+  type StageChangeResponse,
+  StageChangeResponseSchema,
+  type VersionWithAliases,
+  VersionWithAliasesSchema,
+} from "./registry-responses.js";
 
 // `GET /health` has no schema in shared yet; this mirrors edge/src/routes/health.ts.
 /** A key as the edge lists it (no secret, no hash). */
@@ -32,10 +62,50 @@ const ApiKeyListSchema = z.object({ keys: z.array(ApiKeyViewSchema) });
 export const HealthResponseSchema = z.object({ status: z.string(), service: z.string(), time: z.string() });
 export type HealthResponse = z.infer<typeof HealthResponseSchema>;
 
-const ModelListSchema = z.object({ models: z.array(ModelRecordSchema) });
 const WorkerListSchema = z.object({ workers: z.array(WorkerListEntrySchema) });
-export const StageChangeResponseSchema = z.object({ version: ModelVersionSchema, model: ModelRecordSchema });
-export type StageChangeResponse = z.infer<typeof StageChangeResponseSchema>;
+
+/** `GET /v1/models` filters, as the edge names them; undefined ones are not sent. */
+export type VersionSearchParams = Partial<
+  Record<
+    "name" | "role" | "group" | "stage" | "kind" | "tag" | "backend" | "location" | "category" | "q" | "sort" | "order",
+    string
+  >
+> & { limit?: number; cursor?: string };
+
+export interface DeleteOptions {
+  purge?: boolean;
+  force?: boolean;
+  reason?: string | undefined;
+}
+
+/**
+ * The body each parsed answer came from, so `--json` can print exactly what the edge sent
+ * (parsing reorders keys and fills defaults). Keyed by the parsed object itself.
+ */
+const rawBodies = new WeakMap<object, unknown>();
+
+/** The edge's JSON body behind a value an EdgeClient method returned, if there is one. */
+export function rawBodyOf(value: unknown): unknown {
+  return typeof value === "object" && value !== null && rawBodies.has(value) ? rawBodies.get(value) : undefined;
+}
+
+/** A list answer's array, still printing as the whole `{ "<field>": [...] }` body with --json. */
+function listOf<K extends string, T>(body: Record<K, T[]>, field: K): T[] {
+  const list = body[field];
+  rawBodies.set(list, rawBodies.get(body));
+  return list;
+}
+
+const segment = (value: string | number) => encodeURIComponent(String(value));
+
+function queryString(params: Record<string, string | number | boolean | undefined>): string {
+  const search = new URLSearchParams();
+  for (const [key, value] of Object.entries(params)) {
+    if (value !== undefined && value !== "") search.set(key, String(value));
+  }
+  const text = search.toString();
+  return text ? `?${text}` : "";
+}
 
 /** The edge answered with an error status; `problem` is its problem+json (or one made up for a non-problem body). */
 export class EdgeProblemError extends Error {
@@ -130,23 +200,25 @@ export class EdgeClient {
     return (await this.request("GET", "/health", HealthResponseSchema)).body;
   }
 
-  async listModels(): Promise<ModelRecord[]> {
-    return (await this.request("GET", "/v1/models", ModelListSchema)).body.models;
+  /** One page of versions matching the filters (`GET /v1/models`). */
+  async searchVersions(params: VersionSearchParams = {}): Promise<VersionSearchPage> {
+    return (await this.request("GET", `/v1/models${queryString(params)}`, VersionSearchPageSchema)).body;
   }
 
-  async getModel(name: string): Promise<ModelRecord> {
-    return (await this.request("GET", `/v1/models/${encodeURIComponent(name)}`, ModelRecordSchema)).body;
+  async getModel(name: string): Promise<ModelView> {
+    return (await this.request("GET", `/v1/models/${segment(name)}`, ModelViewSchema)).body;
   }
 
-  async getVersion(name: string, version: number): Promise<ModelVersion> {
-    const path = `/v1/models/${encodeURIComponent(name)}/versions/${version}`;
-    return (await this.request("GET", path, ModelVersionSchema)).body;
+  /** `ref`: a version number, `latest`, `production`, `staging` or an alias. */
+  async getVersion(name: string, ref: string | number): Promise<VersionWithAliases> {
+    const path = `/v1/models/${segment(name)}/versions/${segment(ref)}`;
+    return (await this.request("GET", path, VersionWithAliasesSchema)).body;
   }
 
   /** The registration is sent as the caller wrote it, so the edge validates exactly that document. */
-  async registerVersion(name: string, registration: unknown): Promise<ModelVersion> {
-    const path = `/v1/models/${encodeURIComponent(name)}/versions`;
-    return (await this.request("POST", path, ModelVersionSchema, registration)).body;
+  async registerVersion(name: string, registration: unknown): Promise<RegisteredVersion> {
+    const path = `/v1/models/${segment(name)}/versions`;
+    return (await this.request("POST", path, RegisteredVersionSchema, registration)).body;
   }
 
   async changeStage(
@@ -154,12 +226,71 @@ export class EdgeClient {
     version: number,
     change: Partial<StageChangeRequest> & Pick<StageChangeRequest, "stage">,
   ): Promise<StageChangeResponse> {
-    const path = `/v1/models/${encodeURIComponent(name)}/versions/${version}/stage`;
+    const path = `/v1/models/${segment(name)}/versions/${version}/stage`;
     return (await this.request("POST", path, StageChangeResponseSchema, change)).body;
   }
 
+  async patchMetadata(name: string, version: number, patch: VersionMetadataPatch): Promise<ModelVersion> {
+    const path = `/v1/models/${segment(name)}/versions/${version}`;
+    return (await this.request("PATCH", path, ModelVersionSchema, patch)).body;
+  }
+
+  async getMetadataRevision(name: string, version: number, revision?: number): Promise<MetadataRevision> {
+    const path = `/v1/models/${segment(name)}/versions/${version}/metadata${queryString({ revision })}`;
+    return (await this.request("GET", path, MetadataRevisionSchema)).body;
+  }
+
+  async history(name: string): Promise<ModelHistory> {
+    return (await this.request("GET", `/v1/models/${segment(name)}/history`, ModelHistorySchema)).body;
+  }
+
+  async bestVersion(
+    name: string,
+    query: { metric?: string | undefined; order?: string | undefined; stage?: string | undefined },
+  ): Promise<BestVersion> {
+    const path = `/v1/models/${segment(name)}/best${queryString(query)}`;
+    return (await this.request("GET", path, BestVersionSchema)).body;
+  }
+
+  /** Deletes one version, or the whole model when `version` is undefined. */
+  async deleteModel(name: string, version: number | undefined, options: DeleteOptions): Promise<Deleted> {
+    const query = queryString({
+      purge: options.purge ? "true" : undefined,
+      force: options.force ? "true" : undefined,
+      reason: options.reason,
+    });
+    const target = version === undefined ? "" : `/versions/${version}`;
+    return (await this.request("DELETE", `/v1/models/${segment(name)}${target}${query}`, DeletedSchema)).body;
+  }
+
+  async setAlias(name: string, alias: string, version: number, reason?: string): Promise<AliasSet> {
+    const path = `/v1/models/${segment(name)}/aliases/${segment(alias)}`;
+    const body = { version, ...(reason === undefined ? {} : { reason }) };
+    return (await this.request("PUT", path, AliasSetSchema, body)).body;
+  }
+
+  async removeAlias(name: string, alias: string, reason?: string): Promise<AliasRemoved> {
+    const path = `/v1/models/${segment(name)}/aliases/${segment(alias)}${queryString({ reason })}`;
+    return (await this.request("DELETE", path, AliasRemovedSchema)).body;
+  }
+
+  async setPolicy(name: string, policy: RegistryPolicy, reason?: string): Promise<PolicyResponse> {
+    const path = `/v1/models/${segment(name)}/policy`;
+    const body = { policy, ...(reason === undefined ? {} : { reason }) };
+    return (await this.request("PUT", path, PolicyResponseSchema, body)).body;
+  }
+
+  async createUpload(request: CreateUploadRequest): Promise<UploadResponse> {
+    return (await this.request("POST", "/v1/uploads", UploadResponseSchema, request)).body;
+  }
+
+  async completeUpload(id: string, request: CompleteUploadRequest = {}): Promise<UploadResponse> {
+    const path = `/v1/uploads/${encodeURIComponent(id)}/complete`;
+    return (await this.request("POST", path, UploadResponseSchema, request)).body;
+  }
+
   async listWorkers(): Promise<WorkerListEntry[]> {
-    return (await this.request("GET", "/v1/workers", WorkerListSchema)).body.workers;
+    return listOf((await this.request("GET", "/v1/workers", WorkerListSchema)).body, "workers");
   }
 
   async createKey(request: CreateApiKeyRequest): Promise<CreatedApiKey> {
@@ -167,7 +298,7 @@ export class EdgeClient {
   }
 
   async listKeys(): Promise<ApiKeyView[]> {
-    return (await this.request("GET", "/v1/keys", ApiKeyListSchema)).body.keys;
+    return listOf((await this.request("GET", "/v1/keys", ApiKeyListSchema)).body, "keys");
   }
 
   async revokeKey(id: string): Promise<ApiKeyView> {
@@ -195,7 +326,7 @@ export class EdgeClient {
   }
 
   private async request<S extends z.ZodType>(
-    method: "GET" | "POST" | "DELETE",
+    method: "GET" | "POST" | "PUT" | "PATCH" | "DELETE",
     path: string,
     schema: S,
     body?: unknown,
@@ -229,6 +360,7 @@ export class EdgeClient {
       const where = first ? `${first.path.map(String).join(".") || "(body)"}: ${first.message}` : "unknown issue";
       throw new EdgeProtocolError(`${method} ${path} answered with a body the CLI does not understand (${where}).`);
     }
+    if (typeof parsed.data === "object" && parsed.data !== null) rawBodies.set(parsed.data, raw);
     return { body: parsed.data, headers: response.headers };
   }
 }

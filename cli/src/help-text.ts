@@ -1,15 +1,27 @@
 import type { Command } from "commander";
 import { EXIT_CODES_HELP } from "./exit-codes.js";
 
-const EXAMPLES = `Examples:
-  modelgate health
-  modelgate models list
-  modelgate models promote demo-lm --version 2 --stage Production --reason "passed gates"
+const EXAMPLES = `Configuration (first found wins):
+  url: --url, MODELGATE_URL, "url" in the config file, else http://127.0.0.1:8787 (npm start)
+  key: --key, MODELGATE_KEY, "key" in the config file, else .modelgate/admin-key in this or a parent folder
+  config file: $MODELGATE_CONFIG, else ~/.config/modelgate/config.json: { "url": "…", "key": "…" }
+  modelgate config show   prints what is in use and where it came from
+
+Examples (seed 003's workflow):
+  modelgate models upload model.onnx --json > upload.json
+  modelgate models register oracle-farore --file registration.json --from-upload upload.json \\
+    --display-name "Oracle: Farore Secrets" --base Qwen/Qwen2.5-Coder-1.5B --role general \\
+    --location windows=D:/models/oracle-farore --metric val_acc=0.93
+  modelgate models info oracle-farore@latest
+  modelgate models promote oracle-farore 1 --stage Production --reason "passed gates"
+  modelgate models list --role general --stage Production
+  modelgate models history oracle-farore
+  modelgate models delete oracle-farore@1 --force --yes
   modelgate generate demo-lm "hello" --max-new-tokens 16 --seed 7
   modelgate predict spirals --data '[[0.5,0.3]]' --json
   modelgate keys create ci-bot --scopes infer --rpm 600 --max-tier tier_1`;
 
-/** `modelgate models promote <name> --version <n> [--stage <stage>] …`, from the command itself. */
+/** `modelgate models promote <name> <version> [--stage <stage>] …`, from the command itself. */
 function synopsis(command: Command, path: string): string {
   const args = command.registeredArguments.map((arg) => (arg.required ? `<${arg.name()}>` : `[${arg.name()}]`));
   const options = command.options

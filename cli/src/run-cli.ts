@@ -1,5 +1,6 @@
 import { Command, CommanderError } from "commander";
 import { reportFailure } from "./cli-errors.js";
+import { registerConfigCommands } from "./commands/config.js";
 import { registerHealthCommand } from "./commands/health.js";
 import { registerInferenceCommands } from "./commands/inference.js";
 import { registerKeyCommands } from "./commands/keys.js";
@@ -15,10 +16,10 @@ export type { CliIo } from "./session.js";
 function buildProgram(session: CliSession): Command {
   const program = new Command("modelgate")
     .description("Command-line client of a modelgate edge: registry, workers and inference.")
-    .option("--url <url>", `edge base URL (env MODELGATE_URL, default ${DEFAULT_EDGE_URL})`)
+    .option("--url <url>", `edge base URL (env MODELGATE_URL, else the config file's url, else ${DEFAULT_EDGE_URL})`)
     .option(
       "--key <key>",
-      "API key sent as a Bearer token (env MODELGATE_KEY; without either, ./.modelgate/admin-key, written by `npm start`, is used)",
+      "API key sent as a Bearer token (env MODELGATE_KEY, else the config file's key, else .modelgate/admin-key from `npm start`, searched upwards from here)",
     )
     // Tests and embedders capture output; commander must neither write to the process nor exit it.
     .exitOverride()
@@ -41,6 +42,7 @@ function buildProgram(session: CliSession): Command {
   registerWorkerCommands(program, session);
   registerKeyCommands(program, session);
   registerInferenceCommands(program, session);
+  registerConfigCommands(program, session);
   // Added on the program only: subcommand help stays short and to the point.
   program.addHelpText("after", programEpilog(program));
   return program;

@@ -7,9 +7,9 @@ import { freePort, type LocalStack, startLocalStack } from "@modelgate/infra/loc
 import {
   type GenerateResponse,
   GenerateResponseSchema,
-  type ModelRecord,
   PredictResponseSchema,
   ProblemDetailsSchema,
+  VersionSearchPageSchema,
 } from "@modelgate/shared";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { greedyDecodeDirect, predictDirect } from "../support/direct-onnx.js";
@@ -133,9 +133,14 @@ describe("the whole stack started by npm start's launcher", () => {
     expect(wrongFeatures.errors?.[0]?.field).toMatch(/^data/);
     const badType = await expectProblem(await edge("/v1/generate", { model: "demo-lm", prompt: 42 }), 400);
     expect(badType.errors?.map((e) => e.field)).toEqual(["prompt"]);
-    const list = await fetch(`${stack.edgeUrl}/v1/models`, { headers: { authorization: `Bearer ${stack.adminKey}` } });
-    const { models } = (await list.json()) as { models: ModelRecord[] };
-    expect(models.map((m) => `${m.name}:${m.versions.length}`)).toEqual(["demo-lm:1", "spirals:1"]);
+    const list = await fetch(`${stack.edgeUrl}/v1/models?sort=name`, {
+      headers: { authorization: `Bearer ${stack.adminKey}` },
+    });
+    const page = VersionSearchPageSchema.parse(await list.json());
+    expect(page.items.map((v) => `${v.name}@${v.version}:${v.stage}`)).toEqual([
+      "demo-lm@1:Production",
+      "spirals@1:Production",
+    ]);
   });
 
   it("keeps the worker's /health under 100 ms while a 512-token generation runs", async () => {
@@ -185,8 +190,8 @@ describe("the whole stack started by npm start's launcher", () => {
     const keyed = async (...argv: string[]) => cli("--key", stack.adminKey, ...argv);
     const list = await keyed("models", "list");
     expect(list.code).toBe(0);
-    expect(list.stdout).toMatch(/^demo-lm\s+causal-lm\s+1\s+v1\s/m);
-    expect(list.stdout).toMatch(/^spirals\s+tensor\s+1\s+v1\s/m);
+    expect(list.stdout).toMatch(/^demo-lm\s+1\s+Production\s/m);
+    expect(list.stdout).toMatch(/^spirals\s+1\s+Production\s/m);
     const generated = await keyed(
       "generate",
       "demo-lm",

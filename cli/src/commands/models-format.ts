@@ -1,89 +1,249 @@
-import type { ModelRecord, ModelVersion, Stage, TensorSpec } from "@modelgate/shared";
+import type { HistoryEvent, ModelVersion, PolicyDecision, RegistryPolicy, VersionSearchItem } from "@modelgate/shared";
 import { formatBytes, formatFields, formatTable, formatTimestamp, NONE } from "../output.js";
+import type {
+  BestVersion,
+  Deleted,
+  ModelHistory,
+  ModelView,
+  RegisteredVersion,
+  StageChangeResponse,
+} from "../registry-responses.js";
 
-/** The newest version in a stage: with `archive_existing: false` two versions can share one. */
-function newestInStage(record: ModelRecord, stage: Stage): ModelVersion | undefined {
-  return [...record.versions].reverse().find((v) => v.stage === stage);
+const list = (values: readonly string[]) => values.join(",") || NONE;
+const shortDate = (iso: string) => formatTimestamp(iso).replace(/T(\d\d:\d\d):\d\dZ$/, " $1");
+
+/** A metric value as the seed prints it: up to 4 decimals, no trailing zeros. */
+export function formatMetric(value: number | undefined): string {
+  if (value === undefined) return NONE;
+  return Number.isInteger(value) ? String(value) : String(Number(value.toFixed(4)));
 }
 
-const versionLabel = (version: ModelVersion | undefined) => (version ? `v${version.version}` : NONE);
+/** `metric:val_acc` / `benchmark:code` sorts get a column with that value. */
+function sortedMetric(sort: string | undefined): { source: "metrics" | "benchmark_scores"; name: string } | undefined {
+  const match = /^(metric|benchmark):(.+)$/.exec(sort ?? "");
+  if (!match?.[2]) return undefined;
+  return { source: match[1] === "metric" ? "metrics" : "benchmark_scores", name: match[2] };
+}
 
-export function formatModelList(models: readonly ModelRecord[]): string {
-  if (models.length === 0) {
-    return "No models registered yet. Register one with `modelgate models register <name> --file registration.json`.";
+export function formatVersionList(items: readonly VersionSearchItem[], sort?: string): string {
+  if (items.length === 0) {
+    return "No versions match. Register one with `modelgate models register <name> --file registration.json`.";
   }
-  const rows = models.map((record) => [
-    record.name,
-    record.versions.at(-1)?.kind ?? NONE,
-    String(record.versions.length),
-    versionLabel(newestInStage(record, "Production")),
-    versionLabel(newestInStage(record, "Staging")),
-    formatTimestamp(record.updated_at),
-  ]);
-  return formatTable(["NAME", "KIND", "VERSIONS", "PRODUCTION", "STAGING", "UPDATED"], rows);
+  const metric = sortedMetric(sort);
+  const headers = ["NAME", "VERSION", "STAGE", "ROLE", "ALIASES", "TAGS"];
+  if (metric) headers.push(metric.name.toUpperCase());
+  headers.push("CREATED");
+  const rows = items.map((v) => {
+    const row = [v.name, String(v.version), v.stage, v.role ?? NONE, list(v.aliases), list(v.tags)];
+    if (metric) row.push(formatMetric(v[metric.source][metric.name]));
+    row.push(shortDate(v.created_at));
+    return row;
+  });
+  return formatTable(headers, rows);
 }
 
-export function formatVersionTable(versions: readonly ModelVersion[]): string {
-  const rows = versions.map((v) => [
+export function formatPolicy(policy: RegistryPolicy): string {
+  const relation = policy.higher_is_better ? "≥" : "≤";
+  return `${policy.metric} ${relation} ${policy.register_min} to register, ${relation} ${policy.staging_min} for Staging (${policy.higher_is_better ? "higher" : "lower"} is better)`;
+}
+
+function aliasesOf(aliases: Record<string, number>, version: number): string[] {
+  return Object.entries(aliases)
+    .filter(([, target]) => target === version)
+    .map(([alias]) => alias);
+}
+
+export function formatModelView(model: ModelView): string {
+  const count = model.versions.length === 1 ? "1 version" : `${model.versions.length} versions`;
+  const aliases = Object.entries(model.aliases).map(([alias, version]) => `${alias} → v${version}`);
+  const header = [
+    `${model.name}  (${count}, updated ${formatTimestamp(model.updated_at)})`,
+    formatFields([
+      ["policy", formatPolicy(model.policy)],
+      ["aliases", aliases.join(", ") || NONE],
+      ["history", `${model.history_length} events (modelgate models history ${model.name})`],
+    ]),
+  ].join("\n");
+  if (model.versions.length === 0) return `${header}\n\nNo versions registered.`;
+  const rows = model.versions.map((v) => [
     String(v.version),
     v.stage,
     v.kind,
-    v.artifact.format,
-    formatBytes(v.artifact.bytes),
-    `${v.memory_mb} MB`,
-    v.categories.join(",") || NONE,
-    formatTimestamp(v.created_at),
+    v.role ?? NONE,
+    v.display_name ?? NONE,
+    formatMetric(v.metrics[model.policy.metric]),
+    `${v.artifact.format} ${formatBytes(v.artifact.bytes)}`,
+    list(aliasesOf(model.aliases, v.version)),
+    list(v.tags),
+    shortDate(v.created_at),
   ]);
-  return formatTable(["VERSION", "STAGE", "KIND", "FORMAT", "SIZE", "MEMORY", "CATEGORIES", "CREATED"], rows);
+  const headers = ["VERSION", "STAGE", "KIND", "ROLE", "DISPLAY NAME", model.policy.metric.toUpperCase()];
+  const table = formatTable([...headers, "ARTIFACT", "ALIASES", "TAGS", "CREATED"], rows);
+  return `${header}\n\n${table}\n\nDetails of one version: modelgate models info ${model.name}@<version>`;
 }
 
-export function formatModelRecord(record: ModelRecord): string {
-  const count = record.versions.length === 1 ? "1 version" : `${record.versions.length} versions`;
-  const header = `${record.name}  (${count}, updated ${formatTimestamp(record.updated_at)})`;
-  if (record.versions.length === 0) return `${header}\nNo versions registered.`;
-  return `${header}\n\n${formatVersionTable(record.versions)}`;
+/** `name value` lines under a heading, indented; nothing at all when there are no entries. */
+function section(title: string, entries: ReadonlyArray<readonly [string, string]>): string[] {
+  if (entries.length === 0) return [];
+  const width = Math.max(...entries.map(([label]) => label.length));
+  return ["", `${title}:`, ...entries.map(([label, value]) => `  ${label.padEnd(width)}  ${value}`.trimEnd())];
 }
 
-const tensor = (spec: TensorSpec) => `${spec.name} ${spec.dtype}[${spec.shape.join(",")}]`;
+const bullets = (title: string, lines: readonly string[]) =>
+  lines.length === 0 ? [] : ["", `${title}:`, ...lines.map((line) => `  • ${line}`)];
 
-const scores = (values: Record<string, number>) =>
-  Object.entries(values)
-    .map(([name, value]) => `${name} ${value}`)
-    .join(", ") || NONE;
-
-export function formatModelVersion(v: ModelVersion): string {
-  const categories = v.categories.join(", ") || NONE;
-  const fields: Array<readonly [string, string]> = [
-    ["stage", v.stage],
-    ["kind", v.kind],
-    ["artifact", v.artifact.uri],
-    ["format", `${v.artifact.format}, ${formatBytes(v.artifact.bytes)}`],
-    ["sha256", v.artifact.sha256],
-    ["memory", `${v.memory_mb} MB`],
-    ["inputs", v.io.inputs.map(tensor).join("; ")],
-    ["outputs", v.io.outputs.map(tensor).join("; ")],
-    ["categories", v.primary_category ? `${categories} (primary ${v.primary_category})` : categories],
-    ["benchmarks", scores(v.benchmark_scores)],
-    ["metrics", scores(v.metrics)],
-    ["created", `${formatTimestamp(v.created_at)} by ${v.created_by}`],
+function datasetEntries(v: ModelVersion): Array<readonly [string, string]> {
+  const dataset = v.dataset;
+  if (!dataset) return [];
+  const samples = [
+    dataset.train_samples === undefined ? undefined : `${dataset.train_samples} train`,
+    dataset.val_samples === undefined ? undefined : `${dataset.val_samples} val`,
+    dataset.test_samples === undefined ? undefined : `${dataset.test_samples} test`,
+  ].filter((s) => s !== undefined);
+  return [
+    ["Name", dataset.name],
+    ...(dataset.path === undefined ? [] : ([["Path", dataset.path]] as const)),
+    ...(samples.length === 0 ? [] : ([["Samples", samples.join(" / ")]] as const)),
+    ...Object.entries(dataset.quality ?? {}).map(([name, value]) => [name, formatMetric(value)] as const),
   ];
-  if (v.description) fields.push(["description", v.description]);
-  const history = v.stage_history.map(
-    (t) => `  ${formatTimestamp(t.at)}  ${t.from} -> ${t.to}  by ${t.by}${t.reason ? `: ${t.reason}` : ""}`,
-  );
-  const historyText = history.length > 0 ? `\n\nStage history:\n${history.join("\n")}` : "";
-  return `${v.name}@${v.version}\n${formatFields(fields)}${historyText}`;
 }
 
-export function formatRegistered(v: ModelVersion): string {
+/** One version in full, laid out like seed 003's `hafs models info`. */
+export function formatVersionDetail(v: ModelVersion & { aliases?: string[] }): string {
+  const title = v.display_name ?? `${v.name}@${v.version}`;
+  const rule = "─".repeat(Math.max(title.length + 4, 40));
+  const fields: Array<readonly [string, string]> = [
+    ["Model ID", v.name],
+    ["Version", `v${v.version}`],
+    ["Stage", v.stage],
+    ["Kind", v.kind],
+    ["Role", v.role ?? NONE],
+  ];
+  if (v.group !== undefined) fields.push(["Group", v.group]);
+  fields.push(["Base Model", v.base_model ?? NONE]);
+  if (v.training_date !== undefined) fields.push(["Training Date", v.training_date]);
+  if (v.training_duration_minutes !== undefined) fields.push(["Duration", `${v.training_duration_minutes} minutes`]);
+  if (v.hardware !== undefined || v.device !== undefined) {
+    fields.push(["Hardware", [v.hardware, v.device].filter((s) => s !== undefined).join(", ")]);
+  }
+  if (v.git_commit !== undefined) fields.push(["Git Commit", v.git_commit]);
+  fields.push(
+    ["Artifact", v.artifact.uri],
+    ["SHA-256", v.artifact.sha256],
+    ["Format", `${v.artifact.format}, ${formatBytes(v.artifact.bytes)}, needs ${v.memory_mb} MB`],
+    ["Aliases", list(v.aliases ?? [])],
+    ["Created", `${formatTimestamp(v.created_at)} by ${v.created_by}`],
+    ["Metadata", `revision ${v.metadata_revision}, updated ${formatTimestamp(v.updated_at)}`],
+  );
+  const metrics: Array<readonly [string, string]> = Object.entries(v.metrics).map(([k, value]) => [
+    k,
+    formatMetric(value),
+  ]);
+  if (v.perplexity !== undefined) metrics.push(["perplexity", formatMetric(v.perplexity)]);
+  const lora = v.lora_config;
+  const locations = Object.entries(v.locations).map(
+    ([name, path]) => `${name}${name === v.primary_location ? " (primary)" : ""}: ${path}`,
+  );
+  const lines = [
+    `╭${rule}╮`,
+    `  ${title}`,
+    `╰${rule}╯`,
+    "",
+    formatFields(fields),
+    ...section("Dataset", datasetEntries(v)),
+    ...section("Metrics", metrics),
+    ...section(
+      "Benchmarks",
+      Object.entries(v.benchmark_scores).map(([k, value]) => [k, formatMetric(value)] as const),
+    ),
+    ...section(
+      "LoRA",
+      lora
+        ? [
+            ["r / alpha", `${lora.r} / ${lora.lora_alpha}`],
+            ["dropout", String(lora.lora_dropout)],
+            ["targets", lora.target_modules.join(", ") || NONE],
+          ]
+        : [],
+    ),
+    ...section(
+      "Hyperparameters",
+      Object.entries(v.hyperparameters ?? {}).map(([k, value]) => [k, String(value)] as const),
+    ),
+    ...bullets("Locations", locations),
+    ...bullets("Deployed To", v.deployed_backends),
+    ...section("Labels", [
+      ["Formats", list(v.formats)],
+      ["Tags", list(v.tags)],
+      ["Categories", v.primary_category ? `${list(v.categories)} (primary ${v.primary_category})` : list(v.categories)],
+    ] as const),
+  ];
+  if (v.description) lines.push("", "Description:", `  ${v.description}`);
+  if (v.notes) lines.push("", "Notes:", `  ${v.notes}`);
+  return lines.join("\n");
+}
+
+export function formatPolicyDecision(policy: PolicyDecision): string {
+  return `policy ${policy.outcome}: ${policy.reason}`;
+}
+
+export function formatRegistered(v: RegisteredVersion): string {
+  const next =
+    v.stage === "Production"
+      ? `modelgate models info ${v.name}@${v.version}`
+      : `modelgate models promote ${v.name} ${v.version} --stage ${v.stage === "Staging" ? "Production" : "Staging"}`;
   return [
     `Registered ${v.name}@${v.version} (stage ${v.stage}, ${v.kind}, sha256 ${v.artifact.sha256.slice(0, 12)}…).`,
-    `Next: modelgate models promote ${v.name} --version ${v.version} --stage Staging`,
+    formatPolicyDecision(v.policy),
+    `Next: ${next}`,
   ].join("\n");
 }
 
-export function formatStageChange(version: ModelVersion, record: ModelRecord): string {
-  const last = version.stage_history.at(-1);
-  const change = last ? `${last.from} -> ${last.to}` : version.stage;
-  return `${version.name}@${version.version}: ${change}\n\n${formatVersionTable(record.versions)}`;
+export function formatStageChange({ version, model }: StageChangeResponse): string {
+  const others = model.versions
+    .filter((v) => v.version !== version.version && v.stage !== "None")
+    .map((v) => `v${v.version} ${v.stage}`);
+  return [
+    `${version.name}@${version.version} is now in ${version.stage}.`,
+    ...(others.length > 0 ? [`Other versions: ${others.join(", ")}`] : []),
+  ].join("\n");
+}
+
+const transition = (event: HistoryEvent) => {
+  if (event.from === undefined && event.to === undefined) return NONE;
+  return `${event.from ?? NONE}→${event.to ?? NONE}`;
+};
+
+export function formatHistory(history: ModelHistory): string {
+  const deleted = history.deleted_at ? ` (deleted ${formatTimestamp(history.deleted_at)})` : "";
+  if (history.events.length === 0) return `${history.name}${deleted}: no events.`;
+  const rows = history.events.map((event) => {
+    const version = event.version === undefined ? NONE : `v${event.version}`;
+    const detail = [
+      event.alias === undefined ? undefined : `alias ${event.alias}`,
+      event.metadata_revision === undefined ? undefined : `revision ${event.metadata_revision}`,
+      event.purged ? "artifact purged" : undefined,
+      event.reason,
+    ].filter((s) => s !== undefined);
+    // Policy events carry whole policies as from/to; the table shows just that it changed.
+    const change = event.action === "policy_updated" ? NONE : transition(event);
+    return [String(event.seq), shortDate(event.at), event.by, event.action, version, change, detail.join("; ") || NONE];
+  });
+  return `${history.name}${deleted}\n\n${formatTable(["SEQ", "WHEN", "BY", "ACTION", "VERSION", "FROM→TO", "REASON"], rows)}`;
+}
+
+export function formatBest(best: BestVersion): string {
+  const v = best.version;
+  return `${v.name}@${v.version}  ${best.metric} ${formatMetric(best.value)}  (${v.stage}${v.role ? `, role ${v.role}` : ""})`;
+}
+
+export function formatDeleted(deleted: Deleted, whole: boolean): string {
+  const versions = deleted.removed.map((n) => `v${n}`).join(", ") || "no versions";
+  const purged =
+    deleted.purged.length === 0
+      ? "artifacts kept in object storage"
+      : `purged ${deleted.purged.length} artifact${deleted.purged.length === 1 ? "" : "s"}`;
+  const what = whole ? `model ${deleted.name}` : deleted.name;
+  const history = `its history stays readable: modelgate models history ${deleted.name}`;
+  return `Deleted ${what} (${versions}); ${purged}.\n${history}`;
 }

@@ -24,7 +24,11 @@ async function resolveTargetVersion(c: Context<AppEnv>, reference: string, kind:
   const parsed = parseModelReference(reference);
   if (!parsed) {
     throw new ModelgateError("validation_failed", `"${reference}" is not a model reference.`, [
-      { field: "model", message: "expected `name`, `name@<version>`, `name@production`, `name@staging`, `name@latest` or `name@<alias>`" },
+      {
+        field: "model",
+        message:
+          "expected `name`, `name@<version>`, `name@production`, `name@staging`, `name@latest` or `name@<alias>`",
+      },
     ]);
   }
   const record = await readLiveModel(c.env, parsed.name);

@@ -10,7 +10,7 @@ import { buildDemoLm } from "./demo-lm.js";
 import { buildSpiralsClassifier } from "./spirals.js";
 
 /** A version registration without its artifact, which is only known once the file is uploaded. */
-export type ReferenceRegistration = Omit<RegisterVersionRequest, "artifact">;
+export type ReferenceRegistration = Omit<RegisterVersionRequest, "artifact"> & { metrics: Record<string, number> };
 
 export interface BuiltReferenceModel {
   name: "demo-lm" | "spirals" | string;
