@@ -43,10 +43,17 @@ function liveRecord(record: ModelRecord | undefined, name: string): Result<Model
   return ok(record);
 }
 
-function findVersion(record: ModelRecord, version: number): Result<ModelVersion> {
-  const found = record.versions.find((v) => v.version === version);
-  if (!found) return err(new ModelgateError("not_found", `Model ${record.name} has no version ${version}.`));
-  return ok(found);
+/** The live model and one of its versions, or the 404 that says which is missing. */
+function liveVersion(
+  current: ModelRecord | undefined,
+  name: string,
+  version: number,
+): Result<{ record: ModelRecord; target: ModelVersion }> {
+  const live = liveRecord(current, name);
+  if (!live.ok) return live;
+  const target = live.value.versions.find((v) => v.version === version);
+  if (!target) return err(new ModelgateError("not_found", `Model ${name} has no version ${version}.`));
+  return ok({ record: live.value, target });
 }
 
 export function emptyRecord(name: string, at: string): ModelRecord {
@@ -131,17 +138,15 @@ export function changeStage(
   change: StageChangeInput,
   context: WriteContext,
 ): Result<ModelRecord> {
-  const live = liveRecord(current, name);
-  if (!live.ok) return live;
-  const record = live.value;
-  const target = findVersion(record, change.version);
-  if (!target.ok) return target;
-  if (target.value.stage === change.stage) return ok(record);
+  const found = liveVersion(current, name, change.version);
+  if (!found.ok) return found;
+  const { record, target } = found.value;
+  if (target.stage === change.stage) return ok(record);
   const events: NewEvent[] = [
     {
       action: "stage_changed",
       version: change.version,
-      from: target.value.stage,
+      from: target.stage,
       to: change.stage,
       reason: change.reason,
     },
@@ -170,11 +175,9 @@ export function setAlias(
   change: { version: number; reason?: string | undefined },
   context: WriteContext,
 ): Result<ModelRecord> {
-  const live = liveRecord(current, name);
-  if (!live.ok) return live;
-  const record = live.value;
-  const target = findVersion(record, change.version);
-  if (!target.ok) return target;
+  const found = liveVersion(current, name, change.version);
+  if (!found.ok) return found;
+  const { record } = found.value;
   const previous = record.aliases[alias];
   if (previous === change.version) return ok(record);
   return ok(
@@ -225,23 +228,22 @@ export function patchMetadata(
   patch: VersionMetadataPatch,
   context: WriteContext,
 ): Result<MetadataEdit> {
-  const live = liveRecord(current, name);
-  if (!live.ok) return live;
-  const target = findVersion(live.value, number);
-  if (!target.ok) return target;
-  const metadata = applyMetadataPatch(versionMetadataOf(target.value), patch);
+  const found = liveVersion(current, name, number);
+  if (!found.ok) return found;
+  const { record: live, target } = found.value;
+  const metadata = applyMetadataPatch(versionMetadataOf(target), patch);
   if (!metadata.ok) return metadata;
-  const revision = target.value.metadata_revision + 1;
-  const cleared = Object.fromEntries(Object.keys(versionMetadataOf(target.value)).map((key) => [key, undefined]));
+  const revision = target.metadata_revision + 1;
+  const cleared = Object.fromEntries(Object.keys(versionMetadataOf(target)).map((key) => [key, undefined]));
   const version: ModelVersion = {
-    ...target.value,
+    ...target,
     ...cleared,
     ...metadata.value,
     metadata_revision: revision,
     updated_at: context.at,
   };
-  const versions = live.value.versions.map((v) => (v.version === number ? version : v));
-  const record = withEvents({ ...live.value, versions }, context, [
+  const versions = live.versions.map((v) => (v.version === number ? version : v));
+  const record = withEvents({ ...live, versions }, context, [
     {
       action: "metadata_updated",
       version: number,
@@ -282,14 +284,13 @@ export function deleteVersion(
   options: { force: boolean; purge: boolean; reason?: string | undefined },
   context: WriteContext,
 ): Result<Deletion> {
-  const live = liveRecord(current, name);
-  if (!live.ok) return live;
-  const target = findVersion(live.value, number);
-  if (!target.ok) return target;
-  const allowed = refuseProduction([target.value], options.force, `Model ${name}`);
+  const found = liveVersion(current, name, number);
+  if (!found.ok) return found;
+  const { record: live, target } = found.value;
+  const allowed = refuseProduction([target], options.force, `Model ${name}`);
   if (!allowed.ok) return allowed;
-  const aliases = Object.fromEntries(Object.entries(live.value.aliases).filter(([, v]) => v !== number));
-  const events: NewEvent[] = Object.keys(live.value.aliases)
+  const aliases = Object.fromEntries(Object.entries(live.aliases).filter(([, v]) => v !== number));
+  const events: NewEvent[] = Object.keys(live.aliases)
     .filter((alias) => !(alias in aliases))
     .map((alias) => ({
       action: "alias_removed",
@@ -302,13 +303,13 @@ export function deleteVersion(
   events.push({
     action: "version_deleted",
     version: number,
-    from: target.value.stage,
+    from: target.stage,
     to: "Deleted",
     reason: options.reason,
     purged: options.purge,
   });
-  const versions = live.value.versions.filter((v) => v.version !== number);
-  return ok({ record: withEvents({ ...live.value, versions, aliases }, context, events), removed: [target.value] });
+  const versions = live.versions.filter((v) => v.version !== number);
+  return ok({ record: withEvents({ ...live, versions, aliases }, context, events), removed: [target] });
 }
 
 /** Removes the model; its record stays as a tombstone holding the history. */
