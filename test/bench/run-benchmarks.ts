@@ -12,7 +12,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import { join } from "node:path";
 import { buildDemoLm } from "@modelgate/gpu-worker/reference-models/index";
-import { freePort, startLocalStack } from "@modelgate/infra/local-stack";
+import { freeStackPorts, startLocalStack } from "@modelgate/infra/local-stack";
 import { GenerateResponseSchema, type ModelVersion, signRequest } from "@modelgate/shared";
 import { openDirectDecoder } from "../support/direct-onnx.js";
 import { benchRegistrySearch, populateBenchRegistry } from "./registry-search-bench.js";
@@ -35,9 +35,7 @@ async function main(): Promise<void> {
   await populateBenchRegistry(dataDir);
   const stack = await startLocalStack({
     dataDir,
-    edgePort: await freePort(),
-    workerPort: await freePort(),
-    s3Port: await freePort(),
+    ...(await freeStackPorts()),
     gpuMonitorIntervalMs: 1000,
   });
   const rows: Array<[string, string, string]> = [];

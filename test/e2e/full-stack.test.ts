@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runCli } from "@modelgate/cli/run-cli";
 import { buildDemoLm, buildSpiralsClassifier } from "@modelgate/gpu-worker/reference-models/index";
-import { freePort, type LocalStack, startLocalStack } from "@modelgate/infra/local-stack";
+import { freeStackPorts, type LocalStack, startLocalStack } from "@modelgate/infra/local-stack";
 import {
   type GenerateResponse,
   GenerateResponseSchema,
@@ -35,7 +35,7 @@ async function expectProblem(response: Response, status: number) {
 
 beforeAll(async () => {
   dataDir = await mkdtemp(join(tmpdir(), "modelgate-stack-"));
-  ports = { edgePort: await freePort(), workerPort: await freePort(), s3Port: await freePort() };
+  ports = await freeStackPorts();
   stack = await startLocalStack({ dataDir, ...ports, gpuMonitorIntervalMs: 1000 });
 });
 

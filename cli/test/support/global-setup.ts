@@ -2,7 +2,7 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { freePort, startLocalStack } from "@modelgate/infra/local-stack";
+import { freeStackPorts, startLocalStack } from "@modelgate/infra/local-stack";
 import type { TestProject } from "vitest/node";
 
 export interface CliTestStack {
@@ -27,9 +27,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const dataDir = await mkdtemp(join(tmpdir(), "modelgate-cli-stack-"));
   const stack = await startLocalStack({
     dataDir,
-    edgePort: await freePort(),
-    workerPort: await freePort(),
-    s3Port: await freePort(),
+    ...(await freeStackPorts()),
     gpuMonitorIntervalMs: 1000,
   }).catch(async (error: unknown) => {
     await rm(dataDir, { recursive: true, force: true });

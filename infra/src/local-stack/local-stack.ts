@@ -44,6 +44,11 @@ export async function freePort(): Promise<number> {
   return address.port;
 }
 
+/** Free ports for a whole stack, for tests and benchmarks that run beside `npm start`. */
+export async function freeStackPorts(): Promise<Pick<LocalStackOptions, "edgePort" | "workerPort" | "s3Port">> {
+  return { edgePort: await freePort(), workerPort: await freePort(), s3Port: await freePort() };
+}
+
 async function waitForLiveWorker(
   edgeUrl: string,
   adminKey: string,
