@@ -1,11 +1,12 @@
-import { ProblemDetailsSchema, VersionSearchPageSchema } from "@modelgate/shared";
-import { beforeAll, describe, expect, it } from "vitest";
 import {
   BestVersionSchema,
   ModelHistorySchema,
   ModelViewSchema,
+  ProblemDetailsSchema,
+  VersionSearchPageSchema,
   VersionWithAliasesSchema,
-} from "../src/registry-responses.js";
+} from "@modelgate/shared";
+import { beforeAll, describe, expect, it } from "vitest";
 import { cli, parseJson, registerVersion, uniqueName } from "./support/stack.js";
 
 const columns = (line: string | undefined) => line?.split(/\s{2,}/) ?? [];

@@ -1,12 +1,13 @@
-import { ModelVersionSchema, ProblemDetailsSchema } from "@modelgate/shared";
-import { describe, expect, it } from "vitest";
 import {
   DeletedSchema,
+  ModelVersionSchema,
   ModelViewSchema,
+  ProblemDetailsSchema,
   RegisteredVersionSchema,
   StageChangeResponseSchema,
   VersionWithAliasesSchema,
-} from "../src/registry-responses.js";
+} from "@modelgate/shared";
+import { describe, expect, it } from "vitest";
 import {
   cli,
   parseJson,

@@ -1,9 +1,8 @@
 import { randomBytes } from "node:crypto";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { UploadResponseSchema, VersionSearchPageSchema } from "@modelgate/shared";
+import { ModelHistorySchema, UploadResponseSchema, VersionSearchPageSchema } from "@modelgate/shared";
 import { describe, expect, it } from "vitest";
-import { ModelHistorySchema } from "../src/registry-responses.js";
 import { cli, parseJson, tempDir, tensorRegistration, uniqueName, writeJson } from "./support/stack.js";
 
 describe("seed 003's workflow with the CLI", () => {

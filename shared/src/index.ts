@@ -7,6 +7,7 @@ export * from "./inference.js";
 export * from "./model-reference.js";
 export * from "./model-version.js";
 export * from "./registry-record.js";
+export * from "./registry-responses.js";
 export * from "./registry-search.js";
 export * from "./request-body.js";
 export * from "./runtime-config.js";

@@ -1,23 +1,19 @@
+import { z } from "zod";
+import { ModelNameSchema, ModelVersionSchema, Sha256HexSchema, VersionMetadataSchema } from "./model-version.js";
 import {
   AliasNameSchema,
   HistoryEventSchema,
-  ModelNameSchema,
   ModelRecordSchema,
-  ModelVersionSchema,
   PolicyDecisionSchema,
   RegistryPolicySchema,
-  Sha256HexSchema,
-  VersionMetadataSchema,
-  VersionSearchItemSchema,
-} from "@modelgate/shared";
-import { z } from "zod";
+} from "./registry-record.js";
+import { VersionSearchItemSchema } from "./registry-search.js";
 
-// The registry routes' answers that have no schema in shared yet; each mirrors the route in
-// edge/src/routes/models.ts or model-versions.ts and is built from the shared pieces.
+// The registry routes' answers (edge/src/routes/models.ts, model-versions.ts): the edge, the
+// CLI, the local stack's seeding and the OpenAPI document all use these.
 
 /** `GET /v1/models/:name`: the record without its history (shared's `ModelView`). */
 export const ModelViewSchema = ModelRecordSchema.omit({ history: true }).extend({ history_length: z.int().min(0) });
-export type ModelView = z.infer<typeof ModelViewSchema>;
 
 /** `GET /v1/models/:name/versions/:ref`: the version and the aliases pointing at it. */
 export const VersionWithAliasesSchema = VersionSearchItemSchema;
@@ -28,11 +24,11 @@ export const RegisteredVersionSchema = ModelVersionSchema.extend({ policy: Polic
 export type RegisteredVersion = z.infer<typeof RegisteredVersionSchema>;
 
 /** `POST /v1/models/:name/versions/:n/stage`. */
-export const StageChangeResponseSchema = z.object({ version: ModelVersionSchema, model: ModelViewSchema });
+export const StageChangeResponseSchema = z.strictObject({ version: ModelVersionSchema, model: ModelViewSchema });
 export type StageChangeResponse = z.infer<typeof StageChangeResponseSchema>;
 
 /** `GET /v1/models/:name/history` (also for deleted models). */
-export const ModelHistorySchema = z.object({
+export const ModelHistorySchema = z.strictObject({
   name: ModelNameSchema,
   deleted_at: z.iso.datetime().nullable(),
   events: z.array(HistoryEventSchema),
@@ -40,11 +36,11 @@ export const ModelHistorySchema = z.object({
 export type ModelHistory = z.infer<typeof ModelHistorySchema>;
 
 /** `GET /v1/models/:name/best`. */
-export const BestVersionSchema = z.object({ metric: z.string(), value: z.number(), version: ModelVersionSchema });
+export const BestVersionSchema = z.strictObject({ metric: z.string(), value: z.number(), version: ModelVersionSchema });
 export type BestVersion = z.infer<typeof BestVersionSchema>;
 
 /** `DELETE /v1/models/:name[/versions/:n]`. */
-export const DeletedSchema = z.object({
+export const DeletedSchema = z.strictObject({
   name: ModelNameSchema,
   removed: z.array(z.int().min(1)),
   purged: z.array(Sha256HexSchema),
@@ -54,7 +50,7 @@ export type Deleted = z.infer<typeof DeletedSchema>;
 const AliasMapSchema = z.record(AliasNameSchema, z.int().min(1));
 
 /** `PUT /v1/models/:name/aliases/:alias`. */
-export const AliasSetSchema = z.object({
+export const AliasSetSchema = z.strictObject({
   name: ModelNameSchema,
   alias: AliasNameSchema,
   version: z.int().min(1).nullable(),
@@ -63,15 +59,19 @@ export const AliasSetSchema = z.object({
 export type AliasSet = z.infer<typeof AliasSetSchema>;
 
 /** `DELETE /v1/models/:name/aliases/:alias`. */
-export const AliasRemovedSchema = z.object({ name: ModelNameSchema, alias: AliasNameSchema, aliases: AliasMapSchema });
+export const AliasRemovedSchema = z.strictObject({
+  name: ModelNameSchema,
+  alias: AliasNameSchema,
+  aliases: AliasMapSchema,
+});
 export type AliasRemoved = z.infer<typeof AliasRemovedSchema>;
 
 /** `PUT /v1/models/:name/policy`. */
-export const PolicyResponseSchema = z.object({ name: ModelNameSchema, policy: RegistryPolicySchema });
+export const PolicyResponseSchema = z.strictObject({ name: ModelNameSchema, policy: RegistryPolicySchema });
 export type PolicyResponse = z.infer<typeof PolicyResponseSchema>;
 
 /** `GET /v1/models/:name/versions/:n/metadata?revision=N`. */
-export const MetadataRevisionSchema = z.object({
+export const MetadataRevisionSchema = z.strictObject({
   name: ModelNameSchema,
   version: z.int().min(1),
   revision: z.int().min(1),

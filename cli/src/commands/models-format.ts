@@ -1,13 +1,17 @@
-import type { HistoryEvent, ModelVersion, PolicyDecision, RegistryPolicy, VersionSearchItem } from "@modelgate/shared";
-import { formatBytes, formatFields, formatTable, formatTimestamp, NONE } from "../output.js";
 import type {
   BestVersion,
   Deleted,
+  HistoryEvent,
   ModelHistory,
+  ModelVersion,
   ModelView,
+  PolicyDecision,
   RegisteredVersion,
+  RegistryPolicy,
   StageChangeResponse,
-} from "../registry-responses.js";
+  VersionSearchItem,
+} from "@modelgate/shared";
+import { formatBytes, formatFields, formatTable, formatTimestamp, NONE } from "../output.js";
 
 const list = (values: readonly string[]) => values.join(",") || NONE;
 const shortDate = (iso: string) => formatTimestamp(iso).replace(/T(\d\d:\d\d):\d\dZ$/, " $1");

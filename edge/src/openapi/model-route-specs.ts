@@ -2,17 +2,20 @@ import {
   AliasNameSchema,
   AliasRequestSchema,
   BestVersionQuerySchema,
+  BestVersionSchema,
+  DeletedSchema,
   DeleteQuerySchema,
-  HistoryEventSchema,
+  MetadataRevisionSchema,
+  ModelHistorySchema,
   ModelNameSchema,
   ModelRecordSchema,
   ModelVersionSchema,
-  PolicyDecisionSchema,
+  ModelViewSchema,
+  RegisteredVersionSchema,
   RegisterVersionRequestSchema,
   RegistryPolicySchema,
   StageChangeRequestSchema,
   VersionMetadataPatchSchema,
-  VersionMetadataSchema,
   VersionSearchItemSchema,
   VersionSearchPageSchema,
   VersionSearchQuerySchema,
@@ -33,62 +36,20 @@ export const VersionWithAliasesSchema = component("VersionWithAliases", VersionS
 export const VersionSearchPageComponent = component("VersionSearchPage", VersionSearchPageSchema);
 
 /** A model as the API returns it (`modelView`): the record without its history, plus the history's length. */
-export const ModelViewSchema = component(
-  "ModelView",
-  ModelRecordSchema.omit({ history: true }).extend({
-    history_length: z.int().min(0).describe("How many events `GET /v1/models/{name}/history` returns."),
-  }),
-);
+export const ModelViewComponent = component("ModelView", ModelViewSchema);
 
 export const RegistryPolicyComponent = component("RegistryPolicy", RegistryPolicySchema);
 
 /** A new version as registered, with what the model's registration policy made of it. */
-export const RegisteredVersionSchema = component(
-  "RegisteredVersion",
-  ModelVersionSchema.extend({ policy: component("PolicyDecision", PolicyDecisionSchema) }),
-);
+export const RegisteredVersionComponent = component("RegisteredVersion", RegisteredVersionSchema);
 
-export const ModelHistorySchema = component(
-  "ModelHistory",
-  z.strictObject({
-    name: ModelNameSchema,
-    deleted_at: z.iso.datetime().nullable().describe("When the model was deleted; null while it is live."),
-    events: z.array(component("HistoryEvent", HistoryEventSchema)),
-  }),
-);
+export const ModelHistoryComponent = component("ModelHistory", ModelHistorySchema);
 
-export const BestVersionSchema = component(
-  "BestVersion",
-  z.strictObject({
-    metric: z.string().describe("The metric (or benchmark score) compared."),
-    value: z.number().describe("The best version's value for it."),
-    version: ModelVersionComponent,
-  }),
-);
+export const BestVersionComponent = component("BestVersion", BestVersionSchema);
 
-export const VersionMetadataRevisionSchema = component(
-  "VersionMetadataRevision",
-  z.strictObject({
-    name: ModelNameSchema,
-    version: z.int().min(1),
-    revision: z.int().min(1).describe("The revision shown; 1 is the metadata given at registration."),
-    current_revision: z.int().min(1).describe("The version's latest metadata revision."),
-    at: z.iso.datetime(),
-    by: z.string().describe("The id of the key that wrote this revision."),
-    metadata: component("VersionMetadata", VersionMetadataSchema),
-  }),
-);
+export const VersionMetadataRevisionComponent = component("VersionMetadataRevision", MetadataRevisionSchema);
 
-export const DeletionResultSchema = component(
-  "RegistryDeletion",
-  z.strictObject({
-    name: ModelNameSchema,
-    removed: z.array(z.int().min(1)).describe("The version numbers deleted; numbers are never reused."),
-    purged: z
-      .array(z.string())
-      .describe("The sha256 of each artifact deleted from object storage (only with `purge=true`)."),
-  }),
-);
+export const DeletionResultComponent = component("RegistryDeletion", DeletedSchema);
 
 const AliasesSchema = ModelRecordSchema.shape.aliases.describe("Every alias of the model → its version number.");
 
@@ -146,7 +107,7 @@ export const modelRouteSpecs: readonly RouteSpec[] = [
       "left out (see `history_length`); read it from `/v1/models/{name}/history`.",
     pathParams: ModelNameParamsSchema,
     responses: {
-      200: { description: "The model.", schema: ModelViewSchema },
+      200: { description: "The model.", schema: ModelViewComponent },
       ...problemResponses([404], noModel),
     },
   },
@@ -163,7 +124,7 @@ export const modelRouteSpecs: readonly RouteSpec[] = [
     pathParams: ModelNameParamsSchema,
     query: DeleteQuerySchema,
     responses: {
-      200: { description: "What was deleted.", schema: DeletionResultSchema },
+      200: { description: "What was deleted.", schema: DeletionResultComponent },
       ...problemResponses([404, 409, 503], {
         ...noModel,
         409: "The model has a version in Production and `force` is not `true`, or another write raced this one.",
@@ -182,7 +143,7 @@ export const modelRouteSpecs: readonly RouteSpec[] = [
       "policy changes and deletions, each with who (`by`, a key id) and why. Deleted models keep their history.",
     pathParams: ModelNameParamsSchema,
     responses: {
-      200: { description: "The history.", schema: ModelHistorySchema },
+      200: { description: "The history.", schema: ModelHistoryComponent },
       ...problemResponses([404], { 404: "No model with this name has ever been registered." }),
     },
   },
@@ -198,7 +159,7 @@ export const modelRouteSpecs: readonly RouteSpec[] = [
     pathParams: ModelNameParamsSchema,
     query: BestVersionQuerySchema,
     responses: {
-      200: { description: "The best version and its value.", schema: BestVersionSchema },
+      200: { description: "The best version and its value.", schema: BestVersionComponent },
       ...problemResponses([404], { 404: "No live model with this name, or no version (in the stage) has the metric." }),
     },
   },
@@ -287,7 +248,7 @@ export const modelRouteSpecs: readonly RouteSpec[] = [
     pathParams: ModelNameParamsSchema,
     body: component("RegisterVersionRequest", RegisterVersionRequestSchema),
     responses: {
-      201: { description: "The new version and the policy's decision.", schema: RegisteredVersionSchema },
+      201: { description: "The new version and the policy's decision.", schema: RegisteredVersionComponent },
       ...problemResponses([409, 422, 503], {
         409: "Another write to the model raced this one; try again.",
         422:
@@ -342,7 +303,7 @@ export const modelRouteSpecs: readonly RouteSpec[] = [
     pathParams: VersionNumberParamsSchema,
     query: DeleteQuerySchema,
     responses: {
-      200: { description: "What was deleted.", schema: DeletionResultSchema },
+      200: { description: "What was deleted.", schema: DeletionResultComponent },
       ...problemResponses([404, 409, 503], {
         ...noVersion,
         409: "The version is in Production and `force` is not `true`, or another write raced this one.",
@@ -362,7 +323,7 @@ export const modelRouteSpecs: readonly RouteSpec[] = [
     pathParams: VersionNumberParamsSchema,
     query: MetadataRevisionQuerySchema,
     responses: {
-      200: { description: "The metadata revision.", schema: VersionMetadataRevisionSchema },
+      200: { description: "The metadata revision.", schema: VersionMetadataRevisionComponent },
       ...problemResponses([404], { 404: "No live model or version with this name, or no such revision yet." }),
     },
   },
@@ -381,7 +342,10 @@ export const modelRouteSpecs: readonly RouteSpec[] = [
     responses: {
       200: {
         description: "The version in its new stage and the model as a whole.",
-        schema: component("StageChanged", z.strictObject({ version: ModelVersionComponent, model: ModelViewSchema })),
+        schema: component(
+          "StageChanged",
+          z.strictObject({ version: ModelVersionComponent, model: ModelViewComponent }),
+        ),
       },
       ...problemResponses([404, 409], { ...noVersion, 409: "Another write to the model raced this one; try again." }),
     },

@@ -1,16 +1,11 @@
 import { buildReferenceModels, sha256Hex } from "@modelgate/gpu-worker/reference-models/index";
 import {
-  ModelRecordSchema,
   type ModelVersion,
-  ModelVersionSchema,
+  ModelViewSchema,
+  RegisteredVersionSchema,
   type UploadArtifact,
   UploadResponseSchema,
 } from "@modelgate/shared";
-import { z } from "zod";
-
-const ModelViewSchema = ModelRecordSchema.omit({ history: true }).extend({ history_length: z.int().min(0) });
-/** A registration answers the new version plus what the registration policy made of it. */
-const RegisteredVersionSchema = ModelVersionSchema.extend({ policy: z.unknown() });
 
 export interface SeededModel {
   name: string;
