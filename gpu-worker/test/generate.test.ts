@@ -136,6 +136,59 @@ describe("POST /v1/generate", () => {
     expect(replay.token_ids).toEqual(result.token_ids);
   });
 
+  it("ends at a stop string with finish_reason stop, leaving the stop string out of the text", async () => {
+    const body = { model: "demo-lm", prompt: "The worker", max_new_tokens: 40, temperature: 0, target: demoLm };
+    const full = await generate(body);
+    expect(full.finish_reason).toBe("length");
+    // A piece from the middle of the greedy text; the run with it as a stop must end right before it.
+    const stop = full.text.slice(10, 13);
+    const stopped = await generate({ ...body, stop: ["never appears", stop] });
+    expect(stopped.finish_reason).toBe("stop");
+    expect(stopped.text).toBe(full.text.slice(0, full.text.indexOf(stop)));
+    expect(stopped.token_ids).toEqual(full.token_ids.slice(0, stopped.token_ids.length));
+    expect(stopped.tokens_generated).toBe(stopped.token_ids.length);
+  });
+
+  it("samples reproducibly with top_k, top_p and repetition_penalty", async () => {
+    const body = {
+      model: "demo-lm",
+      prompt: "A request",
+      max_new_tokens: 24,
+      temperature: 1,
+      top_k: 20,
+      top_p: 0.9,
+      repetition_penalty: 1.3,
+      seed: 42,
+      target: demoLm,
+    };
+    const first = await generate(body);
+    expect((await generate(body)).token_ids).toEqual(first.token_ids);
+    // Top-k 1 is greedy whatever the temperature and seed.
+    const greedy = await generate({ ...body, temperature: 0, top_k: undefined, top_p: undefined });
+    const topOne = await generate({ ...body, top_k: 1, top_p: undefined, seed: 7 });
+    expect(topOne.token_ids).toEqual(greedy.token_ids);
+  });
+
+  it.each([
+    ["top_p", { top_p: 0 }],
+    ["top_p", { top_p: 1.5 }],
+    ["top_k", { top_k: 0 }],
+    ["top_k", { top_k: 2.5 }],
+    ["repetition_penalty", { repetition_penalty: 0.5 }],
+    ["stop", { stop: [] }],
+    ["stop", { stop: [""] }],
+    ["stop", { stop: ["x".repeat(65)] }],
+    ["stop", { stop: Array.from({ length: 9 }, (_, i) => `s${i}`) }],
+  ])("answers 400 naming %s for %j", async (field, knob) => {
+    const problem = await problemOf(
+      await signedPost(worker.url, "/v1/generate", { model: "demo-lm", prompt: "x", target: demoLm, ...knob }),
+    );
+    expect(problem.status).toBe(400);
+    expect(problem.contentType).toBe(PROBLEM_CONTENT_TYPE);
+    const errors = (problem.body.errors ?? []) as { field: string }[];
+    expect(errors.map((e) => e.field.split(".")[0])).toContain(field);
+  });
+
   it("serves a model without a halt head, with null halt fields", async () => {
     const result = await generate({
       model: "demo-lm-no-halt",

@@ -23,6 +23,9 @@ function scripted(promptLength: number, script: number[], halt: [number, number]
   return { forward, seen };
 }
 
+/** No penalty and no stop strings: the loop as it was before those knobs. */
+const plainSampling = { repetitionPenalty: 1, stopSequences: [], textTokenLimit: tokenizer.textTokenLimit };
+
 describe("generateTokens", () => {
   it("stops at EOS with finish_reason eos and reads the halt head on the full sequence", async () => {
     const prompt = tokenizer.encodePrompt("hi");
@@ -33,6 +36,7 @@ describe("generateTokens", () => {
       temperature: 0,
       seed: 1,
       eosTokenId: 257,
+      ...plainSampling,
       readHaltHead: true,
       forward: model.forward,
     });
@@ -50,11 +54,32 @@ describe("generateTokens", () => {
       temperature: 0,
       seed: 1,
       eosTokenId: 257,
+      ...plainSampling,
       readHaltHead: false,
       forward: model.forward,
     });
     expect(output).toEqual({ tokenIds: [97, 98], finishReason: "length", haltLogits: null });
     expect(model.seen).toHaveLength(2);
+  });
+
+  it("ends with finish_reason stop when the visible text ends with a stop string, which it cuts", async () => {
+    const prompt = tokenizer.encodePrompt("a");
+    // "x", "h", <bot>, "i", "!": the visible text reaches "xhi" even with a latent marker inside.
+    const model = scripted(prompt.length, [120, 104, 258, 105, 33]);
+    const output = await generateTokens({
+      promptIds: prompt,
+      maxNewTokens: 10,
+      temperature: 0,
+      seed: 1,
+      eosTokenId: 257,
+      readHaltHead: true,
+      forward: model.forward,
+      ...plainSampling,
+      stopSequences: [tokenizer.encodeText("zz"), tokenizer.encodeText("hi")],
+    });
+    expect(output).toEqual({ tokenIds: [120], finishReason: "stop", haltLogits: [0, 2] });
+    // The halt head judges the text without the stop string.
+    expect(model.seen.at(-1)).toEqual([...prompt, 120]);
   });
 });
 

@@ -18,11 +18,19 @@ export const GenerateRequestSchema = z.strictObject({
     .min(0)
     .max(2 ** 32 - 1)
     .optional(),
+  /** Sample only among the k most likely tokens. Ignored by greedy decoding. */
+  top_k: z.int().min(1).max(1000).optional(),
+  /** Nucleus sampling: the smallest set of tokens whose probability reaches top_p. Ignored by greedy decoding. */
+  top_p: z.number().gt(0).max(1).optional(),
+  /** CTRL-style penalty on tokens already in the prompt or output; 1 (the default) disables it. */
+  repetition_penalty: z.number().min(1).max(10).optional(),
+  /** Generation ends when the generated text ends with one of these; the stop string is not returned. */
+  stop: z.array(z.string().min(1).max(64)).min(1).max(8).optional(),
   runtime_config: RuntimeConfigOverridesSchema.optional(),
 });
 export type GenerateRequest = z.infer<typeof GenerateRequestSchema>;
 
-export const FinishReasonSchema = z.enum(["length", "eos", "halt"]);
+export const FinishReasonSchema = z.enum(["length", "eos", "stop", "halt"]);
 
 export const GenerateResponseSchema = z.object({
   model: z.string(),

@@ -51,7 +51,20 @@ describe("gpu.ts schemas", () => {
 describe("inference.ts schemas", () => {
   it("accepts a minimal generate request and rejects unknown fields", () => {
     expect(GenerateRequestSchema.safeParse({ model: "tiny-lm", prompt: "hi" }).success).toBe(true);
-    expect(issuePaths(GenerateRequestSchema.safeParse({ model: "tiny-lm", prompt: "hi", top_k: 5 }))).toEqual([""]);
+    expect(issuePaths(GenerateRequestSchema.safeParse({ model: "tiny-lm", prompt: "hi", min_p: 0.1 }))).toEqual([""]);
+  });
+
+  it("bounds top_k, top_p, repetition_penalty and stop", () => {
+    const base = { model: "tiny-lm", prompt: "hi" };
+    const knobs = { top_k: 1000, top_p: 1, repetition_penalty: 10, stop: ["x".repeat(64), "\n"] };
+    expect(GenerateRequestSchema.safeParse({ ...base, ...knobs }).success).toBe(true);
+    expect(issuePaths(GenerateRequestSchema.safeParse({ ...base, top_k: 1001 }))).toEqual(["top_k"]);
+    expect(issuePaths(GenerateRequestSchema.safeParse({ ...base, top_p: 0 }))).toEqual(["top_p"]);
+    expect(issuePaths(GenerateRequestSchema.safeParse({ ...base, repetition_penalty: 0.9 }))).toEqual([
+      "repetition_penalty",
+    ]);
+    expect(issuePaths(GenerateRequestSchema.safeParse({ ...base, stop: [] }))).toEqual(["stop"]);
+    expect(issuePaths(GenerateRequestSchema.safeParse({ ...base, stop: ["ok", ""] }))).toEqual(["stop.1"]);
   });
 
   it("bounds seed, temperature and max_new_tokens", () => {

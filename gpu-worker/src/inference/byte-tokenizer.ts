@@ -13,8 +13,12 @@ export interface ByteLevelTokenizer {
   /** `<bot>`, the start of a latent span; undefined when the vocabulary has no such token. */
   beginLatentTokenId: number | undefined;
   vocabSize: number;
+  /** Ids below this are text (bytes); the rest are special tokens. */
+  textTokenLimit: number;
   /** BOS followed by the prompt's UTF-8 bytes. */
   encodePrompt(text: string): number[];
+  /** The text's UTF-8 bytes, without BOS (for stop strings). */
+  encodeText(text: string): number[];
   /** Text of the byte ids; special ids are skipped and invalid UTF-8 becomes U+FFFD. */
   decode(ids: readonly number[]): string;
 }
@@ -28,7 +32,9 @@ export function createByteLevelTokenizer(spec: TokenizerSpec): ByteLevelTokenize
     eosTokenId: spec.eos_token_id,
     beginLatentTokenId: beginLatent + 1 < spec.vocab_size ? beginLatent : undefined,
     vocabSize: spec.vocab_size,
+    textTokenLimit: BYTE_VOCAB,
     encodePrompt: (text) => [spec.bos_token_id, ...encoder.encode(text)],
+    encodeText: (text) => [...encoder.encode(text)],
     decode(ids) {
       const bytes = Uint8Array.from(ids.filter((id) => id >= 0 && id < BYTE_VOCAB));
       return new TextDecoder("utf-8", { fatal: false }).decode(bytes);

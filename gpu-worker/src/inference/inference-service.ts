@@ -142,6 +142,11 @@ export class InferenceService implements InferenceEngine {
       promptIds,
       maxNewTokens: runtimeConfig.max_new_tokens,
       temperature: runtimeConfig.temperature,
+      topK: request.top_k,
+      topP: request.top_p,
+      repetitionPenalty: request.repetition_penalty ?? 1,
+      stopSequences: (request.stop ?? []).map((stop) => tokenizer.encodeText(stop)),
+      textTokenLimit: tokenizer.textTokenLimit,
       seed,
       eosTokenId: tokenizer.eosTokenId,
     });

@@ -21,23 +21,85 @@ export function argmax(values: ArrayLike<number>, start = 0, length = values.len
   return best;
 }
 
-/** Draws from softmax(logits / temperature); temperature 0 means argmax. */
-export function sampleToken(logits: ArrayLike<number>, temperature: number, random: () => number): number {
+/** Top-k and top-p (nucleus) limits on the candidates a sampled token is drawn from. */
+export interface SamplingFilters {
+  topK?: number | undefined;
+  topP?: number | undefined;
+}
+
+/**
+ * CTRL-style repetition penalty (Keskar et al. 2019): every token already seen becomes less likely
+ * once, however often it appeared. Positive logits are divided and negative ones multiplied, so
+ * the penalty always pushes towards "less likely". Returns a new array; `logits` is untouched.
+ */
+export function applyRepetitionPenalty(
+  logits: ArrayLike<number>,
+  seenTokenIds: Iterable<number>,
+  penalty: number,
+): Float32Array {
+  const penalized = Float32Array.from(logits);
+  if (penalty === 1) return penalized;
+  for (const id of new Set(seenTokenIds)) {
+    const logit = penalized[id];
+    if (logit === undefined) continue;
+    penalized[id] = logit > 0 ? logit / penalty : logit * penalty;
+  }
+  return penalized;
+}
+
+/**
+ * Which candidates survive top-k, then top-p over what top-k kept (renormalised), as a 0/1 mask.
+ * `weights` are unnormalised probabilities. Ties keep the lower index, so the mask is deterministic.
+ * At least one candidate (the most likely) always survives.
+ */
+export function candidateMask(weights: ArrayLike<number>, filters: SamplingFilters): Uint8Array {
+  const mask = new Uint8Array(weights.length);
+  const order = Array.from({ length: weights.length }, (_, i) => i).sort(
+    (a, b) => (weights[b] ?? 0) - (weights[a] ?? 0) || a - b,
+  );
+  const kept = order.slice(0, Math.min(filters.topK ?? order.length, order.length));
+  let keptTotal = 0;
+  for (const id of kept) keptTotal += weights[id] ?? 0;
+  const threshold = (filters.topP ?? 1) * keptTotal;
+  let cumulative = 0;
+  for (const id of kept) {
+    mask[id] = 1;
+    // Summed in the same order as keptTotal, so top_p = 1 keeps exactly what top-k kept.
+    cumulative += weights[id] ?? 0;
+    if (cumulative >= threshold) break;
+  }
+  return mask;
+}
+
+/**
+ * Draws from softmax(logits / temperature), limited to the top-k / top-p candidates when asked;
+ * temperature 0 means argmax, which ignores the filters.
+ */
+export function sampleToken(
+  logits: ArrayLike<number>,
+  temperature: number,
+  random: () => number,
+  filters: SamplingFilters = {},
+): number {
   if (temperature <= 0) return argmax(logits);
   let max = Number.NEGATIVE_INFINITY;
   for (let i = 0; i < logits.length; i++) max = Math.max(max, logits[i] ?? Number.NEGATIVE_INFINITY);
   const weights = new Float64Array(logits.length);
-  let total = 0;
   for (let i = 0; i < logits.length; i++) {
     // Subtracting the max keeps exp() in range for any logit scale.
-    const weight = Math.exp(((logits[i] ?? Number.NEGATIVE_INFINITY) - max) / temperature);
-    weights[i] = weight;
-    total += weight;
+    weights[i] = Math.exp(((logits[i] ?? Number.NEGATIVE_INFINITY) - max) / temperature);
   }
+  if (filters.topK !== undefined || filters.topP !== undefined) {
+    const mask = candidateMask(weights, filters);
+    for (let i = 0; i < weights.length; i++) if (mask[i] === 0) weights[i] = 0;
+  }
+  let total = 0;
+  for (let i = 0; i < weights.length; i++) total += weights[i] ?? 0;
+  // Drawn in vocabulary order, so an unfiltered draw is the same as before filters existed.
   let threshold = random() * total;
   for (let i = 0; i < weights.length; i++) {
     threshold -= weights[i] ?? 0;
     if (threshold < 0) return i;
   }
-  return argmax(logits);
+  return argmax(weights);
 }

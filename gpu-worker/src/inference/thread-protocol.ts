@@ -19,6 +19,12 @@ export type ToInferenceThread =
       promptIds: number[];
       maxNewTokens: number;
       temperature: number;
+      topK: number | undefined;
+      topP: number | undefined;
+      repetitionPenalty: number;
+      /** Stop strings as token ids, and the limit below which ids are visible text. */
+      stopSequences: number[][];
+      textTokenLimit: number;
       seed: number;
       eosTokenId: number;
     }
@@ -41,7 +47,7 @@ export type FromInferenceThread =
       type: "generated";
       jobId: number;
       tokenIds: number[];
-      finishReason: "eos" | "length";
+      finishReason: "eos" | "length" | "stop";
       haltLogits: [number, number] | null;
       inferenceTimeMs: number;
     }
