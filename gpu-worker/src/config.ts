@@ -45,6 +45,10 @@ export interface WorkerConfig {
   /** ONNX Runtime intra-op threads per session. */
   intraOpThreads: number;
   executionProviders: ExecutionProvider[];
+  /** Most sequences of one model decoding together in a batch. */
+  maxBatchSize: number;
+  /** Memory the loaded models may take together (their registry `memory_mb`); idle ones are evicted, least recently used first. */
+  modelMemoryBudgetMb: number;
   /** DEFAULT_RUNTIME_CONFIG < MODELGATE_RUNTIME_CONFIG_FILE < seed 000 env vars. */
   runtimeConfig: RuntimeConfig;
 }
@@ -130,6 +134,8 @@ const WorkerEnvSchema = z.object({
   MODELGATE_MAX_BODY_BYTES: integerVar(1024, 1024 * 1024 * 1024, DEFAULT_MAX_BODY_BYTES),
   INFERENCE_THREADS: integerVar(1, 64, 1),
   INFERENCE_INTRA_OP_THREADS: integerVar(1, 256, 0),
+  MODELGATE_MAX_BATCH_SIZE: integerVar(1, 256, 32),
+  MODELGATE_MODEL_MEMORY_BUDGET_MB: integerVar(64, 16 * 1024 * 1024, 16 * 1024),
   MODELGATE_EXECUTION_PROVIDERS: optionalText.pipe(
     z
       .string()
@@ -198,6 +204,8 @@ export function loadWorkerConfig(env: WorkerEnv): WorkerConfig {
     // Leave one core to the HTTP loop (health, heartbeats) and share the rest between threads.
     intraOpThreads: vars.INFERENCE_INTRA_OP_THREADS || Math.max(1, Math.floor((availableParallelism() - 1) / threads)),
     executionProviders: vars.MODELGATE_EXECUTION_PROVIDERS ?? ["cpu"],
+    maxBatchSize: vars.MODELGATE_MAX_BATCH_SIZE,
+    modelMemoryBudgetMb: vars.MODELGATE_MODEL_MEMORY_BUDGET_MB,
     runtimeConfig,
   };
 }

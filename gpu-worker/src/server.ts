@@ -97,7 +97,12 @@ export async function startWorker(config: WorkerConfig, options: StartWorkerOpti
     pool,
     artifacts,
     baseRuntimeConfig: config.runtimeConfig,
-    sessionSettings: { intraOpThreads: config.intraOpThreads, executionProviders: config.executionProviders },
+    sessionSettings: {
+      intraOpThreads: config.intraOpThreads,
+      executionProviders: config.executionProviders,
+      maxBatchSize: config.maxBatchSize,
+    },
+    modelMemoryBudgetMb: config.modelMemoryBudgetMb,
     logger,
   });
   const inference = service;

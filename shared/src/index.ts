@@ -4,6 +4,7 @@ export * from "./errors.js";
 export * from "./gpu.js";
 export * from "./halt.js";
 export * from "./inference.js";
+export * from "./judge.js";
 export * from "./model-reference.js";
 export * from "./model-version.js";
 export * from "./registry-record.js";

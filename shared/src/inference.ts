@@ -1,14 +1,26 @@
 import { z } from "zod";
 import { CawsTierSchema } from "./caws-tiers.js";
+import { JudgeSpecSchema, RefinementLoopSchema, RefinementStopReasonSchema } from "./judge.js";
 import { ModelVersionSchema } from "./model-version.js";
 import { RuntimeConfigOverridesSchema, RuntimeConfigSchema } from "./runtime-config.js";
 
 const modelReference = z.string().min(1).max(200);
 
-/** Public `POST /v1/generate`. Top-level knobs win over `runtime_config`. */
-export const GenerateRequestSchema = z.strictObject({
+/** A chat turn; a tokenizer with a chat template renders a list of them into the prompt. */
+export const ChatMessageSchema = z.strictObject({
+  role: z.enum(["system", "user", "assistant"]),
+  content: z.string().max(100_000),
+});
+export type ChatMessage = z.infer<typeof ChatMessageSchema>;
+
+/**
+ * Public `POST /v1/generate`. Exactly one of `prompt` (raw text, no template) and `messages`
+ * (rendered with the model's chat template). Top-level knobs win over `runtime_config`.
+ */
+const GenerateRequestShape = {
   model: modelReference,
-  prompt: z.string().min(1).max(100_000),
+  prompt: z.string().min(1).max(100_000).optional(),
+  messages: z.array(ChatMessageSchema).min(1).max(256).optional(),
   max_new_tokens: z.int().min(1).max(8192).optional(),
   /** 0 means greedy decoding. */
   temperature: z.number().min(0).max(5).optional(),
@@ -27,7 +39,28 @@ export const GenerateRequestSchema = z.strictObject({
   /** Generation ends when the generated text ends with one of these; the stop string is not returned. */
   stop: z.array(z.string().min(1).max(64)).min(1).max(8).optional(),
   runtime_config: RuntimeConfigOverridesSchema.optional(),
-});
+  /** Scores each refinement loop; without one, a single answer is returned (seed 000's generate_simple). */
+  judge: JudgeSpecSchema.optional(),
+  /** Server-sent events: `token` events as text appears, then one `done` (or `error`) event. */
+  stream: z.boolean().optional(),
+  /** Keep `<bot>…<eot>` latent spans in `text` (they are always counted; hidden by default). */
+  include_latent: z.boolean().optional(),
+};
+
+function exactlyOnePromptForm(
+  request: { prompt?: string | undefined; messages?: unknown[] | undefined },
+  ctx: z.RefinementCtx,
+) {
+  if ((request.prompt === undefined) === (request.messages === undefined)) {
+    ctx.addIssue({
+      code: "custom",
+      path: [request.prompt === undefined ? "prompt" : "messages"],
+      message: "give exactly one of prompt and messages",
+    });
+  }
+}
+
+export const GenerateRequestSchema = z.strictObject(GenerateRequestShape).superRefine(exactlyOnePromptForm);
 export type GenerateRequest = z.infer<typeof GenerateRequestSchema>;
 
 export const FinishReasonSchema = z.enum(["length", "eos", "stop", "halt"]);
@@ -43,7 +76,10 @@ export const GenerateResponseSchema = z.object({
   finish_reason: FinishReasonSchema,
   halt_logits: z.tuple([z.number(), z.number()]).nullable(),
   halt_probability: z.number().min(0).max(1).nullable(),
+  /** How many loops ran (1 without a judge); each is in `loops`. */
   refinement_loops: z.int().min(1),
+  loops: z.array(RefinementLoopSchema).min(1),
+  stop_reason: RefinementStopReasonSchema,
   latent_spans_used: z.int().min(0),
   /** Seed 000's context-efficiency count: every token the model processed or produced. */
   ces_tokens_total: z.int().min(0),
@@ -76,11 +112,16 @@ export type PredictResponse = z.infer<typeof PredictResponseSchema>;
  * What the edge forwards to a worker: the caller's request plus the resolved version, so the
  * worker needs no registry access. The whole body is covered by the edge's signature.
  */
-export const WorkerGenerateRequestSchema = GenerateRequestSchema.extend({
-  target: ModelVersionSchema,
-  /** The caller's key's maximum tier: a ceiling over whatever tier the layers resolve to. */
-  caws_tier_cap: CawsTierSchema.optional(),
-});
+export const WorkerGenerateRequestSchema = z
+  .strictObject({
+    ...GenerateRequestShape,
+    target: ModelVersionSchema,
+    /** The caller's key's maximum tier: a ceiling over whatever tier the layers resolve to. */
+    caws_tier_cap: CawsTierSchema.optional(),
+    /** A `model` judge's scorer version, resolved by the edge. */
+    judge_target: ModelVersionSchema.optional(),
+  })
+  .superRefine(exactlyOnePromptForm);
 export type WorkerGenerateRequest = z.infer<typeof WorkerGenerateRequestSchema>;
 export const WorkerPredictRequestSchema = PredictRequestSchema.extend({ target: ModelVersionSchema });
 export type WorkerPredictRequest = z.infer<typeof WorkerPredictRequestSchema>;

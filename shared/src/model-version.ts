@@ -10,7 +10,12 @@ export const ModelNameSchema = z
     "must be 1–64 characters of a-z, 0-9, '.', '_' or '-', starting with a letter or digit",
   );
 
-export const ModelKindSchema = z.enum(["causal-lm", "tensor"]);
+/**
+ * `causal-lm`: text generation (`/v1/generate`); `tensor`: rows of features in, class
+ * probabilities out (`/v1/predict`); `scorer`: reads text and returns a score in [0, 1] (a
+ * refinement judge).
+ */
+export const ModelKindSchema = z.enum(["causal-lm", "tensor", "scorer"]);
 export type ModelKind = z.infer<typeof ModelKindSchema>;
 
 /** Seed 004's lifecycle stages. */
@@ -50,9 +55,16 @@ export const IoContractSchema = z.strictObject({
 });
 export type IoContract = z.infer<typeof IoContractSchema>;
 
+/** A file that travels with a model (tokenizer.json, tokenizer_config.json), checked like the artifact. */
+export const ModelFileSchema = ArtifactSchema.omit({ format: true });
+export type ModelFile = z.infer<typeof ModelFileSchema>;
+
 /**
- * How a causal LM's text becomes token ids. `byte-level`: UTF-8 bytes are ids 0–255 and the
- * specials follow. (A `tokenizer.json` artifact joins this union with the generation engine.)
+ * How a causal LM's text becomes token ids.
+ * - `byte-level`: UTF-8 bytes are ids 0–255 and the specials follow.
+ * - `hf-tokenizer`: a Hugging Face `tokenizer.json`, plus its `tokenizer_config.json` when the
+ *   model has a chat template. Generation ends at any of `eos_token_ids` (generation_config.json's
+ *   `eos_token_id`). `<bot>` / `<eot>` in the vocabulary mark latent spans.
  */
 export const TokenizerSpecSchema = z.discriminatedUnion("type", [
   z.strictObject({
@@ -60,6 +72,12 @@ export const TokenizerSpecSchema = z.discriminatedUnion("type", [
     vocab_size: z.int().min(256).max(1024),
     bos_token_id: z.int().min(0),
     eos_token_id: z.int().min(0),
+  }),
+  z.strictObject({
+    type: z.literal("hf-tokenizer"),
+    tokenizer_json: ModelFileSchema,
+    tokenizer_config_json: ModelFileSchema.optional(),
+    eos_token_ids: z.array(z.int().min(0)).min(1).max(16),
   }),
 ]);
 export type TokenizerSpec = z.infer<typeof TokenizerSpecSchema>;
@@ -195,6 +213,8 @@ export const RegisterVersionRequestSchema = z
     artifact: ArtifactSchema,
     io: IoContractSchema,
     tokenizer: TokenizerSpecSchema.optional(),
+    /** The longest sequence (prompt + new tokens) the model takes; longer requests are refused. */
+    max_context_tokens: z.int().min(1).max(1_048_576).optional(),
     runtime_config: RuntimeConfigOverridesSchema.optional(),
     /** GPU memory the loaded model needs; estimated from the artifact size when absent. */
     memory_mb: z
@@ -215,8 +235,8 @@ export const RegisterVersionRequestSchema = z
     apply_policy: z.boolean().default(true),
   })
   .superRefine((value, ctx) => {
-    if (value.kind === "causal-lm" && value.tokenizer === undefined) {
-      ctx.addIssue({ code: "custom", path: ["tokenizer"], message: "a causal-lm version needs a tokenizer" });
+    if (value.kind !== "tensor" && value.tokenizer === undefined) {
+      ctx.addIssue({ code: "custom", path: ["tokenizer"], message: `a ${value.kind} version needs a tokenizer` });
     }
     checkVersionFieldRelations(value, ctx);
   });
@@ -232,6 +252,7 @@ export const ModelVersionSchema = z.strictObject({
   artifact: ArtifactSchema,
   io: IoContractSchema,
   tokenizer: TokenizerSpecSchema.optional(),
+  max_context_tokens: z.int().min(1).optional(),
   runtime_config: RuntimeConfigOverridesSchema.optional(),
   memory_mb: z.int().min(1),
   ...VersionProvenanceShape,

@@ -34,12 +34,15 @@ export async function forwardToWorker(options: ForwardOptions): Promise<ForwardO
       body: options.body,
     });
     let response: Response;
+    // The timeout covers the wait for the worker's answer to start, not a stream's whole length.
+    const connect = new AbortController();
+    const timer = setTimeout(() => connect.abort(new DOMException("timed out", "TimeoutError")), options.timeoutMs);
     try {
       response = await fetch(url, {
         method: "POST",
         headers: { "content-type": "application/json", "x-request-id": options.requestId, ...signature },
         body: options.body,
-        signal: AbortSignal.timeout(options.timeoutMs),
+        signal: connect.signal,
       });
     } catch (error) {
       const timedOut = error instanceof Error && (error.name === "TimeoutError" || error.name === "AbortError");
@@ -50,6 +53,8 @@ export async function forwardToWorker(options: ForwardOptions): Promise<ForwardO
           )
         : new ModelgateError("upstream_failed", `Worker ${worker.workerId} could not be reached.`);
       continue;
+    } finally {
+      clearTimeout(timer);
     }
     if (response.status >= 500) {
       await discardBody(response);

@@ -3,6 +3,7 @@ import {
   type AliasRequest,
   type DeleteQuery,
   err,
+  type ModelFile,
   ModelgateError,
   type ModelRecord,
   type ModelVersion,
@@ -97,6 +98,11 @@ export class RegistryCoordinator extends DurableObject<EdgeBindings> {
     // Hashing a large artifact takes a while: do it before taking the write lock.
     const verified = await this.artifactStore().verify(input.artifact);
     if (!verified.ok) return toWire(verified);
+    // A tokenizer's files are checked the same way: a worker must find them exactly as declared.
+    for (const [field, file] of tokenizerFiles(input)) {
+      const checked = await this.artifactStore().verify(file);
+      if (!checked.ok) return toWire(err(withFieldPrefix(checked.error, field)));
+    }
     return toWire(
       await this.write(name, actor, (current, context) => {
         const registration = registerVersion(current, name, input, context);
@@ -281,4 +287,22 @@ export class RegistryCoordinator extends DurableObject<EdgeBindings> {
     }
     return err(new ModelgateError("conflict", `Model ${name} is being changed by another writer; try again.`));
   }
+}
+
+/** The tokenizer files a registration declares, with the request field that names each. */
+function tokenizerFiles(input: RegisterVersionInput): [string, ModelFile][] {
+  const tokenizer = input.tokenizer;
+  if (tokenizer?.type !== "hf-tokenizer") return [];
+  const files: [string, ModelFile][] = [["tokenizer.tokenizer_json", tokenizer.tokenizer_json]];
+  if (tokenizer.tokenizer_config_json) files.push(["tokenizer.tokenizer_config_json", tokenizer.tokenizer_config_json]);
+  return files;
+}
+
+/** The artifact checker names `artifact.*`; a tokenizer file's problem names that file's field instead. */
+function withFieldPrefix(error: ModelgateError, prefix: string): ModelgateError {
+  const renamed = error.fieldErrors?.map((problem) => ({
+    ...problem,
+    field: problem.field.replace(/^artifact(?=\.|$)/, prefix),
+  }));
+  return new ModelgateError(error.code, error.message, renamed);
 }

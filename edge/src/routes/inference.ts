@@ -1,5 +1,6 @@
 import {
   describeModelReference,
+  type GenerateRequest,
   GenerateRequestSchema,
   ModelgateError,
   type ModelKind,
@@ -17,34 +18,62 @@ import { requireScope } from "../middleware/authenticate.js";
 import { workerPoolStub } from "../pool/worker-pool-object.js";
 import { readLiveModel } from "../registry/registry-access.js";
 
-const ENDPOINT_FOR_KIND: Record<ModelKind, string> = { "causal-lm": "/v1/generate", tensor: "/v1/predict" };
+const ENDPOINT_FOR_KIND: Record<ModelKind, string> = {
+  "causal-lm": "/v1/generate",
+  tensor: "/v1/predict",
+  scorer: "/v1/generate as a judge",
+};
 
-/** `name` → its Production version, `name@N` → version N. */
-async function resolveTargetVersion(c: Context<AppEnv>, reference: string, kind: ModelKind): Promise<ModelVersion> {
+/** `name` → its Production version, `name@N` → version N. `field` names the reference in errors. */
+async function resolveTargetVersion(
+  c: Context<AppEnv>,
+  reference: string,
+  kind: ModelKind,
+  field = "model",
+): Promise<ModelVersion> {
   const parsed = parseModelReference(reference);
   if (!parsed) {
     throw new ModelgateError("validation_failed", `"${reference}" is not a model reference.`, [
       {
-        field: "model",
+        field,
         message:
           "expected `name`, `name@<version>`, `name@production`, `name@staging`, `name@latest` or `name@<alias>`",
       },
     ]);
   }
   const record = await readLiveModel(c.env, parsed.name);
-  if (!record) throw new ModelgateError("not_found", `No model named ${parsed.name}.`);
+  if (!record)
+    throw new ModelgateError("not_found", `No model named ${parsed.name}.`, [{ field, message: "no such model" }]);
   const version = resolveModelReference(record, parsed);
   if (!version) {
-    throw new ModelgateError("not_found", `${describeModelReference(parsed)} does not exist.`);
+    throw new ModelgateError("not_found", `${describeModelReference(parsed)} does not exist.`, [
+      { field, message: "no such version" },
+    ]);
   }
   if (version.kind !== kind) {
     throw new ModelgateError(
       "bad_request",
-      `${version.name}@${version.version} is a ${version.kind} model; call ${ENDPOINT_FOR_KIND[version.kind]} instead.`,
-      [{ field: "model", message: `expected a ${kind} model` }],
+      `${version.name}@${version.version} is a ${version.kind} model; use it with ${ENDPOINT_FOR_KIND[version.kind]} instead.`,
+      [{ field, message: `expected a ${kind} model` }],
     );
   }
   return version;
+}
+
+/**
+ * Refuses, before forwarding, a generation whose new tokens alone would fill the model's
+ * context (the worker checks the prompt's share once it has tokenized it).
+ */
+function checkContextRoom(request: GenerateRequest, target: ModelVersion): void {
+  const limit = target.max_context_tokens;
+  const asked = request.max_new_tokens ?? request.runtime_config?.max_new_tokens;
+  if (limit === undefined || asked === undefined || asked < limit) return;
+  const field = request.max_new_tokens !== undefined ? "max_new_tokens" : "runtime_config.max_new_tokens";
+  throw new ModelgateError(
+    "validation_failed",
+    `${target.name}@${target.version} has a ${limit}-token context; max_new_tokens ${asked} leaves no room for the prompt.`,
+    [{ field, message: `must be less than the model's context length (${limit})` }],
+  );
 }
 
 /** Picks a worker, forwards the signed request, and returns the worker's answer with routing headers. */
@@ -83,9 +112,20 @@ export const inferenceRoutes = new Hono<AppEnv>()
   .post("/v1/generate", requireScope("infer"), async (c) => {
     const request = await readJsonBody(c, GenerateRequestSchema, "generate request");
     const target = await resolveTargetVersion(c, request.model, "causal-lm");
+    checkContextRoom(request, target);
+    // A model judge is resolved here too: the worker has no registry.
+    const judgeTarget =
+      request.judge?.type === "model"
+        ? await resolveTargetVersion(c, request.judge.model, "scorer", "judge.model")
+        : undefined;
     // The key's maximum tier travels signed, so the worker applies it after every other layer.
     const cap = c.get("principal").maxTier;
-    return routeToWorker(c, target, { ...request, target, ...(cap === undefined ? {} : { caws_tier_cap: cap }) });
+    return routeToWorker(c, target, {
+      ...request,
+      target,
+      ...(judgeTarget === undefined ? {} : { judge_target: judgeTarget }),
+      ...(cap === undefined ? {} : { caws_tier_cap: cap }),
+    });
   })
   .post("/v1/predict", requireScope("infer"), async (c) => {
     const request = await readJsonBody(c, PredictRequestSchema, "predict request");

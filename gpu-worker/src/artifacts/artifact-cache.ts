@@ -9,7 +9,7 @@ import { mkdir, rename, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { type Artifact, err, ModelgateError, ok, type Result } from "@modelgate/shared";
+import { err, type ModelFile, ModelgateError, ok, type Result } from "@modelgate/shared";
 import { type Logger, silentLogger } from "../logger.js";
 import { type ObjectStore, ObjectStoreError } from "./object-store.js";
 
@@ -45,7 +45,7 @@ class ArtifactTooLargeError extends Error {
   }
 }
 
-function integrityFailure(artifact: Artifact, actual: Digest | { tooLarge: true }): ModelgateError {
+function integrityFailure(artifact: ModelFile, actual: Digest | { tooLarge: true }): ModelgateError {
   const got =
     "tooLarge" in actual ? `more than ${artifact.bytes} bytes` : `sha256 ${actual.sha256} (${actual.bytes} bytes)`;
   return new ModelgateError(
@@ -75,7 +75,7 @@ export class ArtifactCache {
   }
 
   /** Returns the local path of the verified artifact, downloading it first when needed. */
-  ensureArtifact(artifact: Artifact): Promise<Result<string>> {
+  ensureArtifact(artifact: ModelFile): Promise<Result<string>> {
     const existing = this.#pending.get(artifact.sha256);
     if (existing) return existing;
     const pending = this.#ensure(artifact).finally(() => this.#pending.delete(artifact.sha256));
@@ -83,7 +83,7 @@ export class ArtifactCache {
     return pending;
   }
 
-  async #ensure(artifact: Artifact): Promise<Result<string>> {
+  async #ensure(artifact: ModelFile): Promise<Result<string>> {
     const finalPath = this.pathFor(artifact.sha256);
     if (this.#verified.has(artifact.sha256)) return ok(finalPath);
     const cached = await this.#verifyCachedFile(artifact, finalPath);
@@ -91,7 +91,7 @@ export class ArtifactCache {
     return this.#download(artifact, finalPath);
   }
 
-  async #verifyCachedFile(artifact: Artifact, path: string): Promise<boolean> {
+  async #verifyCachedFile(artifact: ModelFile, path: string): Promise<boolean> {
     try {
       await stat(path);
     } catch {
@@ -118,7 +118,7 @@ export class ArtifactCache {
     return false;
   }
 
-  async #download(artifact: Artifact, finalPath: string): Promise<Result<string>> {
+  async #download(artifact: ModelFile, finalPath: string): Promise<Result<string>> {
     const tempDir = join(this.#cacheDir, "tmp");
     await mkdir(tempDir, { recursive: true });
     await mkdir(join(this.#cacheDir, "sha256"), { recursive: true });
@@ -152,7 +152,7 @@ export class ArtifactCache {
   }
 }
 
-function downloadFailure(artifact: Artifact, error: unknown, logger: Logger): ModelgateError {
+function downloadFailure(artifact: ModelFile, error: unknown, logger: Logger): ModelgateError {
   logger.error("artifact download failed", { uri: artifact.uri, error });
   if (error instanceof ObjectStoreError && error.failure === "not_found") {
     return new ModelgateError("upstream_failed", `Artifact ${artifact.uri} is not in object storage.`);

@@ -1,28 +1,36 @@
 /**
- * A small pool of inference threads. Each thread runs one job at a time and owns the sessions it
- * loaded, so jobs for a model queue on the thread holding it. Queues live here, on the main
- * side, which makes queue depth and in-flight counts exact.
+ * A small pool of inference threads. Each thread owns the sessions it loaded, so jobs for a
+ * model go to the thread holding it. Jobs are handed over at once: the thread batches the
+ * generations of one model (continuous batching) and runs other jobs between decode steps.
  */
 import { Worker } from "node:worker_threads";
 import { type Logger, silentLogger } from "../logger.js";
-import type { FromInferenceThread, JobReply, JobRequest, ReplyFor, ToInferenceThread } from "./thread-protocol.js";
+import type {
+  FromInferenceThread,
+  JobFailureCode,
+  JobReply,
+  JobRequest,
+  ReplyFor,
+  ToInferenceThread,
+} from "./thread-protocol.js";
 
 export const INFERENCE_THREAD_ENTRY = new URL("./inference-thread-bootstrap.mjs", import.meta.url);
 
 export type JobOutcome<T extends JobRequest["type"]> =
   | { ok: true; reply: ReplyFor<T> }
-  | { ok: false; message: string };
+  | { ok: false; message: string; code?: JobFailureCode | undefined };
 
-interface QueuedJob {
+interface PendingJob {
   message: ToInferenceThread;
   settle(reply: JobReply): void;
+  onText: ((text: string) => void) | undefined;
 }
 
 interface ThreadSlot {
   index: number;
   worker: Worker;
-  queue: QueuedJob[];
-  running: QueuedJob | undefined;
+  /** Jobs handed to the thread and not yet answered, by job id. */
+  pending: Map<number, PendingJob>;
   /** Model keys (sha256) whose sessions this thread holds. */
   models: Set<string>;
 }
@@ -56,9 +64,14 @@ export class InferenceThreadPool {
     return this.#slots.length;
   }
 
-  /** Jobs executing right now on some thread (model loads excluded). */
+  /** Jobs on some thread right now (model loads and unloads excluded). */
   runningRequests(): number {
-    return this.#slots.filter((s) => s.running !== undefined && s.running.message.type !== "load").length;
+    let count = 0;
+    for (const slot of this.#slots) {
+      for (const job of slot.pending.values())
+        if (job.message.type !== "load" && job.message.type !== "unload") count++;
+    }
+    return count;
   }
 
   /** The thread to load a new model on: fewest models, then shortest queue. */
@@ -69,27 +82,38 @@ export class InferenceThreadPool {
     return best?.index ?? 0;
   }
 
-  /** Queues a job on one thread; resolves when the thread answers (or dies). */
+  /**
+   * Hands a job to one thread; resolves when the thread answers (or dies). `onText` receives a
+   * generation's visible text as it appears (streaming).
+   */
   run<T extends JobRequest["type"]>(
     threadIndex: number,
     request: Extract<JobRequest, { type: T }>,
+    onText?: (text: string) => void,
   ): Promise<JobOutcome<T>> {
     const slot = this.#slots[threadIndex];
     if (!slot || this.#closing) return Promise.resolve({ ok: false, message: "inference pool is not running" });
     const message = withJobId(request, this.#nextJobId++);
     return new Promise((resolve) => {
-      slot.queue.push({
+      slot.pending.set(message.jobId, {
         message,
+        onText,
         settle: (reply) => {
           if (reply.type === "failed") {
-            resolve({ ok: false, message: reply.message });
+            resolve({ ok: false, message: reply.message, code: reply.code });
             return;
           }
           if (reply.type === "loaded" && message.type === "load") slot.models.add(message.modelKey);
+          if (reply.type === "unloaded" && message.type === "unload") slot.models.delete(message.modelKey);
           resolve({ ok: true, reply: reply as ReplyFor<T> });
         },
       });
-      this.#pump(slot);
+      if (message.type === "predict") {
+        // Transfer rather than copy the (possibly large) input tensor; the caller no longer needs it.
+        slot.worker.postMessage(message, [message.values.buffer]);
+      } else {
+        slot.worker.postMessage(message);
+      }
     });
   }
 
@@ -101,25 +125,12 @@ export class InferenceThreadPool {
   }
 
   #backlog(slot: ThreadSlot): number {
-    return slot.queue.length + (slot.running ? 1 : 0);
-  }
-
-  #pump(slot: ThreadSlot): void {
-    if (slot.running) return;
-    const next = slot.queue.shift();
-    if (!next) return;
-    slot.running = next;
-    if (next.message.type === "predict") {
-      // Transfer rather than copy the (possibly large) input tensor; the caller no longer needs it.
-      slot.worker.postMessage(next.message, [next.message.values.buffer]);
-    } else {
-      slot.worker.postMessage(next.message);
-    }
+    return slot.pending.size;
   }
 
   #spawn(index: number): Promise<void> {
     const worker = new Worker(INFERENCE_THREAD_ENTRY, { name: `inference-${index}` });
-    const slot: ThreadSlot = { index, worker, queue: [], running: undefined, models: new Set() };
+    const slot: ThreadSlot = { index, worker, pending: new Map(), models: new Set() };
     this.#slots[index] = slot;
     return new Promise((resolve, reject) => {
       let ready = false;
@@ -129,14 +140,17 @@ export class InferenceThreadPool {
           resolve();
           return;
         }
-        const job = slot.running;
-        if (!job || job.message.jobId !== message.jobId) {
+        const job = slot.pending.get(message.jobId);
+        if (!job) {
           this.#logger.error("inference thread answered an unknown job", { thread: index, jobId: message.jobId });
           return;
         }
-        slot.running = undefined;
+        if (message.type === "text") {
+          job.onText?.(message.text);
+          return;
+        }
+        slot.pending.delete(message.jobId);
         job.settle(message);
-        this.#pump(slot);
       });
       worker.on("error", (error) => {
         this.#logger.error("inference thread crashed", { thread: index, error });
@@ -158,8 +172,8 @@ export class InferenceThreadPool {
   }
 
   #failAll(slot: ThreadSlot, reason: string): void {
-    const jobs = [...(slot.running ? [slot.running] : []), ...slot.queue.splice(0)];
-    slot.running = undefined;
+    const jobs = [...slot.pending.values()];
+    slot.pending.clear();
     slot.models.clear();
     for (const job of jobs) job.settle({ type: "failed", jobId: job.message.jobId, message: reason });
   }

@@ -1,7 +1,8 @@
 /**
- * The worker's inference service: makes sure a requested version is downloaded, verified and
- * loaded on a thread, runs generate / predict jobs there, and keeps the load figures that
- * /health and heartbeats report. Expected failures come back as Result values.
+ * The worker's inference service: checks a request before any inference, makes sure its
+ * versions are loaded (ModelResidency), runs seed 000's refinement loop over generations on the
+ * inference threads, and keeps the load figures that /health and heartbeats report. Expected
+ * failures come back as Result values.
  */
 import {
   err,
@@ -12,15 +13,18 @@ import {
   type ModelVersion,
   ok,
   type PredictResponse,
+  type RefinementLoop,
   type Result,
   type RuntimeConfig,
   type WorkerGenerateRequest,
   type WorkerPredictRequest,
 } from "@modelgate/shared";
 import type { ArtifactCache } from "../artifacts/artifact-cache.js";
+import { createJudge, type Judge } from "../engine/judges.js";
+import { type LoopGeneration, type PromptForm, runRefinement } from "../engine/refinement.js";
 import { type Logger, silentLogger } from "../logger.js";
-import { createByteLevelTokenizer } from "./byte-tokenizer.js";
 import type { InferenceThreadPool } from "./inference-pool.js";
+import { ModelResidency, type ResidentModel } from "./model-residency.js";
 import { buildPredictTensor, probabilityRows } from "./predict-input.js";
 import { resolveRuntimeConfig } from "./resolve-runtime-config.js";
 import { argmax, randomSeed } from "./sampling.js";
@@ -31,15 +35,23 @@ export interface InferenceLoad {
   loadedModels: LoadedModel[];
   /** Requests accepted and not yet answered: waiting (for a download, a load or a thread) plus running. */
   queueDepth: number;
-  /** Requests executing on an inference thread right now. */
+  /** Jobs on an inference thread right now. */
   inFlight: number;
   /** Recent decode speed over finished generations. */
   tokensPerSecond: number;
 }
 
+/** What a streaming caller hears while a generation runs. */
+export type GenerationEvent = { type: "text"; loop: number; text: string } | { type: "loop"; loop: RefinementLoop };
+
 /** What the HTTP app needs from inference; the real one is `InferenceService`. */
 export interface InferenceEngine {
-  generate(request: WorkerGenerateRequest): Promise<Result<GenerateResponse>>;
+  /** The checks `generate` makes before any inference, for callers that must answer 4xx before streaming. */
+  checkGenerate(request: WorkerGenerateRequest): Result<void>;
+  generate(
+    request: WorkerGenerateRequest,
+    onEvent?: (event: GenerationEvent) => void,
+  ): Promise<Result<GenerateResponse>>;
   predict(request: WorkerPredictRequest): Promise<Result<PredictResponse>>;
   load(): InferenceLoad;
 }
@@ -51,53 +63,61 @@ export interface InferenceServiceOptions {
   /** DEFAULT_RUNTIME_CONFIG < runtime_config.json < env, resolved at start-up. */
   baseRuntimeConfig: RuntimeConfig;
   sessionSettings: SessionSettings;
+  /** Memory the loaded models may take together; idle ones are evicted beyond it. */
+  modelMemoryBudgetMb?: number;
   logger?: Logger;
 }
 
-interface LoadedSession {
-  threadIndex: number;
-  inputNames: string[];
-  outputNames: string[];
-  model: LoadedModel;
+/** What one loop's generation left behind besides what the refinement loop reports. */
+interface LoopDetail {
+  tokenIds: number[];
+  haltLogits: [number, number] | null;
+  latentSpansUsed: number;
+  inferenceTimeMs: number;
 }
 
-const HALT_OUTPUT = "halt_logits";
+const DEFAULT_MEMORY_BUDGET_MB = 16 * 1024;
 
 export class InferenceService implements InferenceEngine {
   readonly #options: InferenceServiceOptions;
   readonly #logger: Logger;
-  /** Keyed by artifact sha256: one session per distinct file, shared by every name pointing at it. */
-  readonly #sessions = new Map<string, Promise<Result<LoadedSession>>>();
-  readonly #loaded = new Map<string, LoadedModel>();
+  readonly #residency: ModelResidency;
   readonly #throughput = new ThroughputWindow();
   #active = 0;
 
   constructor(options: InferenceServiceOptions) {
     this.#options = options;
     this.#logger = options.logger ?? silentLogger;
+    this.#residency = new ModelResidency({
+      pool: options.pool,
+      artifacts: options.artifacts,
+      sessionSettings: options.sessionSettings,
+      memoryBudgetMb: options.modelMemoryBudgetMb ?? DEFAULT_MEMORY_BUDGET_MB,
+      logger: this.#logger,
+    });
   }
 
   /** Forget sessions that died with their thread; the next request loads them again. */
   forgetModels(modelKeys: readonly string[]): void {
-    for (const key of modelKeys) {
-      this.#sessions.delete(key);
-      this.#loaded.delete(key);
-    }
+    this.#residency.forget(modelKeys);
   }
 
   load(): InferenceLoad {
     return {
-      loadedModels: [...this.#loaded.values()],
+      loadedModels: this.#residency.loadedModels(),
       queueDepth: this.#active,
       inFlight: this.#options.pool.runningRequests(),
       tokensPerSecond: this.#throughput.tokensPerSecond(),
     };
   }
 
-  async generate(request: WorkerGenerateRequest): Promise<Result<GenerateResponse>> {
+  async generate(
+    request: WorkerGenerateRequest,
+    onEvent?: (event: GenerationEvent) => void,
+  ): Promise<Result<GenerateResponse>> {
     this.#active++;
     try {
-      return await this.#generate(request);
+      return await this.#generate(request, onEvent);
     } finally {
       this.#active--;
     }
@@ -112,68 +132,181 @@ export class InferenceService implements InferenceEngine {
     }
   }
 
-  async #generate(request: WorkerGenerateRequest): Promise<Result<GenerateResponse>> {
+  checkGenerate(request: WorkerGenerateRequest): Result<void> {
+    const checked = this.#check(request);
+    return checked.ok ? ok(undefined) : checked;
+  }
+
+  /** Everything a request can get wrong, checked before any model is loaded or run. */
+  #check(request: WorkerGenerateRequest): Result<{ runtimeConfig: RuntimeConfig; judge: Judge | undefined }> {
     const { target } = request;
     if (target.kind !== "causal-lm" || target.tokenizer === undefined) {
-      return err(wrongKind(target, "/v1/predict"));
+      return err(wrongKind(target, target.kind === "tensor" ? "/v1/predict" : "a judge"));
     }
     const runtimeConfig = resolveRuntimeConfig(this.#options.baseRuntimeConfig, request);
-    const session = await this.#ensureLoaded(target);
-    if (!session.ok) return session;
-    const { threadIndex, inputNames, outputNames } = session.value;
-    const inputName = pickTensor(target.io.inputs, "input_ids", inputNames);
-    const logitsName = pickTensor(
-      target.io.outputs.filter((o) => o.name !== HALT_OUTPUT),
-      "logits",
-      outputNames,
-    );
-    if (!inputName || !logitsName) return err(contractMismatch(target));
-    // Models without a halt head (or requests that switch it off) report null halt fields.
-    const haltName = runtimeConfig.halt_head_enabled && outputNames.includes(HALT_OUTPUT) ? HALT_OUTPUT : null;
-    const tokenizer = createByteLevelTokenizer(target.tokenizer);
-    const promptIds = tokenizer.encodePrompt(request.prompt);
+    const limit = target.max_context_tokens;
+    if (limit !== undefined && runtimeConfig.max_new_tokens >= limit) {
+      return err(contextTooSmall(target, runtimeConfig.max_new_tokens, limit));
+    }
+    const judge = this.#createJudge(request);
+    if (!judge.ok) return judge;
+    return ok({ runtimeConfig, judge: judge.value });
+  }
+
+  async #generate(
+    request: WorkerGenerateRequest,
+    onEvent: ((event: GenerationEvent) => void) | undefined,
+  ): Promise<Result<GenerateResponse>> {
+    const { target } = request;
+    const checked = this.#check(request);
+    if (!checked.ok) return checked;
+    const { runtimeConfig, judge } = checked.value;
+    const prompt: PromptForm =
+      request.messages !== undefined
+        ? { kind: "messages", messages: request.messages }
+        : { kind: "text", text: request.prompt ?? "" };
     const seed = request.seed ?? randomSeed();
-    const outcome = await this.#options.pool.run(threadIndex, {
-      type: "generate",
-      modelKey: target.artifact.sha256,
-      inputName,
-      logitsName,
-      haltName,
-      promptIds,
-      maxNewTokens: runtimeConfig.max_new_tokens,
-      temperature: runtimeConfig.temperature,
-      topK: request.top_k,
-      topP: request.top_p,
-      repetitionPenalty: request.repetition_penalty ?? 1,
-      stopSequences: (request.stop ?? []).map((stop) => tokenizer.encodeText(stop)),
-      textTokenLimit: tokenizer.textTokenLimit,
-      seed,
-      eosTokenId: tokenizer.eosTokenId,
-    });
-    if (!outcome.ok) return err(this.#runFailure(target, outcome.message));
-    const { tokenIds, finishReason, haltLogits, inferenceTimeMs } = outcome.reply;
-    const tokensPerSecond = inferenceTimeMs > 0 ? tokenIds.length / (inferenceTimeMs / 1000) : 0;
-    this.#throughput.record(tokenIds.length, inferenceTimeMs);
-    const latentStart = tokenizer.beginLatentTokenId;
+    const details: LoopDetail[] = [];
+    const outcome = await this.#residency.withModel(target, async (model) =>
+      runRefinement({
+        prompt,
+        maxLoops: runtimeConfig.max_refinement_loops,
+        judgeScoreThreshold: runtimeConfig.judge_score_threshold,
+        haltProbabilityThreshold: runtimeConfig.halt_probability_threshold,
+        judge,
+        generate: (loopPrompt, loop) =>
+          this.#generateOnce({ request, runtimeConfig, model, seed, prompt: loopPrompt, loop, details, onEvent }),
+        ...(onEvent ? { onLoop: (loop: RefinementLoop) => onEvent({ type: "loop", loop }) } : {}),
+      }),
+    );
+    if (!outcome.ok) return outcome;
+    const { loops, final, stopReason } = outcome.value;
+    const finalDetail = details[final.loop - 1];
+    if (!finalDetail) return err(new ModelgateError("internal", "The final refinement loop left no result."));
+    const generatedTotal = loops.reduce((sum, loop) => sum + loop.tokens, 0);
+    const timeTotal = details.reduce((sum, detail) => sum + detail.inferenceTimeMs, 0);
+    this.#throughput.record(generatedTotal, timeTotal);
+    const halted = runtimeConfig.halt_head_enabled ? finalDetail.haltLogits : null;
     return ok({
       model: target.name,
       version: target.version,
       worker_id: this.#options.workerId,
-      text: tokenizer.decode(tokenIds),
-      token_ids: tokenIds,
-      tokens_generated: tokenIds.length,
-      prompt_tokens: promptIds.length,
-      finish_reason: finishReason,
-      halt_logits: haltLogits,
-      halt_probability: haltLogits === null ? null : haltProbability(haltLogits),
-      // One pass: refinement with judges is a later layer of the engine.
-      refinement_loops: 1,
-      latent_spans_used: latentStart === undefined ? 0 : tokenIds.filter((id) => id === latentStart).length,
-      ces_tokens_total: promptIds.length + tokenIds.length,
+      text: final.text,
+      token_ids: finalDetail.tokenIds,
+      tokens_generated: final.tokens,
+      prompt_tokens: final.prompt_tokens,
+      finish_reason: final.finish_reason,
+      halt_logits: halted,
+      halt_probability: halted === null ? null : haltProbability(halted),
+      refinement_loops: loops.length,
+      loops,
+      stop_reason: stopReason,
+      latent_spans_used: details.reduce((sum, detail) => sum + detail.latentSpansUsed, 0),
+      // Seed 000's context-efficiency count: every token read or written, over every loop.
+      ces_tokens_total: loops.reduce((sum, loop) => sum + loop.prompt_tokens + loop.tokens, 0),
       seed,
-      inference_time_ms: round(inferenceTimeMs, 3),
-      tokens_per_second: round(tokensPerSecond, 2),
+      inference_time_ms: round(timeTotal, 3),
+      tokens_per_second: round(timeTotal > 0 ? generatedTotal / (timeTotal / 1000) : 0, 2),
       runtime_config: runtimeConfig,
+    });
+  }
+
+  /** One loop's generation on the model's thread. */
+  async #generateOnce(input: {
+    request: WorkerGenerateRequest;
+    runtimeConfig: RuntimeConfig;
+    model: ResidentModel;
+    seed: number;
+    prompt: PromptForm;
+    loop: number;
+    details: LoopDetail[];
+    onEvent: ((event: GenerationEvent) => void) | undefined;
+  }): Promise<Result<LoopGeneration>> {
+    const { request, runtimeConfig, model, loop, onEvent } = input;
+    const { target } = request;
+    const outcome = await this.#options.pool.run(
+      model.threadIndex,
+      {
+        type: "generate",
+        modelKey: target.artifact.sha256,
+        prompt: input.prompt,
+        settings: {
+          maxNewTokens: runtimeConfig.max_new_tokens,
+          temperature: runtimeConfig.temperature,
+          topK: request.top_k,
+          topP: request.top_p,
+          repetitionPenalty: request.repetition_penalty ?? 1,
+          stop: request.stop ?? [],
+          // Each loop draws its own stream of random numbers, all fixed by the request's seed.
+          seed: (input.seed + loop - 1) >>> 0,
+          latent: {
+            enabled: runtimeConfig.latent_mode_enabled,
+            maxSpans: runtimeConfig.max_latent_spans,
+            maxLength: runtimeConfig.max_latent_length,
+            include: request.include_latent ?? false,
+          },
+        },
+        contextLimit: target.max_context_tokens,
+        // A refinement prompt is longer than the request's: later loops get what room is left.
+        shrinkToFit: loop > 1,
+        stream: onEvent !== undefined,
+      },
+      onEvent ? (text) => onEvent({ type: "text", loop, text }) : undefined,
+    );
+    if (!outcome.ok) {
+      if (outcome.code === "context_overflow") {
+        return err(
+          new ModelgateError("bad_request", `The request does not fit ${target.name}@${target.version}'s context.`, [
+            { field: loop === 1 ? "max_new_tokens" : "runtime_config.max_refinement_loops", message: outcome.message },
+          ]),
+        );
+      }
+      return err(this.#runFailure(target, outcome.message));
+    }
+    const reply = outcome.reply;
+    input.details[loop - 1] = {
+      tokenIds: reply.tokenIds,
+      haltLogits: reply.haltLogits,
+      latentSpansUsed: reply.latentSpansUsed,
+      inferenceTimeMs: reply.inferenceTimeMs,
+    };
+    const halt = runtimeConfig.halt_head_enabled && reply.haltLogits ? haltProbability(reply.haltLogits) : null;
+    return ok({
+      text: reply.text,
+      tokens: reply.tokenIds.length,
+      promptTokens: reply.promptTokens,
+      haltProbability: halt,
+      finishReason: reply.finishReason,
+    });
+  }
+
+  #createJudge(request: WorkerGenerateRequest): Result<Judge | undefined> {
+    const spec = request.judge;
+    if (spec === undefined) return ok(undefined);
+    if (spec.type !== "model") return createJudge(spec);
+    const scorer = request.judge_target;
+    if (scorer === undefined || scorer.kind !== "scorer") {
+      return err(
+        new ModelgateError("bad_request", `The judge model ${spec.model} is not a scorer.`, [
+          { field: "judge.model", message: "must name a model of kind scorer" },
+        ]),
+      );
+    }
+    return createJudge(spec, {
+      scoreWithModel: (prompt, answer) => this.#score(scorer, `${prompt}\n${answer}`),
+    });
+  }
+
+  /** Runs a scorer version on text; its `score` output is the judge's score. */
+  #score(scorer: ModelVersion, text: string): Promise<Result<number>> {
+    return this.#residency.withModel(scorer, async (model) => {
+      const outcome = await this.#options.pool.run(model.threadIndex, {
+        type: "score",
+        modelKey: scorer.artifact.sha256,
+        text,
+      });
+      if (!outcome.ok) return err(this.#runFailure(scorer, outcome.message));
+      return ok(outcome.reply.score);
     });
   }
 
@@ -182,81 +315,31 @@ export class InferenceService implements InferenceEngine {
     if (target.kind !== "tensor") return err(wrongKind(target, "/v1/generate"));
     const tensor = buildPredictTensor(target.io, request.data);
     if (!tensor.ok) return tensor;
-    const session = await this.#ensureLoaded(target);
-    if (!session.ok) return session;
-    const { threadIndex, inputNames, outputNames } = session.value;
-    const outputName = pickTensor(target.io.outputs, "probabilities", outputNames);
-    if (!inputNames.includes(tensor.value.inputName) || !outputName) return err(contractMismatch(target));
-    const outcome = await this.#options.pool.run(threadIndex, {
-      type: "predict",
-      modelKey: target.artifact.sha256,
-      inputName: tensor.value.inputName,
-      outputName,
-      rows: tensor.value.rows,
-      features: tensor.value.features,
-      values: tensor.value.values,
-    });
-    if (!outcome.ok) return err(this.#runFailure(target, outcome.message));
-    const rows = probabilityRows(outcome.reply.dims, outcome.reply.values);
-    if (!rows.ok) return rows;
-    return ok({
-      predictions: rows.value.map((row) => argmax(row)),
-      probabilities: rows.value,
-      model_version: `${target.name}@${target.version}`,
-      model: target.name,
-      version: target.version,
-      worker_id: this.#options.workerId,
-      inference_time_ms: round(outcome.reply.inferenceTimeMs, 3),
-    });
-  }
-
-  /** Download (once), verify and load the version's artifact; concurrent callers share the work. */
-  #ensureLoaded(target: ModelVersion): Promise<Result<LoadedSession>> {
-    const key = target.artifact.sha256;
-    let pending = this.#sessions.get(key);
-    if (!pending) {
-      pending = this.#loadSession(target);
-      this.#sessions.set(key, pending);
-      // A failed load is not remembered, so the next request tries again.
-      void pending.then((result) => {
-        if (!result.ok && this.#sessions.get(key) === pending) this.#sessions.delete(key);
+    return this.#residency.withModel(target, async (model) => {
+      const outputName = pickTensor(target.io.outputs, "probabilities", model.outputNames);
+      if (!model.inputNames.includes(tensor.value.inputName) || !outputName) return err(contractMismatch(target));
+      const outcome = await this.#options.pool.run(model.threadIndex, {
+        type: "predict",
+        modelKey: target.artifact.sha256,
+        inputName: tensor.value.inputName,
+        outputName,
+        rows: tensor.value.rows,
+        features: tensor.value.features,
+        values: tensor.value.values,
       });
-    }
-    return pending;
-  }
-
-  async #loadSession(target: ModelVersion): Promise<Result<LoadedSession>> {
-    const path = await this.#options.artifacts.ensureArtifact(target.artifact);
-    if (!path.ok) return path;
-    const { pool } = this.#options;
-    const threadIndex = pool.chooseThreadForNewModel();
-    const outcome = await pool.run(threadIndex, {
-      type: "load",
-      modelKey: target.artifact.sha256,
-      path: path.value,
-      settings: this.#options.sessionSettings,
-    });
-    if (!outcome.ok) {
-      this.#logger.error("model failed to load", {
-        model: `${target.name}@${target.version}`,
-        reason: outcome.message,
+      if (!outcome.ok) return err(this.#runFailure(target, outcome.message));
+      const rows = probabilityRows(outcome.reply.dims, outcome.reply.values);
+      if (!rows.ok) return rows;
+      return ok({
+        predictions: rows.value.map((row) => argmax(row)),
+        probabilities: rows.value,
+        model_version: `${target.name}@${target.version}`,
+        model: target.name,
+        version: target.version,
+        worker_id: this.#options.workerId,
+        inference_time_ms: round(outcome.reply.inferenceTimeMs, 3),
       });
-      return err(new ModelgateError("internal", `Model ${target.name}@${target.version} could not be loaded.`));
-    }
-    const model: LoadedModel = {
-      name: target.name,
-      version: target.version,
-      sha256: target.artifact.sha256,
-      memory_mb: target.memory_mb,
-      gpu_index: 0,
-    };
-    this.#loaded.set(target.artifact.sha256, model);
-    this.#logger.info("model loaded", {
-      model: `${target.name}@${target.version}`,
-      thread: threadIndex,
-      ms: Math.round(outcome.reply.loadMs),
     });
-    return ok({ threadIndex, inputNames: outcome.reply.inputNames, outputNames: outcome.reply.outputNames, model });
   }
 
   #runFailure(target: ModelVersion, reason: string): ModelgateError {
@@ -272,11 +355,19 @@ function pickTensor(specs: ReadonlyArray<{ name: string }>, preferred: string, a
   return name !== undefined && available.includes(name) ? name : undefined;
 }
 
-function wrongKind(target: ModelVersion, route: string): ModelgateError {
+function wrongKind(target: ModelVersion, use: string): ModelgateError {
   return new ModelgateError(
     "bad_request",
-    `${target.name}@${target.version} is a ${target.kind} model; call ${route}.`,
+    `${target.name}@${target.version} is a ${target.kind} model; use it with ${use}.`,
     [{ field: "target.kind", message: `is ${target.kind}` }],
+  );
+}
+
+function contextTooSmall(target: ModelVersion, maxNewTokens: number, limit: number): ModelgateError {
+  return new ModelgateError(
+    "bad_request",
+    `max_new_tokens ${maxNewTokens} leaves no room for a prompt in ${target.name}@${target.version}'s ${limit}-token context.`,
+    [{ field: "max_new_tokens", message: `must be less than the model's context length (${limit})` }],
   );
 }
 

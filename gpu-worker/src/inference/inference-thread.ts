@@ -1,121 +1,167 @@
 /**
- * An inference thread: owns the ONNX Runtime sessions it loaded and runs them one job at a time.
- * `session.run()` is synchronous native work, so it lives here and never on the HTTP loop.
+ * An inference thread: owns the ONNX Runtime sessions it loaded and runs them. `session.run()`
+ * is synchronous native work, so it lives here and never on the HTTP loop. Generations of one
+ * model decode together through that model's DecodeScheduler; other jobs run between its steps.
  */
+import { readFile } from "node:fs/promises";
 import { parentPort } from "node:worker_threads";
 import * as ort from "onnxruntime-node";
-import { type ForwardResult, generateTokens } from "./generation-loop.js";
-import type { FromInferenceThread, JobReply, ToInferenceThread } from "./thread-protocol.js";
+import type { CausalDecoder } from "./decoder/causal-decoder.js";
+import { DecodeScheduler } from "./decoder/decode-scheduler.js";
+import { FullSequenceDecoder, float32Data } from "./decoder/full-sequence-decoder.js";
+import { detectKvCacheLayout, KvCacheDecoder } from "./decoder/kv-cache-decoder.js";
+import type { FromInferenceThread, JobReply, ToInferenceThread, TokenizerSource } from "./thread-protocol.js";
+import { createByteLevelTokenizer } from "./tokenizers/byte-level-tokenizer.js";
+import { createHfTokenizer } from "./tokenizers/hf-tokenizer.js";
+import type { TextTokenizer } from "./tokenizers/text-tokenizer.js";
 
-const sessions = new Map<string, ort.InferenceSession>();
+interface LoadedModel {
+  session: ort.InferenceSession;
+  tokenizer: TextTokenizer | undefined;
+  /** Causal LMs only. */
+  scheduler: DecodeScheduler | undefined;
+}
+
+const HALT_OUTPUT = "halt_logits";
+const models = new Map<string, LoadedModel>();
 
 function post(message: FromInferenceThread): void {
   if (message.type === "predicted") parentPort?.postMessage(message, [message.values.buffer]);
   else parentPort?.postMessage(message);
 }
 
-function sessionFor(modelKey: string): ort.InferenceSession {
-  const session = sessions.get(modelKey);
-  if (!session) throw new Error(`model ${modelKey} is not loaded on this thread`);
-  return session;
+function modelFor(modelKey: string): LoadedModel {
+  const model = models.get(modelKey);
+  if (!model) throw new Error(`model ${modelKey} is not loaded on this thread`);
+  return model;
 }
 
-function float32Output(outputs: ort.InferenceSession.OnnxValueMapType, name: string): ort.Tensor {
-  const value = outputs[name];
-  if (!(value instanceof ort.Tensor) || !(value.data instanceof Float32Array)) {
-    throw new Error(`model output ${name} is missing or not float32`);
-  }
-  return value;
+async function createTokenizer(source: TokenizerSource): Promise<TextTokenizer> {
+  if (source.type === "byte-level") return createByteLevelTokenizer(source.spec);
+  const readJson = async (path: string) => JSON.parse(await readFile(path, "utf8")) as Record<string, unknown>;
+  return createHfTokenizer({
+    tokenizerJson: await readJson(source.tokenizerJsonPath),
+    tokenizerConfigJson: source.tokenizerConfigPath === undefined ? {} : await readJson(source.tokenizerConfigPath),
+    eosTokenIds: source.eosTokenIds,
+  });
+}
+
+/** A causal LM's decoder: KV cache + batching for Optimum exports, full recompute otherwise. */
+function createDecoder(session: ort.InferenceSession): CausalDecoder {
+  const halt = session.outputNames.includes(HALT_OUTPUT) ? HALT_OUTPUT : null;
+  const logits = session.outputNames.includes("logits") ? "logits" : session.outputNames[0];
+  if (logits === undefined) throw new Error("the model has no outputs");
+  const layout = detectKvCacheLayout(session, { logits, halt });
+  if (layout) return new KvCacheDecoder(session, layout);
+  const inputIds = session.inputNames.includes("input_ids") ? "input_ids" : session.inputNames[0];
+  if (inputIds === undefined) throw new Error("the model has no inputs");
+  return new FullSequenceDecoder(session, { inputIds, logits, halt });
 }
 
 async function load(message: Extract<ToInferenceThread, { type: "load" }>): Promise<JobReply> {
   const started = performance.now();
-  let session = sessions.get(message.modelKey);
-  if (!session) {
-    session = await ort.InferenceSession.create(message.path, {
+  let model = models.get(message.modelKey);
+  if (!model) {
+    const session = await ort.InferenceSession.create(message.path, {
       intraOpNumThreads: message.settings.intraOpThreads,
       interOpNumThreads: 1,
       executionMode: "sequential",
       graphOptimizationLevel: "all",
       executionProviders: message.settings.executionProviders,
     });
-    sessions.set(message.modelKey, session);
+    const tokenizer = message.tokenizer ? await createTokenizer(message.tokenizer) : undefined;
+    const isGenerator = tokenizer !== undefined && !session.outputNames.includes("score");
+    const scheduler = isGenerator
+      ? new DecodeScheduler(createDecoder(session), tokenizer, message.settings.maxBatchSize)
+      : undefined;
+    model = { session, tokenizer, scheduler };
+    models.set(message.modelKey, model);
   }
   return {
     type: "loaded",
     jobId: message.jobId,
-    inputNames: [...session.inputNames],
-    outputNames: [...session.outputNames],
+    inputNames: [...model.session.inputNames],
+    outputNames: [...model.session.outputNames],
     loadMs: performance.now() - started,
   };
 }
 
+async function unload(message: Extract<ToInferenceThread, { type: "unload" }>): Promise<JobReply> {
+  const model = models.get(message.modelKey);
+  models.delete(message.modelKey);
+  await model?.session.release();
+  return { type: "unloaded", jobId: message.jobId };
+}
+
 async function generate(message: Extract<ToInferenceThread, { type: "generate" }>): Promise<JobReply> {
-  const session = sessionFor(message.modelKey);
-  const started = performance.now();
-  const forward = async (ids: readonly number[], want: { logits: boolean; halt: boolean }): Promise<ForwardResult> => {
-    const inputIds = new ort.Tensor("int64", BigInt64Array.from(ids, BigInt), [1, ids.length]);
-    const fetches = [
-      ...(want.logits ? [message.logitsName] : []),
-      ...(want.halt && message.haltName ? [message.haltName] : []),
-    ];
-    const outputs = await session.run({ [message.inputName]: inputIds }, fetches);
-    let nextTokenLogits = new Float32Array(0);
-    if (want.logits) {
-      const logits = float32Output(outputs, message.logitsName);
-      const vocab = logits.dims[logits.dims.length - 1] ?? 0;
-      const data = logits.data as Float32Array;
-      // [1, seq, vocab] (or [1, vocab] for models that emit only the last position): the last row.
-      nextTokenLogits = data.slice(data.length - vocab);
-    }
-    let haltLogits: [number, number] | null = null;
-    if (want.halt && message.haltName) {
-      const halt = float32Output(outputs, message.haltName).data as Float32Array;
-      const [zContinue, zHalt] = halt.slice(halt.length - 2);
-      if (zContinue !== undefined && zHalt !== undefined) haltLogits = [zContinue, zHalt];
-    }
-    return { nextTokenLogits, haltLogits };
-  };
-  const output = await generateTokens({
-    promptIds: message.promptIds,
-    maxNewTokens: message.maxNewTokens,
-    temperature: message.temperature,
-    topK: message.topK,
-    topP: message.topP,
-    repetitionPenalty: message.repetitionPenalty,
-    stopSequences: message.stopSequences,
-    textTokenLimit: message.textTokenLimit,
-    seed: message.seed,
-    eosTokenId: message.eosTokenId,
-    readHaltHead: message.haltName !== null,
-    forward,
+  const { scheduler, tokenizer } = modelFor(message.modelKey);
+  if (!scheduler || !tokenizer) throw new Error(`model ${message.modelKey} is not a causal LM`);
+  const promptIds =
+    message.prompt.kind === "text"
+      ? tokenizer.encodePrompt(message.prompt.text)
+      : tokenizer.encodeChat(message.prompt.messages);
+  let { maxNewTokens } = message.settings;
+  const room = message.contextLimit === undefined ? maxNewTokens : message.contextLimit - promptIds.length;
+  if (message.shrinkToFit && room >= 1) maxNewTokens = Math.min(maxNewTokens, room);
+  if (maxNewTokens > room) {
+    return {
+      type: "failed",
+      jobId: message.jobId,
+      code: "context_overflow",
+      message: `the prompt is ${promptIds.length} tokens; with max_new_tokens ${maxNewTokens} that is more than the model's ${message.contextLimit}-token context`,
+    };
+  }
+  const jobId = message.jobId;
+  const result = await scheduler.generate({
+    settings: { ...message.settings, maxNewTokens, promptIds },
+    ...(message.stream ? { onText: (text: string) => post({ type: "text", jobId, text }) } : {}),
   });
-  return { type: "generated", jobId: message.jobId, ...output, inferenceTimeMs: performance.now() - started };
+  return { type: "generated", jobId, ...result, promptTokens: promptIds.length };
 }
 
 async function predict(message: Extract<ToInferenceThread, { type: "predict" }>): Promise<JobReply> {
-  const session = sessionFor(message.modelKey);
+  const { session } = modelFor(message.modelKey);
   const started = performance.now();
   const input = new ort.Tensor("float32", message.values, [message.rows, message.features]);
   const outputs = await session.run({ [message.inputName]: input }, [message.outputName]);
-  const output = float32Output(outputs, message.outputName);
+  const value = outputs[message.outputName];
   return {
     type: "predicted",
     jobId: message.jobId,
-    dims: [...output.dims],
-    values: (output.data as Float32Array).slice(),
+    dims: [...(value?.dims ?? [])],
+    values: float32Data(outputs, message.outputName).slice(),
     inferenceTimeMs: performance.now() - started,
   };
+}
+
+/** A scorer model: the text's ids in, one `score` in [0, 1] out. */
+async function score(message: Extract<ToInferenceThread, { type: "score" }>): Promise<JobReply> {
+  const { session, tokenizer } = modelFor(message.modelKey);
+  if (!tokenizer) throw new Error(`model ${message.modelKey} has no tokenizer`);
+  const started = performance.now();
+  const ids = tokenizer.encodePrompt(message.text);
+  const inputName = session.inputNames.includes("input_ids") ? "input_ids" : (session.inputNames[0] ?? "input_ids");
+  const outputs = await session.run(
+    { [inputName]: new ort.Tensor("int64", BigInt64Array.from(ids, BigInt), [1, ids.length]) },
+    ["score"],
+  );
+  const value = float32Data(outputs, "score")[0];
+  if (value === undefined) throw new Error("the scorer returned no score");
+  return { type: "scored", jobId: message.jobId, score: value, inferenceTimeMs: performance.now() - started };
 }
 
 async function handle(message: ToInferenceThread): Promise<JobReply> {
   switch (message.type) {
     case "load":
       return load(message);
+    case "unload":
+      return unload(message);
     case "generate":
       return generate(message);
     case "predict":
       return predict(message);
+    case "score":
+      return score(message);
   }
 }
 

@@ -1,32 +1,47 @@
 /** Messages between the HTTP process and its inference threads (structured-clone friendly). */
+import type { TokenizerSpec } from "@modelgate/shared";
 import type { ExecutionProvider } from "../config.js";
+import type { PromptForm } from "../engine/refinement.js";
+import type { SequenceSettings } from "./generation-sequence.js";
 
 export interface SessionSettings {
   intraOpThreads: number;
   executionProviders: ExecutionProvider[];
+  /** Most sequences of one model decoding in one batch. */
+  maxBatchSize: number;
 }
 
+/** How the thread builds a model's tokenizer: the spec, plus local paths of its files. */
+export type TokenizerSource =
+  | { type: "byte-level"; spec: Extract<TokenizerSpec, { type: "byte-level" }> }
+  | { type: "hf-tokenizer"; tokenizerJsonPath: string; tokenizerConfigPath: string | undefined; eosTokenIds: number[] };
+
+/** Why a job failed, when the caller can act on it. */
+export type JobFailureCode = "context_overflow";
+
 export type ToInferenceThread =
-  | { type: "load"; jobId: number; modelKey: string; path: string; settings: SessionSettings }
+  | {
+      type: "load";
+      jobId: number;
+      modelKey: string;
+      path: string;
+      settings: SessionSettings;
+      /** Causal LMs and scorers: how text becomes ids. */
+      tokenizer: TokenizerSource | undefined;
+    }
+  | { type: "unload"; jobId: number; modelKey: string }
   | {
       type: "generate";
       jobId: number;
       modelKey: string;
-      inputName: string;
-      logitsName: string;
-      /** Null when the model has no halt head or the request disabled it. */
-      haltName: string | null;
-      promptIds: number[];
-      maxNewTokens: number;
-      temperature: number;
-      topK: number | undefined;
-      topP: number | undefined;
-      repetitionPenalty: number;
-      /** Stop strings as token ids, and the limit below which ids are visible text. */
-      stopSequences: number[][];
-      textTokenLimit: number;
-      seed: number;
-      eosTokenId: number;
+      prompt: PromptForm;
+      settings: Omit<SequenceSettings, "promptIds">;
+      /** Prompt + new tokens may not exceed this (the model's context length). */
+      contextLimit: number | undefined;
+      /** Lower max new tokens to what the context has room for, rather than failing. */
+      shrinkToFit: boolean;
+      /** Send `text` progress messages as visible text appears. */
+      stream: boolean;
     }
   | {
       type: "predict";
@@ -38,30 +53,42 @@ export type ToInferenceThread =
       features: number;
       /** Row-major [rows, features]; transferred, not copied. */
       values: Float32Array<ArrayBuffer>;
-    };
+    }
+  | { type: "score"; jobId: number; modelKey: string; text: string };
 
 export type FromInferenceThread =
   | { type: "ready" }
   | { type: "loaded"; jobId: number; inputNames: string[]; outputNames: string[]; loadMs: number }
+  | { type: "unloaded"; jobId: number }
+  | { type: "text"; jobId: number; text: string }
   | {
       type: "generated";
       jobId: number;
       tokenIds: number[];
+      text: string;
       finishReason: "eos" | "length" | "stop";
       haltLogits: [number, number] | null;
+      promptTokens: number;
+      latentSpansUsed: number;
       inferenceTimeMs: number;
     }
   | { type: "predicted"; jobId: number; dims: number[]; values: Float32Array<ArrayBuffer>; inferenceTimeMs: number }
-  | { type: "failed"; jobId: number; message: string };
+  | { type: "scored"; jobId: number; score: number; inferenceTimeMs: number }
+  | { type: "failed"; jobId: number; message: string; code?: JobFailureCode };
 
-export type JobReply = Exclude<FromInferenceThread, { type: "ready" }>;
+export type JobReply = Exclude<FromInferenceThread, { type: "ready" } | { type: "text" }>;
+export type JobProgress = Extract<FromInferenceThread, { type: "text" }>;
+
+interface ReplyByJob {
+  load: Extract<JobReply, { type: "loaded" }>;
+  unload: Extract<JobReply, { type: "unloaded" }>;
+  generate: Extract<JobReply, { type: "generated" }>;
+  predict: Extract<JobReply, { type: "predicted" }>;
+  score: Extract<JobReply, { type: "scored" }>;
+}
 
 /** The reply type each job kind expects on success. */
-export type ReplyFor<T extends ToInferenceThread["type"]> = T extends "load"
-  ? Extract<JobReply, { type: "loaded" }>
-  : T extends "generate"
-    ? Extract<JobReply, { type: "generated" }>
-    : Extract<JobReply, { type: "predicted" }>;
+export type ReplyFor<T extends ToInferenceThread["type"]> = ReplyByJob[T];
 
 /** Job messages without the id the pool assigns. */
 type WithoutJobId<T> = T extends unknown ? Omit<T, "jobId"> : never;

@@ -1,0 +1,159 @@
+/**
+ * Continuous batching for one loaded causal LM: requests join the running batch as soon as
+ * their prompt is prefilled and leave it the step they finish, so a long generation never
+ * holds a short one back. Between steps the scheduler yields to the thread's event loop, which
+ * is when new requests arrive.
+ */
+
+import { GenerationSequence, type SequenceResult, type SequenceSettings } from "../generation-sequence.js";
+import type { TextTokenizer } from "../tokenizers/text-tokenizer.js";
+import type { CausalDecoder, DecoderSequence } from "./causal-decoder.js";
+
+export interface ScheduledGeneration extends SequenceResult {
+  /** The halt head's [continue, halt] over the prompt and the kept answer; null without one. */
+  haltLogits: [number, number] | null;
+  inferenceTimeMs: number;
+}
+
+export interface GenerationRequest {
+  settings: SequenceSettings;
+  /** Visible text as it appears, for streaming. */
+  onText?: (text: string) => void;
+}
+
+interface ActiveSequence {
+  request: GenerationRequest;
+  generation: GenerationSequence;
+  sequence: DecoderSequence;
+  /** Halt logits after the prompt and after each fed token: haltHistory[k] covers k generated tokens. */
+  haltHistory: ([number, number] | null)[];
+  /** The token to feed next. */
+  pending: number;
+  startedAt: number;
+  resolve(result: ScheduledGeneration): void;
+  reject(error: unknown): void;
+}
+
+interface WaitingRequest {
+  request: GenerationRequest;
+  resolve(result: ScheduledGeneration): void;
+  reject(error: unknown): void;
+  queuedAt: number;
+}
+
+export class DecodeScheduler {
+  readonly #decoder: CausalDecoder;
+  readonly #tokenizer: TextTokenizer;
+  readonly #maxBatch: number;
+  readonly #waiting: WaitingRequest[] = [];
+  #active: ActiveSequence[] = [];
+  #running = false;
+
+  constructor(decoder: CausalDecoder, tokenizer: TextTokenizer, maxBatch: number) {
+    this.#decoder = decoder;
+    this.#tokenizer = tokenizer;
+    this.#maxBatch = Math.max(1, maxBatch);
+  }
+
+  /** Sequences decoding now, and those waiting for a place in the batch. */
+  get load(): { active: number; waiting: number } {
+    return { active: this.#active.length, waiting: this.#waiting.length };
+  }
+
+  generate(request: GenerationRequest): Promise<ScheduledGeneration> {
+    return new Promise((resolve, reject) => {
+      this.#waiting.push({ request, resolve, reject, queuedAt: performance.now() });
+      if (!this.#running) void this.#loop();
+    });
+  }
+
+  async #loop(): Promise<void> {
+    this.#running = true;
+    try {
+      while (this.#waiting.length > 0 || this.#active.length > 0) {
+        await this.#admitWaiting();
+        await this.#stepActive();
+        // Let queued messages (new requests, other models' jobs) in between two steps.
+        await new Promise<void>((resolve) => setImmediate(resolve));
+      }
+    } finally {
+      this.#running = false;
+    }
+  }
+
+  async #admitWaiting(): Promise<void> {
+    while (this.#waiting.length > 0 && this.#active.length < this.#maxBatch) {
+      const waiting = this.#waiting.shift();
+      if (!waiting) break;
+      try {
+        const generation = new GenerationSequence(waiting.request.settings, this.#tokenizer);
+        const { sequence, output } = await this.#decoder.prefill(waiting.request.settings.promptIds);
+        const active: ActiveSequence = {
+          request: waiting.request,
+          generation,
+          sequence,
+          haltHistory: [output.halt],
+          pending: -1,
+          startedAt: waiting.queuedAt,
+          resolve: waiting.resolve,
+          reject: waiting.reject,
+        };
+        this.#advance(active, output.logits);
+        this.#active.push(active);
+      } catch (error) {
+        waiting.reject(error);
+      }
+    }
+  }
+
+  /** Samples the next token of a sequence that is still generating. */
+  #advance(active: ActiveSequence, logits: Float32Array): void {
+    const { token, textDelta } = active.generation.next(logits);
+    active.pending = token;
+    if (textDelta !== "") active.request.onText?.(textDelta);
+  }
+
+  async #stepActive(): Promise<void> {
+    // Finished sequences whose halt head still has to read their last kept token stay one more step.
+    const stepping: ActiveSequence[] = [];
+    for (const active of this.#active) {
+      if (active.generation.finished === undefined || this.#needsHaltStep(active)) stepping.push(active);
+      else this.#complete(active);
+    }
+    this.#active = stepping;
+    if (stepping.length === 0) return;
+    let outputs: Awaited<ReturnType<CausalDecoder["step"]>>;
+    try {
+      outputs = await this.#decoder.step(stepping.map((a) => ({ sequence: a.sequence, token: a.pending })));
+    } catch (error) {
+      // A failed model call fails every sequence in the batch; their caches are gone with it.
+      for (const active of stepping) {
+        this.#decoder.release(active.sequence);
+        active.reject(error);
+      }
+      this.#active = [];
+      return;
+    }
+    stepping.forEach((active, row) => {
+      const output = outputs[row];
+      if (!output) return;
+      active.haltHistory.push(output.halt);
+      if (active.generation.finished === undefined) this.#advance(active, output.logits);
+    });
+  }
+
+  #needsHaltStep(active: ActiveSequence): boolean {
+    const fed = active.haltHistory.length - 1;
+    return active.haltHistory[0] !== null && fed < active.generation.keptTokens;
+  }
+
+  #complete(active: ActiveSequence): void {
+    this.#decoder.release(active.sequence);
+    const result = active.generation.result();
+    active.resolve({
+      ...result,
+      haltLogits: active.haltHistory[active.generation.keptTokens] ?? null,
+      inferenceTimeMs: performance.now() - active.startedAt,
+    });
+  }
+}
