@@ -53,7 +53,17 @@ export default async function setup(project: TestProject): Promise<() => Promise
       send(response, 401, { status: 401, code: "unauthorized", detail: verdict.reason }, "application/problem+json");
       return;
     }
-    const parsed = JSON.parse(body) as { data?: number[][] };
+    const parsed = JSON.parse(body) as { data?: number[][]; stream?: boolean };
+    if (request.url === "/v1/generate" && parsed.stream === true) {
+      // Like the real worker: token events spaced out in time, then one done event.
+      response.writeHead(200, { "content-type": "text/event-stream" });
+      for (const text of ["Hel", "lo"]) {
+        response.write(`event: token\ndata: ${JSON.stringify({ loop: 1, text })}\n\n`);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      response.end(`event: done\ndata: ${JSON.stringify({ echoed: parsed })}\n\n`);
+      return;
+    }
     if (request.url === "/v1/predict" && parsed.data?.[0]?.length !== 2) {
       send(
         response,
