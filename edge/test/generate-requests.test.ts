@@ -94,7 +94,7 @@ describe("POST /v1/generate: request shape", () => {
 
   it("needs the infer scope, for judges as for everything else", async () => {
     await expectProblem(
-      await generate({ model: "demo-lm", prompt: "hi", judge: { type: "regex", pattern: "a" } }, null),
+      await generate({ model: "demo-lm", prompt: "hi", judge: { type: "regex", pattern: "a" } }, ""),
       401,
     );
   });
