@@ -40,6 +40,13 @@ export {
   type DemoLmOptions,
 } from "./demo-lm.js";
 export {
+  buildDemoScorer,
+  DEMO_SCORER_VOCAB_SIZE,
+  demoScorerIds,
+  demoScorerReferenceScore,
+  measureDemoScorer,
+} from "./demo-scorer.js";
+export {
   type BuiltSpiralsClassifier,
   buildSpiralsClassifier,
   generateSpiralsDataset,
