@@ -5,7 +5,7 @@
 import { createHash } from "node:crypto";
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import type { RegisterVersionRequest } from "@modelgate/shared";
+import type { ModelFile, RegisterVersionRequest, TokenizerSpec } from "@modelgate/shared";
 import { buildDemoLm } from "./demo-lm.js";
 import { buildSpiralsClassifier } from "./spirals.js";
 
@@ -17,6 +17,30 @@ export interface BuiltReferenceModel {
   onnx: Uint8Array;
   /** Everything needed to register a version except the artifact (which is known after upload). */
   registration: ReferenceRegistration;
+  /**
+   * A Hugging Face tokenizer's files, uploaded beside the ONNX file; the registration's
+   * `tokenizer` is filled in from where they land (`hfTokenizerSpec`).
+   */
+  tokenizerFiles?: ReferenceTokenizerFiles;
+}
+
+export interface ReferenceTokenizerFiles {
+  tokenizerJson: Uint8Array;
+  tokenizerConfigJson: Uint8Array;
+  eosTokenIds: number[];
+}
+
+/** The registry's `hf-tokenizer` spec for tokenizer files once they are in object storage. */
+export function hfTokenizerSpec(
+  uploaded: { tokenizerJson: ModelFile; tokenizerConfigJson: ModelFile },
+  eosTokenIds: readonly number[],
+): TokenizerSpec {
+  return {
+    type: "hf-tokenizer",
+    tokenizer_json: uploaded.tokenizerJson,
+    tokenizer_config_json: uploaded.tokenizerConfigJson,
+    eos_token_ids: [...eosTokenIds],
+  };
 }
 
 export interface WrittenReferenceModel {

@@ -1,6 +1,13 @@
 /** Registry `ModelVersion` documents for built reference models, as the edge would forward them. */
-import { type Artifact, estimateModelMemoryMb, type ModelVersion, ModelVersionSchema } from "@modelgate/shared";
-import type { BuiltReferenceModel } from "../../src/reference-models/index.js";
+import {
+  type Artifact,
+  estimateModelMemoryMb,
+  type ModelFile,
+  type ModelVersion,
+  ModelVersionSchema,
+} from "@modelgate/shared";
+import { type BuiltReferenceModel, hfTokenizerSpec } from "../../src/reference-models/index.js";
+import type { LocalS3 } from "./local-s3.js";
 
 export function modelVersionFor(
   built: BuiltReferenceModel,
@@ -33,4 +40,39 @@ export function modelVersionFor(
     deployed_backends: [],
     ...overrides,
   });
+}
+
+/**
+ * Uploads a built reference model (and its tokenizer files, for a Hugging Face tokenizer) to
+ * S3 and returns the version document the edge would forward for it.
+ */
+export async function uploadReferenceModel(
+  s3: LocalS3,
+  built: BuiltReferenceModel,
+  overrides: Partial<ModelVersion> = {},
+): Promise<ModelVersion> {
+  const artifact = await s3.upload(built.name, built.onnx);
+  const files = built.tokenizerFiles;
+  const tokenizer = files
+    ? hfTokenizerSpec(
+        {
+          tokenizerJson: withoutFormat(await s3.upload(`${built.name}-tokenizer`, files.tokenizerJson)),
+          tokenizerConfigJson: withoutFormat(
+            await s3.upload(`${built.name}-tokenizer-config`, files.tokenizerConfigJson),
+          ),
+        },
+        files.eosTokenIds,
+      )
+    : built.registration.tokenizer;
+  return modelVersionFor(built, artifact, {
+    ...(tokenizer === undefined ? {} : { tokenizer }),
+    ...(built.registration.max_context_tokens === undefined
+      ? {}
+      : { max_context_tokens: built.registration.max_context_tokens }),
+    ...overrides,
+  });
+}
+
+function withoutFormat(artifact: Artifact): ModelFile {
+  return { uri: artifact.uri, sha256: artifact.sha256, bytes: artifact.bytes };
 }

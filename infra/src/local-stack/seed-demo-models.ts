@@ -1,4 +1,9 @@
-import { buildReferenceModels, sha256Hex } from "@modelgate/gpu-worker/reference-models/index";
+import {
+  type BuiltReferenceModel,
+  buildReferenceModels,
+  hfTokenizerSpec,
+  sha256Hex,
+} from "@modelgate/gpu-worker/reference-models/index";
 import {
   type ModelVersion,
   ModelViewSchema,
@@ -45,14 +50,14 @@ async function uploadArtifact(
   adminKey: string,
   filename: string,
   bytes: Uint8Array,
-  sha256: string,
+  sha256: string = sha256Hex(bytes),
 ): Promise<UploadArtifact> {
   const upload = UploadResponseSchema.parse(
     await edgeJson(edgeUrl, adminKey, "POST", "/v1/uploads", {
       sha256,
       bytes: bytes.byteLength,
       filename,
-      format: "onnx",
+      ...(filename.endsWith(".onnx") ? { format: "onnx" } : {}),
     }),
   );
   if (upload.status === "complete") return upload.artifact;
@@ -96,7 +101,12 @@ export async function seedDemoModels(options: { edgeUrl: string; adminKey: strin
         model.onnx,
         sha256,
       );
-      const registration = { ...model.registration, artifact: { ...artifact, format: "onnx" } };
+      const tokenizer = await uploadTokenizerFiles(options.edgeUrl, options.adminKey, model);
+      const registration = {
+        ...model.registration,
+        ...(tokenizer === undefined ? {} : { tokenizer }),
+        artifact: { ...artifact, format: "onnx" },
+      };
       version = RegisteredVersionSchema.parse(
         await edgeJson(options.edgeUrl, options.adminKey, "POST", `/v1/models/${model.name}/versions`, registration),
       );
@@ -116,4 +126,18 @@ export async function seedDemoModels(options: { edgeUrl: string; adminKey: strin
     seeded.push({ name: model.name, version: version.version, sha256, created });
   }
   return seeded;
+}
+
+/** A Hugging Face tokenizer's files go to object storage like the model; the registry records where. */
+async function uploadTokenizerFiles(edgeUrl: string, adminKey: string, model: BuiltReferenceModel) {
+  const files = model.tokenizerFiles;
+  if (!files) return undefined;
+  const tokenizerJson = await uploadArtifact(edgeUrl, adminKey, "tokenizer.json", files.tokenizerJson);
+  const tokenizerConfigJson = await uploadArtifact(
+    edgeUrl,
+    adminKey,
+    "tokenizer_config.json",
+    files.tokenizerConfigJson,
+  );
+  return hfTokenizerSpec({ tokenizerJson, tokenizerConfigJson }, files.eosTokenIds);
 }
