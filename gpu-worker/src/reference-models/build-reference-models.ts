@@ -1,16 +1,22 @@
 /**
  * Writes the reference models to disk:
  *   tsx gpu-worker/src/reference-models/build-reference-models.ts [outDir]   (default .modelgate/models)
+ * Each model becomes `<outDir>/<name>.onnx`; the reference decoder is also written as a Hugging
+ * Face model folder (`<outDir>/ref-decoder/`) that transformers.js and Optimum tools can load.
  */
-import { resolve } from "node:path";
+import { join, resolve } from "node:path";
 import { buildDemoLm } from "./demo-lm.js";
+import { buildDemoScorer } from "./demo-scorer.js";
+import { writeHfModelFolder } from "./hf-model-folder.js";
 import { writeReferenceModels } from "./index.js";
+import { buildReferenceDecoder } from "./reference-decoder.js";
 import { buildSpiralsClassifier } from "./spirals.js";
 
 async function main(): Promise<void> {
   const outDir = resolve(process.argv[2] ?? ".modelgate/models");
   const spirals = buildSpiralsClassifier();
-  const written = await writeReferenceModels(outDir, [buildDemoLm(), spirals]);
+  const decoder = buildReferenceDecoder();
+  const written = await writeReferenceModels(outDir, [buildDemoLm(), spirals, decoder, buildDemoScorer()]);
   for (const model of written) {
     const details = [`sha256=${model.sha256}`, `bytes=${model.bytes}`];
     const valAcc = model.registration.metrics.val_acc;
@@ -18,6 +24,9 @@ async function main(): Promise<void> {
     if (model.name === spirals.name) details.push(`training_ms=${Math.round(spirals.trainingMs)}`);
     console.log(`${model.name}\t${model.path}\t${details.join("\t")}`);
   }
+  const folder = join(outDir, decoder.name);
+  await writeHfModelFolder(folder, decoder);
+  console.log(`${decoder.name}\t${folder}/\tHugging Face model folder (config.json, tokenizer.json, onnx/model.onnx)`);
 }
 
 main().catch((error: unknown) => {

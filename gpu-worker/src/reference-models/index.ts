@@ -7,6 +7,8 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { ModelFile, RegisterVersionRequest, TokenizerSpec } from "@modelgate/shared";
 import { buildDemoLm } from "./demo-lm.js";
+import { buildDemoScorer } from "./demo-scorer.js";
+import { buildReferenceDecoder } from "./reference-decoder.js";
 import { buildSpiralsClassifier } from "./spirals.js";
 
 /** A version registration without its artifact, which is only known once the file is uploaded. */
@@ -71,6 +73,12 @@ export {
   measureDemoScorer,
 } from "./demo-scorer.js";
 export {
+  HF_MODEL_FOLDER_FILES,
+  type HfModelFiles,
+  writeHfModelFolder,
+} from "./hf-model-folder.js";
+export * from "./reference-decoder.js";
+export {
   type BuiltSpiralsClassifier,
   buildSpiralsClassifier,
   generateSpiralsDataset,
@@ -83,7 +91,7 @@ export {
 
 /** Every reference model with its default options, in a stable order. */
 export function buildReferenceModels(): BuiltReferenceModel[] {
-  return [buildDemoLm(), buildSpiralsClassifier()];
+  return [buildDemoLm(), buildSpiralsClassifier(), buildReferenceDecoder(), buildDemoScorer()];
 }
 
 export function sha256Hex(bytes: Uint8Array): string {

@@ -61,7 +61,8 @@ export function createHfTokenizer(files: HfTokenizerFiles): TextTokenizer {
       });
       return tokenizer.encode(rendered, { add_special_tokens: false }).ids;
     },
-    decode: (ids) => tokenizer.decode([...ids], { skip_special_tokens: true }),
+    // The library refuses an empty list; an empty answer decodes to "".
+    decode: (ids) => (ids.length === 0 ? "" : tokenizer.decode([...ids], { skip_special_tokens: true })),
     isSpecial: (id) => specialIds.has(id),
   };
 }
