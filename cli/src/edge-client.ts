@@ -31,6 +31,8 @@ import {
   PredictResponseSchema,
   type ProblemDetails,
   ProblemDetailsSchema,
+  type RefinementLoop,
+  RefinementLoopSchema,
   type RegisteredVersion,
   RegisteredVersionSchema,
   type RegistryPolicy,
@@ -48,6 +50,7 @@ import {
   WorkerListEntrySchema,
 } from "@modelgate/shared";
 import { z } from "zod";
+import { readServerSentEvents, type ServerSentEvent } from "./sse-reader.js";
 
 // `GET /health` has no schema in shared yet; this mirrors edge/src/routes/health.ts.
 /** A key as the edge lists it (no secret, no hash). */
@@ -154,6 +157,24 @@ export interface RoutedResponse<T> {
   body: T;
   worker: string | undefined;
   routeReason: string | undefined;
+}
+
+/** A `token` event: text of refinement loop `loop` as it appears. */
+export const GenerationTokenSchema = z.object({ loop: z.int().min(1), text: z.string() });
+export type GenerationToken = z.infer<typeof GenerationTokenSchema>;
+
+/** One event of a streamed generation, parsed (`data`) and as the edge sent it (`raw`, for NDJSON). */
+export type GenerationEvent =
+  | { event: "token"; data: GenerationToken; raw: unknown }
+  | { event: "loop"; data: RefinementLoop; raw: unknown }
+  | { event: "done"; data: GenerateResponse; raw: unknown }
+  | { event: "error"; data: ProblemDetails; raw: unknown };
+
+export interface GenerationStream {
+  worker: string | undefined;
+  routeReason: string | undefined;
+  /** Ends after the `done` or `error` event; a stream that stops before either throws EdgeProblemError (502). */
+  events: AsyncIterable<GenerationEvent>;
 }
 
 export interface EdgeClientOptions {
@@ -323,27 +344,47 @@ export class EdgeClient {
     };
   }
 
+  /**
+   * `POST /v1/generate` with `stream: true`. Resolves once the edge has answered 2xx with an
+   * event stream (a 4xx/5xx before streaming throws EdgeProblemError as `generate` does); the
+   * events are read as they are iterated. The timeout counts from the last event, not from the
+   * start, so a long generation that keeps producing text is never cut off.
+   */
+  async generateStream(request: GenerateRequest): Promise<GenerationStream> {
+    const idle = new IdleTimeout(this.timeoutMs);
+    let response: Response;
+    try {
+      response = await this.send(
+        "POST",
+        "/v1/generate",
+        { ...request, stream: true },
+        idle.signal,
+        "text/event-stream",
+      );
+    } catch (error) {
+      idle.clear();
+      throw error;
+    }
+    const contentType = response.headers.get("content-type") ?? "";
+    if (!response.ok || !contentType.startsWith("text/event-stream") || response.body === null) {
+      const text = await response.text().finally(() => idle.clear());
+      if (!response.ok) throw new EdgeProblemError(problemFromResponse(response, text));
+      throw new EdgeProtocolError(`POST /v1/generate with stream: true answered ${contentType || "no content type"}.`);
+    }
+    return {
+      worker: response.headers.get("x-modelgate-worker") ?? undefined,
+      routeReason: response.headers.get("x-modelgate-route-reason") ?? undefined,
+      events: generationEvents(response.body, idle),
+    };
+  }
+
   private async request<S extends z.ZodType>(
     method: "GET" | "POST" | "PUT" | "PATCH" | "DELETE",
     path: string,
     schema: S,
     body?: unknown,
   ): Promise<{ body: z.output<S>; headers: Headers }> {
-    const url = `${this.baseUrl}${path}`;
-    const headers: Record<string, string> = { accept: "application/json, application/problem+json" };
-    if (this.key !== undefined) headers.authorization = `Bearer ${this.key}`;
-    if (body !== undefined) headers["content-type"] = "application/json";
-    let response: Response;
-    try {
-      response = await this.fetchImpl(url, {
-        method,
-        headers,
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-        signal: AbortSignal.timeout(this.timeoutMs),
-      });
-    } catch (error) {
-      throw new EdgeUnreachableError(this.baseUrl, networkReason(error));
-    }
+    const response = await this.send(method, path, body, AbortSignal.timeout(this.timeoutMs));
     const text = await response.text();
     if (!response.ok) throw new EdgeProblemError(problemFromResponse(response, text));
     let raw: unknown;
@@ -360,6 +401,29 @@ export class EdgeClient {
     }
     if (typeof parsed.data === "object" && parsed.data !== null) rawBodies.set(parsed.data, raw);
     return { body: parsed.data, headers: response.headers };
+  }
+
+  /** Sends one request; any answer (2xx or not) is returned, no answer at all is EdgeUnreachableError. */
+  private async send(
+    method: "GET" | "POST" | "PUT" | "PATCH" | "DELETE",
+    path: string,
+    body: unknown,
+    signal: AbortSignal,
+    accept = "application/json",
+  ): Promise<Response> {
+    const headers: Record<string, string> = { accept: `${accept}, application/problem+json` };
+    if (this.key !== undefined) headers.authorization = `Bearer ${this.key}`;
+    if (body !== undefined) headers["content-type"] = "application/json";
+    try {
+      return await this.fetchImpl(`${this.baseUrl}${path}`, {
+        method,
+        headers,
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+        signal,
+      });
+    } catch (error) {
+      throw new EdgeUnreachableError(this.baseUrl, networkReason(error));
+    }
   }
 }
 
@@ -382,4 +446,95 @@ function problemFromResponse(response: Response, text: string): ProblemDetails {
     code: `http_${response.status}`,
     ...(snippet ? { detail: snippet } : {}),
   };
+}
+
+/**
+ * A stream that stops without `done` or `error` (worker crash, proxy timeout, reset) is a failed
+ * answer from upstream, so it is reported as the 502 it would have been had it not been streamed.
+ */
+function streamEndedProblem(reason: string): ProblemDetails {
+  return {
+    type: "https://modelgate.dev/problems/stream-ended-early",
+    title: "Stream ended early",
+    status: 502,
+    code: "stream_ended_early",
+    detail: `The stream ended early: ${reason}; the answer is incomplete.`,
+  };
+}
+
+/** Aborts a request when nothing has arrived for `ms`; restarted on every event. */
+class IdleTimeout {
+  private readonly controller = new AbortController();
+  private readonly ms: number;
+  private timer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(ms: number) {
+    this.ms = ms;
+    this.restart();
+  }
+
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  restart(): void {
+    this.clear();
+    this.timer = setTimeout(() => this.controller.abort(new DOMException("timed out", "TimeoutError")), this.ms);
+    // The open connection keeps the process alive while it matters; a stray timer must not.
+    this.timer.unref();
+  }
+
+  clear(): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+}
+
+function parseEventData<T>(sse: ServerSentEvent, raw: unknown, schema: z.ZodType<T>): T {
+  const parsed = schema.safeParse(raw);
+  if (parsed.success) return parsed.data;
+  const first = parsed.error.issues[0];
+  const where = first ? `${first.path.map(String).join(".") || "(data)"}: ${first.message}` : "unknown issue";
+  throw new EdgeProtocolError(
+    `The generation stream sent a ${sse.event} event the CLI does not understand (${where}).`,
+  );
+}
+
+function parseGenerationEvent(sse: ServerSentEvent): GenerationEvent | undefined {
+  // Events this CLI does not know are skipped, so the edge can add some without breaking it.
+  if (!["token", "loop", "done", "error"].includes(sse.event)) return undefined;
+  let raw: unknown;
+  try {
+    raw = JSON.parse(sse.data);
+  } catch {
+    throw new EdgeProtocolError(`The generation stream sent a ${sse.event} event whose data is not JSON.`);
+  }
+  switch (sse.event) {
+    case "token":
+      return { event: "token", data: parseEventData(sse, raw, GenerationTokenSchema), raw };
+    case "loop":
+      return { event: "loop", data: parseEventData(sse, raw, RefinementLoopSchema), raw };
+    case "done":
+      return { event: "done", data: parseEventData(sse, raw, GenerateResponseSchema), raw };
+    default:
+      return { event: "error", data: parseEventData(sse, raw, ProblemDetailsSchema), raw };
+  }
+}
+
+async function* generationEvents(body: ReadableStream<Uint8Array>, idle: IdleTimeout): AsyncGenerator<GenerationEvent> {
+  try {
+    for await (const sse of readServerSentEvents(body)) {
+      idle.restart();
+      const event = parseGenerationEvent(sse);
+      if (event === undefined) continue;
+      yield event;
+      if (event.event === "done" || event.event === "error") return;
+    }
+  } catch (error) {
+    if (error instanceof EdgeProtocolError) throw error;
+    throw new EdgeProblemError(streamEndedProblem(`reading it failed (${networkReason(error)})`));
+  } finally {
+    idle.clear();
+  }
+  throw new EdgeProblemError(streamEndedProblem("the edge closed it without a done or error event"));
 }
