@@ -60,7 +60,7 @@ describe("writeReferenceModels", () => {
     const dir = await mkdtemp(join(tmpdir(), "modelgate-reference-"));
     try {
       const written = await writeReferenceModels(join(dir, "models"));
-      expect(written.map((w) => w.name)).toEqual(["demo-lm", "spirals"]);
+      expect(written.map((w) => w.name)).toEqual(["demo-lm", "spirals", "ref-decoder", "demo-scorer"]);
       for (const entry of written) {
         expect(entry.path).toBe(join(dir, "models", `${entry.name}.onnx`));
         const bytes = await readFile(entry.path);
