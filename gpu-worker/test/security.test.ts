@@ -101,6 +101,10 @@ describe("edge signature on /v1/*", () => {
     expect(health).toHaveProperty("in_flight", 0);
     expect(Array.isArray(health.gpus) && health.gpus.length).toBeGreaterThan(0);
     expect(Array.isArray(health.loaded_models)).toBe(true);
+    // Resident memory of the whole worker process: present, positive, and the peak never below now.
+    const memory = health.process as { rss_mb: number; peak_rss_mb: number };
+    expect(memory.rss_mb).toBeGreaterThan(0);
+    expect(memory.peak_rss_mb).toBeGreaterThanOrEqual(memory.rss_mb);
   });
 });
 

@@ -25,6 +25,18 @@ export function healthRoutes(deps: HealthRouteDeps) {
       in_flight: load.inFlight,
       tokens_per_second: load.tokensPerSecond,
       gpus: deps.gpuMonitor.current(),
+      // The whole process, inference threads and ONNX Runtime's native memory included.
+      process: processMemory(),
     });
   });
+}
+
+const MB = 1024 * 1024;
+
+/** Resident memory now and at its peak (maxRSS comes in kilobytes). */
+function processMemory(): { rss_mb: number; peak_rss_mb: number } {
+  return {
+    rss_mb: Math.round(process.memoryUsage.rss() / MB),
+    peak_rss_mb: Math.round((process.resourceUsage().maxRSS * 1024) / MB),
+  };
 }
