@@ -24,7 +24,12 @@ export const inferenceRouteSpecs: readonly RouteSpec[] = [
     description:
       `${MODEL_REFERENCE_HELP} The edge picks a live worker, forwards the request signed, and answers with ` +
       "`x-modelgate-worker`, `x-modelgate-model` and `x-modelgate-route-reason` headers. A key's maximum CAWS " +
-      "tier caps the runtime configuration.",
+      "tier caps the runtime configuration. Give `prompt` (raw text) or `messages` (rendered with the model's " +
+      "chat template). With a `judge` (json_schema, regex, or a registered scorer model) the answer is refined " +
+      "until the judge passes, the halt head says stop, or the loop budget runs out; each loop is in `loops`. " +
+      'With `"stream": true` the answer is `text/event-stream`: `token` events `{loop, text}`, a `loop` event ' +
+      "per refinement loop, then one `done` event carrying this response body, or one `error` event carrying " +
+      "a problem object.",
     body: component("GenerateRequest", GenerateRequestSchema),
     responses: {
       200: {
