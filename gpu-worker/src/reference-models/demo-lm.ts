@@ -6,6 +6,7 @@
  */
 import { OnnxGraphBuilder } from "../onnx/onnx-graph-builder.js";
 import type { BuiltReferenceModel } from "./index.js";
+import { argmaxRow, roundTo } from "./table-math.js";
 
 export const DEMO_LM_VOCAB_SIZE = 260;
 export const DEMO_LM_BOS_TOKEN_ID = 256;
@@ -148,9 +149,9 @@ export function computeDemoLmTables(corpus: readonly string[] = DEMO_LM_CORPUS):
     logits,
     haltLogits,
     metrics: {
-      perplexity: round(Math.exp(meanNll), 4),
-      bits_per_byte: round(meanNll / Math.LN2, 4),
-      next_byte_top1_accuracy: round(correct / unigramTotal, 4),
+      perplexity: roundTo(Math.exp(meanNll), 4),
+      bits_per_byte: roundTo(meanNll / Math.LN2, 4),
+      next_byte_top1_accuracy: roundTo(correct / unigramTotal, 4),
       corpus_bytes: unigramTotal,
     },
   };
@@ -162,25 +163,6 @@ function haltLogitsAfter(token: number): readonly [number, number] {
   if (char === "." || char === "!" || char === "?") return HALT_AFTER_SENTENCE_END;
   if (char === "," || char === ";" || char === ":") return HALT_AFTER_CLAUSE_END;
   return HALT_OTHERWISE;
-}
-
-/** First index of the maximum, matching the tie-breaking of a typical greedy decoder. */
-function argmaxRow(table: Float64Array, row: number, width: number): number {
-  let best = 0;
-  let bestValue = Number.NEGATIVE_INFINITY;
-  for (let column = 0; column < width; column++) {
-    const value = table[row * width + column] ?? Number.NEGATIVE_INFINITY;
-    if (value > bestValue) {
-      bestValue = value;
-      best = column;
-    }
-  }
-  return best;
-}
-
-function round(value: number, digits: number): number {
-  const scale = 10 ** digits;
-  return Math.round(value * scale) / scale;
 }
 
 export interface DemoLmOptions {
@@ -251,7 +233,7 @@ export function buildDemoLm(options: DemoLmOptions = {}): BuiltReferenceModel {
       categories: ["general"],
       primary_category: "general",
       // The registry's 0–100 benchmark scale: next-byte top-1 accuracy on the training corpus, in percent.
-      benchmark_scores: { next_byte_top1: round(tables.metrics.next_byte_top1_accuracy * 100, 2) },
+      benchmark_scores: { next_byte_top1: roundTo(tables.metrics.next_byte_top1_accuracy * 100, 2) },
       metrics: { ...tables.metrics },
       runtime_config: { halt_head_enabled: haltHead },
       description:

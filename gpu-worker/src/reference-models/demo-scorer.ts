@@ -12,6 +12,7 @@
 import { OnnxGraphBuilder } from "../onnx/onnx-graph-builder.js";
 import { DEMO_LM_BOS_TOKEN_ID, DEMO_LM_EOS_TOKEN_ID, DEMO_LM_VOCAB_SIZE } from "./demo-lm.js";
 import type { BuiltReferenceModel } from "./index.js";
+import { roundTo } from "./table-math.js";
 
 /** The same byte-level vocabulary as demo-lm: bytes 0–255, BOS 256, EOS 257, 258/259 latent markers. */
 export const DEMO_SCORER_VOCAB_SIZE = DEMO_LM_VOCAB_SIZE;
@@ -70,11 +71,6 @@ export const DEMO_SCORER_EXAMPLES: readonly { text: string; json: boolean }[] = 
   { text: "The model is demo-lm, version three.", json: false },
 ];
 
-function round(value: number, digits: number): number {
-  const scale = 10 ** digits;
-  return Math.round(value * scale) / scale;
-}
-
 /** Mean score per label and the share of (JSON, prose) pairs the scorer orders correctly. */
 export function measureDemoScorer(): { json_mean_score: number; prose_mean_score: number; pairwise_accuracy: number } {
   const scored = DEMO_SCORER_EXAMPLES.map((example) => ({
@@ -87,9 +83,9 @@ export function measureDemoScorer(): { json_mean_score: number; prose_mean_score
   let correct = 0;
   for (const a of json) for (const b of prose) if (a > b) correct += 1;
   return {
-    json_mean_score: round(mean(json), 4),
-    prose_mean_score: round(mean(prose), 4),
-    pairwise_accuracy: round(correct / (json.length * prose.length), 4),
+    json_mean_score: roundTo(mean(json), 4),
+    prose_mean_score: roundTo(mean(prose), 4),
+    pairwise_accuracy: roundTo(correct / (json.length * prose.length), 4),
   };
 }
 

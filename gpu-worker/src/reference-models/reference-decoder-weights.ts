@@ -13,6 +13,7 @@
  */
 import { createSeededRandom } from "../random/seeded-random.js";
 import type { ReferenceTokenizer } from "./reference-tokenizer.js";
+import { argmaxRow, roundTo } from "./table-math.js";
 
 /**
  * The text the tokenizer's merges and the bigram table are counted from: one sequence per
@@ -202,30 +203,12 @@ export function computeBigramTable(tokenizer: ReferenceTokenizer, sequences: rea
   return {
     logProb,
     metrics: {
-      perplexity: round(Math.exp(meanNll), 4),
-      bits_per_token: round(meanNll / Math.LN2, 4),
-      next_token_top1_accuracy: round(correct / total, 4),
+      perplexity: roundTo(Math.exp(meanNll), 4),
+      bits_per_token: roundTo(meanNll / Math.LN2, 4),
+      next_token_top1_accuracy: roundTo(correct / total, 4),
       corpus_tokens: total,
     },
   };
-}
-
-function argmaxRow(table: Float64Array, row: number, width: number): number {
-  let best = 0;
-  let bestValue = Number.NEGATIVE_INFINITY;
-  for (let column = 0; column < width; column++) {
-    const value = table[row * width + column] ?? Number.NEGATIVE_INFINITY;
-    if (value > bestValue) {
-      bestValue = value;
-      best = column;
-    }
-  }
-  return best;
-}
-
-function round(value: number, digits: number): number {
-  const scale = 10 ** digits;
-  return Math.round(value * scale) / scale;
 }
 
 export function haltLogitsAfter(tokenizer: ReferenceTokenizer, token: number): readonly [number, number] {

@@ -80,10 +80,9 @@ function jsonFile(value: unknown): string {
   return `${JSON.stringify(value, null, 2)}\n`;
 }
 
-function hfConfig(dims: ReferenceDecoderDims, spec: ReferenceDecoderSpec): Record<string, unknown> {
+/** The dimensions under the names config.json (and the registry's hyperparameters) give them. */
+function architectureFields(dims: ReferenceDecoderDims) {
   return {
-    architectures: ["LlamaForCausalLM"],
-    model_type: "llama",
     vocab_size: dims.vocabSize,
     hidden_size: dims.hiddenSize,
     intermediate_size: dims.intermediateSize,
@@ -91,6 +90,14 @@ function hfConfig(dims: ReferenceDecoderDims, spec: ReferenceDecoderSpec): Recor
     num_attention_heads: dims.numHeads,
     num_key_value_heads: dims.numKeyValueHeads,
     head_dim: dims.headDim,
+  };
+}
+
+function hfConfig(dims: ReferenceDecoderDims, spec: ReferenceDecoderSpec): Record<string, unknown> {
+  return {
+    architectures: ["LlamaForCausalLM"],
+    model_type: "llama",
+    ...architectureFields(dims),
     hidden_act: "silu",
     max_position_embeddings: dims.maxPositionEmbeddings,
     rms_norm_eps: dims.rmsNormEps,
@@ -164,16 +171,7 @@ export function buildReferenceDecoder(options: ReferenceDecoderOptions = {}): Bu
     // within a few percent of it (the blocks only perturb the logits; the tests check this).
     metrics: { ...metrics },
     perplexity: metrics.perplexity,
-    hyperparameters: {
-      vocab_size: dims.vocabSize,
-      hidden_size: dims.hiddenSize,
-      intermediate_size: dims.intermediateSize,
-      num_hidden_layers: dims.numLayers,
-      num_attention_heads: dims.numHeads,
-      num_key_value_heads: dims.numKeyValueHeads,
-      head_dim: dims.headDim,
-      seed: REFERENCE_DECODER_SEED,
-    },
+    hyperparameters: { ...architectureFields(dims), seed: REFERENCE_DECODER_SEED },
     runtime_config: { halt_head_enabled: haltHead },
     description:
       `Llama-architecture decoder (${dims.numLayers} layers, ${dims.numHeads} heads, ${dims.numKeyValueHeads} KV ` +

@@ -7,6 +7,7 @@
 import { OnnxGraphBuilder } from "../onnx/onnx-graph-builder.js";
 import { createSeededRandom, type SeededRandom } from "../random/seeded-random.js";
 import type { BuiltReferenceModel } from "./index.js";
+import { roundTo } from "./table-math.js";
 
 export const SPIRALS_DEFAULT_SEED = 4;
 
@@ -294,18 +295,13 @@ export function trainSpiralsClassifier(dataset: SpiralsDataset, seed: number): S
   return {
     layers: exported,
     metrics: {
-      train_acc: round(train.accuracy, 4),
-      train_loss: round(train.loss, 4),
-      val_acc: round(validation.accuracy, 4),
-      val_loss: round(validation.loss, 4),
+      train_acc: roundTo(train.accuracy, 4),
+      train_loss: roundTo(train.loss, 4),
+      val_acc: roundTo(validation.accuracy, 4),
+      val_loss: roundTo(validation.loss, 4),
       epochs,
     },
   };
-}
-
-function round(value: number, digits: number): number {
-  const scale = 10 ** digits;
-  return Math.round(value * scale) / scale;
 }
 
 export interface SpiralsOptions {
@@ -371,7 +367,7 @@ export function buildSpiralsClassifier(options: SpiralsOptions = {}): BuiltSpira
       },
       categories: ["classification"],
       primary_category: "classification",
-      benchmark_scores: { two_spirals_val_acc: round(trained.metrics.val_acc * 100, 2) },
+      benchmark_scores: { two_spirals_val_acc: roundTo(trained.metrics.val_acc * 100, 2) },
       metrics: { ...trained.metrics, seed },
       description:
         `Two-spirals classifier (seed ${seed}): a 2-${hidden}-2 tanh MLP trained with Adam in TypeScript on ` +
