@@ -178,6 +178,30 @@ describe("streamed generation", () => {
     expect(done.token_ids).toEqual(plain.token_ids);
   });
 
+  it("ends a stream that fails after it started with an explicit error event, never a silent done", async () => {
+    // The scorer's artifact is not in S3: the failure comes after loop 1 has already streamed.
+    const missing = {
+      uri: `s3://${s3.bucket}/models/missing/scorer.onnx`,
+      sha256: "f".repeat(64),
+      bytes: 1554,
+      format: "onnx" as const,
+    };
+    const brokenScorer = { ...scorer, artifact: missing };
+    const response = await signedPost(worker.url, "/v1/generate", {
+      ...request({ judge: { type: "model", model: "demo-scorer" }, judge_target: brokenScorer }),
+      stream: true,
+    });
+    expect(response.status).toBe(200);
+    const events = await readServerSentEvents(response);
+    expect(events.some((e) => e.event === "token")).toBe(true);
+    expect(events.map((e) => e.event)).not.toContain("done");
+    const last = events.at(-1);
+    expect(last?.event).toBe("error");
+    expect(last?.data).toMatchObject({ status: 502 });
+    // The problem speaks of object storage, not of files or stack traces on the worker.
+    expect(JSON.stringify(last?.data)).not.toContain("/tmp");
+  });
+
   it("answers a bad streamed request with a 4xx problem, not a stream", async () => {
     const response = await signedPost(worker.url, "/v1/generate", request({ stream: true, top_p: 3 }));
     expect(response.status).toBe(400);
