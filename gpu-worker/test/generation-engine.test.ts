@@ -9,6 +9,7 @@ import { type GenerateResponse, GenerateResponseSchema, type ModelVersion } from
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   type BuiltReferenceDecoder,
+  buildDemoLm,
   buildReferenceDecoder,
   REFERENCE_DECODER_LATENT_MESSAGES,
   REFERENCE_DECODER_LATENT_PROMPT,
@@ -136,6 +137,44 @@ describe("continuous batching", () => {
     expect(answers.every((a) => a.tokens_generated > 0)).toBe(true);
     // A loose bound for a shared CI machine; the benchmark records the real percentiles.
     expect(Math.max(...probes)).toBeLessThan(1000);
+  });
+});
+
+describe("cancellation", () => {
+  it("stops a streamed generation when its client goes away, freeing the batch", async () => {
+    // demo-lm recomputes the whole sequence every step: 3000 tokens take seconds, not milliseconds.
+    const slow = await uploadReferenceModel(s3, buildDemoLm());
+    const started = performance.now();
+    const client = new AbortController();
+    const response = await signedPost(
+      worker.url,
+      "/v1/generate",
+      { model: "demo-lm", target: slow, prompt: "The worker", max_new_tokens: 3000, temperature: 0.8, stream: true },
+      { signal: client.signal },
+    );
+    const reader = response.body?.getReader();
+    if (!reader) throw new Error("no stream");
+    await reader.read();
+    client.abort();
+    await reader.cancel().catch(() => undefined);
+    const health = async () => (await (await fetch(`${worker.url}/health`)).json()) as { in_flight: number };
+    const deadline = Date.now() + 1000;
+    while ((await health()).in_flight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    expect((await health()).in_flight).toBe(0);
+    const stoppedAfter = performance.now() - started;
+    // The same generation left to run takes far longer than the stop did.
+    const full = await signedPost(worker.url, "/v1/generate", {
+      model: "demo-lm",
+      target: slow,
+      prompt: "The worker",
+      max_new_tokens: 3000,
+      temperature: 0.8,
+    });
+    expect(full.status).toBe(200);
+    expect(GenerateResponseSchema.parse(await full.json()).inference_time_ms).toBeGreaterThan(2 * stoppedAfter);
+    // The worker's throughput window only counts finished generations: the stopped one adds nothing.
+    const next = await generate({ prompt: "Good serving", max_new_tokens: 8, temperature: 0 });
+    expect(next.tokens_generated).toBe(8);
   });
 });
 

@@ -84,21 +84,27 @@ export class InferenceThreadPool {
 
   /**
    * Hands a job to one thread; resolves when the thread answers (or dies). `onText` receives a
-   * generation's visible text as it appears (streaming).
+   * generation's visible text as it appears (streaming); aborting `signal` asks the thread to
+   * stop the job, which then fails with code "cancelled".
    */
   run<T extends JobRequest["type"]>(
     threadIndex: number,
     request: Extract<JobRequest, { type: T }>,
-    onText?: (text: string) => void,
+    options: { onText?: ((text: string) => void) | undefined; signal?: AbortSignal | undefined } = {},
   ): Promise<JobOutcome<T>> {
     const slot = this.#slots[threadIndex];
     if (!slot || this.#closing) return Promise.resolve({ ok: false, message: "inference pool is not running" });
+    if (options.signal?.aborted) return Promise.resolve({ ok: false, message: "cancelled", code: "cancelled" });
     const message = withJobId(request, this.#nextJobId++);
+    const { onText, signal } = options;
+    const cancel = () => slot.worker.postMessage({ type: "cancel", jobId: message.jobId } satisfies ToInferenceThread);
+    signal?.addEventListener("abort", cancel, { once: true });
     return new Promise((resolve) => {
       slot.pending.set(message.jobId, {
         message,
         onText,
         settle: (reply) => {
+          signal?.removeEventListener("abort", cancel);
           if (reply.type === "failed") {
             resolve({ ok: false, message: reply.message, code: reply.code });
             return;

@@ -48,9 +48,11 @@ export type GenerationEvent = { type: "text"; loop: number; text: string } | { t
 export interface InferenceEngine {
   /** The checks `generate` makes before any inference, for callers that must answer 4xx before streaming. */
   checkGenerate(request: WorkerGenerateRequest): Result<void>;
+  /** `signal` aborts when the caller went away: the generation stops and frees its batch slot. */
   generate(
     request: WorkerGenerateRequest,
     onEvent?: (event: GenerationEvent) => void,
+    signal?: AbortSignal,
   ): Promise<Result<GenerateResponse>>;
   predict(request: WorkerPredictRequest): Promise<Result<PredictResponse>>;
   load(): InferenceLoad;
@@ -114,10 +116,11 @@ export class InferenceService implements InferenceEngine {
   async generate(
     request: WorkerGenerateRequest,
     onEvent?: (event: GenerationEvent) => void,
+    signal?: AbortSignal,
   ): Promise<Result<GenerateResponse>> {
     this.#active++;
     try {
-      return await this.#generate(request, onEvent);
+      return await this.#generate(request, onEvent, signal);
     } finally {
       this.#active--;
     }
@@ -156,6 +159,7 @@ export class InferenceService implements InferenceEngine {
   async #generate(
     request: WorkerGenerateRequest,
     onEvent: ((event: GenerationEvent) => void) | undefined,
+    signal: AbortSignal | undefined,
   ): Promise<Result<GenerateResponse>> {
     const { target } = request;
     const checked = this.#check(request);
@@ -175,7 +179,17 @@ export class InferenceService implements InferenceEngine {
         haltProbabilityThreshold: runtimeConfig.halt_probability_threshold,
         judge,
         generate: (loopPrompt, loop) =>
-          this.#generateOnce({ request, runtimeConfig, model, seed, prompt: loopPrompt, loop, details, onEvent }),
+          this.#generateOnce({
+            request,
+            runtimeConfig,
+            model,
+            seed,
+            prompt: loopPrompt,
+            loop,
+            details,
+            onEvent,
+            signal,
+          }),
         ...(onEvent ? { onLoop: (loop: RefinementLoop) => onEvent({ type: "loop", loop }) } : {}),
       }),
     );
@@ -221,6 +235,7 @@ export class InferenceService implements InferenceEngine {
     loop: number;
     details: LoopDetail[];
     onEvent: ((event: GenerationEvent) => void) | undefined;
+    signal: AbortSignal | undefined;
   }): Promise<Result<LoopGeneration>> {
     const { request, runtimeConfig, model, loop, onEvent } = input;
     const { target } = request;
@@ -251,9 +266,12 @@ export class InferenceService implements InferenceEngine {
         shrinkToFit: loop > 1,
         stream: onEvent !== undefined,
       },
-      onEvent ? (text) => onEvent({ type: "text", loop, text }) : undefined,
+      { onText: onEvent ? (text) => onEvent({ type: "text", loop, text }) : undefined, signal: input.signal },
     );
     if (!outcome.ok) {
+      if (outcome.code === "cancelled") {
+        return err(new ModelgateError("bad_request", "The caller went away; the generation was stopped."));
+      }
       if (outcome.code === "context_overflow") {
         return err(
           new ModelgateError("bad_request", `The request does not fit ${target.name}@${target.version}'s context.`, [

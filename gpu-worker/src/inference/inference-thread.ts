@@ -24,6 +24,8 @@ interface LoadedModel {
 
 const HALT_OUTPUT = "halt_logits";
 const models = new Map<string, LoadedModel>();
+/** Running generations by job id, so a cancel message can stop one. */
+const cancellations = new Map<number, AbortController>();
 
 function post(message: FromInferenceThread): void {
   if (message.type === "predicted") parentPort?.postMessage(message, [message.values.buffer]);
@@ -112,11 +114,19 @@ async function generate(message: Extract<ToInferenceThread, { type: "generate" }
     };
   }
   const jobId = message.jobId;
-  const result = await scheduler.generate({
-    settings: { ...message.settings, maxNewTokens, promptIds },
-    ...(message.stream ? { onText: (text: string) => post({ type: "text", jobId, text }) } : {}),
-  });
-  return { type: "generated", jobId, ...result, promptTokens: promptIds.length };
+  const cancellation = new AbortController();
+  cancellations.set(jobId, cancellation);
+  try {
+    const result = await scheduler.generate({
+      settings: { ...message.settings, maxNewTokens, promptIds },
+      signal: cancellation.signal,
+      ...(message.stream ? { onText: (text: string) => post({ type: "text", jobId, text }) } : {}),
+    });
+    if (result === "cancelled") return { type: "failed", jobId, code: "cancelled", message: "cancelled" };
+    return { type: "generated", jobId, ...result, promptTokens: promptIds.length };
+  } finally {
+    cancellations.delete(jobId);
+  }
 }
 
 async function predict(message: Extract<ToInferenceThread, { type: "predict" }>): Promise<JobReply> {
@@ -150,7 +160,7 @@ async function score(message: Extract<ToInferenceThread, { type: "score" }>): Pr
   return { type: "scored", jobId: message.jobId, score: value, inferenceTimeMs: performance.now() - started };
 }
 
-async function handle(message: ToInferenceThread): Promise<JobReply> {
+async function handle(message: Exclude<ToInferenceThread, { type: "cancel" }>): Promise<JobReply> {
   switch (message.type) {
     case "load":
       return load(message);
@@ -167,6 +177,10 @@ async function handle(message: ToInferenceThread): Promise<JobReply> {
 
 if (!parentPort) throw new Error("inference-thread.ts must run as a worker thread");
 parentPort.on("message", (message: ToInferenceThread) => {
+  if (message.type === "cancel") {
+    cancellations.get(message.jobId)?.abort();
+    return;
+  }
   handle(message).then(post, (error: unknown) => {
     post({ type: "failed", jobId: message.jobId, message: error instanceof Error ? error.message : String(error) });
   });

@@ -17,7 +17,7 @@ export type TokenizerSource =
   | { type: "hf-tokenizer"; tokenizerJsonPath: string; tokenizerConfigPath: string | undefined; eosTokenIds: number[] };
 
 /** Why a job failed, when the caller can act on it. */
-export type JobFailureCode = "context_overflow";
+export type JobFailureCode = "context_overflow" | "cancelled";
 
 export type ToInferenceThread =
   | {
@@ -54,7 +54,9 @@ export type ToInferenceThread =
       /** Row-major [rows, features]; transferred, not copied. */
       values: Float32Array<ArrayBuffer>;
     }
-  | { type: "score"; jobId: number; modelKey: string; text: string };
+  | { type: "score"; jobId: number; modelKey: string; text: string }
+  /** Stop a running generation (the caller went away); it then fails with code "cancelled". */
+  | { type: "cancel"; jobId: number };
 
 export type FromInferenceThread =
   | { type: "ready" }
@@ -88,8 +90,8 @@ interface ReplyByJob {
 }
 
 /** The reply type each job kind expects on success. */
-export type ReplyFor<T extends ToInferenceThread["type"]> = ReplyByJob[T];
+export type ReplyFor<T extends JobRequest["type"]> = ReplyByJob[T];
 
-/** Job messages without the id the pool assigns. */
+/** Job messages without the id the pool assigns (cancel is not a job: it names one). */
 type WithoutJobId<T> = T extends unknown ? Omit<T, "jobId"> : never;
-export type JobRequest = WithoutJobId<ToInferenceThread>;
+export type JobRequest = WithoutJobId<Exclude<ToInferenceThread, { type: "cancel" }>>;

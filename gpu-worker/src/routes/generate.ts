@@ -17,21 +17,30 @@ export function generateRoutes(inference: InferenceEngine) {
     // Bad requests are answered 4xx before anything is streamed or run.
     const checked = inference.checkGenerate(request);
     if (!checked.ok) throw checked.error;
+    // The client going away stops the generation and frees its place in the batch.
+    const signal = c.req.raw.signal;
     if (request.stream !== true) {
-      const result = await inference.generate(request);
+      const result = await inference.generate(request, undefined, signal);
       if (!result.ok) throw result.error;
       // Parsing the way out too keeps the worker honest about the shared response contract.
       return c.json(GenerateResponseSchema.parse(result.value));
     }
     const logger = c.get("logger");
     return streamSSE(c, async (stream) => {
-      const result = await inference.generate(request, (event) => {
-        void stream.writeSSE(
-          event.type === "text"
-            ? { event: "token", data: JSON.stringify({ loop: event.loop, text: event.text }) }
-            : { event: "loop", data: JSON.stringify(event.loop) },
-        );
-      });
+      const stopped = new AbortController();
+      stream.onAbort(() => stopped.abort());
+      const result = await inference.generate(
+        request,
+        (event) => {
+          void stream.writeSSE(
+            event.type === "text"
+              ? { event: "token", data: JSON.stringify({ loop: event.loop, text: event.text }) }
+              : { event: "loop", data: JSON.stringify(event.loop) },
+          );
+        },
+        AbortSignal.any([signal, stopped.signal]),
+      );
+      if (stream.aborted) return;
       if (result.ok) {
         await stream.writeSSE({ event: "done", data: JSON.stringify(GenerateResponseSchema.parse(result.value)) });
         return;

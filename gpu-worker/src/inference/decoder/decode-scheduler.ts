@@ -19,7 +19,12 @@ export interface GenerationRequest {
   settings: SequenceSettings;
   /** Visible text as it appears, for streaming. */
   onText?: (text: string) => void;
+  /** Aborted when the caller went away: the sequence leaves the batch at the next step. */
+  signal?: AbortSignal;
 }
+
+/** What a generation resolves to: its result, or "cancelled" when its signal was aborted. */
+export type GenerationOutcome = ScheduledGeneration | "cancelled";
 
 interface ActiveSequence {
   request: GenerationRequest;
@@ -30,13 +35,13 @@ interface ActiveSequence {
   /** The token to feed next. */
   pending: number;
   startedAt: number;
-  resolve(result: ScheduledGeneration): void;
+  resolve(result: GenerationOutcome): void;
   reject(error: unknown): void;
 }
 
 interface WaitingRequest {
   request: GenerationRequest;
-  resolve(result: ScheduledGeneration): void;
+  resolve(result: GenerationOutcome): void;
   reject(error: unknown): void;
   queuedAt: number;
 }
@@ -60,7 +65,7 @@ export class DecodeScheduler {
     return { active: this.#active.length, waiting: this.#waiting.length };
   }
 
-  generate(request: GenerationRequest): Promise<ScheduledGeneration> {
+  generate(request: GenerationRequest): Promise<GenerationOutcome> {
     return new Promise((resolve, reject) => {
       this.#waiting.push({ request, resolve, reject, queuedAt: performance.now() });
       if (!this.#running) void this.#loop();
@@ -85,6 +90,10 @@ export class DecodeScheduler {
     while (this.#waiting.length > 0 && this.#active.length < this.#maxBatch) {
       const waiting = this.#waiting.shift();
       if (!waiting) break;
+      if (waiting.request.signal?.aborted) {
+        waiting.resolve("cancelled");
+        continue;
+      }
       try {
         const generation = new GenerationSequence(waiting.request.settings, this.#tokenizer);
         const { sequence, output } = await this.#decoder.prefill(waiting.request.settings.promptIds);
@@ -117,8 +126,14 @@ export class DecodeScheduler {
     // Finished sequences whose halt head still has to read their last kept token stay one more step.
     const stepping: ActiveSequence[] = [];
     for (const active of this.#active) {
-      if (active.generation.finished === undefined || this.#needsHaltStep(active)) stepping.push(active);
-      else this.#complete(active);
+      if (active.request.signal?.aborted) {
+        this.#decoder.release(active.sequence);
+        active.resolve("cancelled");
+      } else if (active.generation.finished === undefined || this.#needsHaltStep(active)) {
+        stepping.push(active);
+      } else {
+        this.#complete(active);
+      }
     }
     this.#active = stepping;
     if (stepping.length === 0) return;
