@@ -12,7 +12,6 @@ import {
   type CreateUploadRequest,
   type Deleted,
   DeletedSchema,
-  type FieldProblem,
   type GenerateRequest,
   type GenerateResponse,
   GenerateResponseSchema,
@@ -29,10 +28,6 @@ import {
   type PredictRequest,
   type PredictResponse,
   PredictResponseSchema,
-  type ProblemDetails,
-  ProblemDetailsSchema,
-  type RefinementLoop,
-  RefinementLoopSchema,
   type RegisteredVersion,
   RegisteredVersionSchema,
   type RegistryPolicy,
@@ -50,7 +45,17 @@ import {
   WorkerListEntrySchema,
 } from "@modelgate/shared";
 import { z } from "zod";
-import { readServerSentEvents, type ServerSentEvent } from "./sse-reader.js";
+import {
+  EdgeProblemError,
+  EdgeProtocolError,
+  EdgeUnreachableError,
+  networkReason,
+  problemFromResponse,
+} from "./edge-errors.js";
+import { type GenerationStream, generationEvents, IdleTimeout } from "./generation-stream.js";
+
+export { EdgeProblemError, EdgeProtocolError, EdgeUnreachableError } from "./edge-errors.js";
+export type { GenerationEvent, GenerationStream, GenerationToken } from "./generation-stream.js";
 
 // `GET /health` has no schema in shared yet; this mirrors edge/src/routes/health.ts.
 /** A key as the edge lists it (no secret, no hash). */
@@ -109,72 +114,10 @@ function queryString(params: Record<string, string | number | boolean | undefine
 }
 
 /** The edge answered with an error status; `problem` is its problem+json (or one made up for a non-problem body). */
-export class EdgeProblemError extends Error {
-  readonly problem: ProblemDetails;
-
-  constructor(problem: ProblemDetails) {
-    super(problem.detail ?? problem.title);
-    this.name = "EdgeProblemError";
-    this.problem = problem;
-  }
-
-  get status(): number {
-    return this.problem.status;
-  }
-
-  get code(): string {
-    return this.problem.code;
-  }
-
-  get fieldErrors(): FieldProblem[] {
-    return this.problem.errors ?? [];
-  }
-}
-
-/** No HTTP answer at all: connection refused, DNS failure, reset, or our own timeout. */
-export class EdgeUnreachableError extends Error {
-  readonly url: string;
-  readonly reason: string;
-
-  constructor(url: string, reason: string) {
-    super(`Cannot reach the edge at ${url}: ${reason}.`);
-    this.name = "EdgeUnreachableError";
-    this.url = url;
-    this.reason = reason;
-  }
-}
-
-/** A 2xx answer the CLI cannot read: the edge and the CLI disagree about the contract. */
-export class EdgeProtocolError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "EdgeProtocolError";
-  }
-}
-
-/** Inference answers carry the routing decision in headers, not in the body. */
 export interface RoutedResponse<T> {
   body: T;
   worker: string | undefined;
   routeReason: string | undefined;
-}
-
-/** A `token` event: text of refinement loop `loop` as it appears. */
-export const GenerationTokenSchema = z.object({ loop: z.int().min(1), text: z.string() });
-export type GenerationToken = z.infer<typeof GenerationTokenSchema>;
-
-/** One event of a streamed generation, parsed (`data`) and as the edge sent it (`raw`, for NDJSON). */
-export type GenerationEvent =
-  | { event: "token"; data: GenerationToken; raw: unknown }
-  | { event: "loop"; data: RefinementLoop; raw: unknown }
-  | { event: "done"; data: GenerateResponse; raw: unknown }
-  | { event: "error"; data: ProblemDetails; raw: unknown };
-
-export interface GenerationStream {
-  worker: string | undefined;
-  routeReason: string | undefined;
-  /** Ends after the `done` or `error` event; a stream that stops before either throws EdgeProblemError (502). */
-  events: AsyncIterable<GenerationEvent>;
 }
 
 export interface EdgeClientOptions {
@@ -186,19 +129,6 @@ export interface EdgeClientOptions {
 }
 
 const DEFAULT_TIMEOUT_MS = 120_000;
-
-/** Node's fetch hides the socket error in `cause` (an AggregateError when both ::1 and 127.0.0.1 fail). */
-function networkReason(error: unknown): string {
-  if (error instanceof Error && (error.name === "TimeoutError" || error.name === "AbortError")) return "timed out";
-  const cause = error instanceof Error ? error.cause : undefined;
-  if (cause instanceof Error) {
-    const code = "code" in cause && typeof cause.code === "string" ? cause.code : undefined;
-    if (code === "ECONNREFUSED") return "connection refused";
-    if (code === "ENOTFOUND" || code === "EAI_AGAIN") return "host not found";
-    return code ? `${code} (${cause.message})` : cause.message;
-  }
-  return error instanceof Error ? error.message : String(error);
-}
 
 /** A typed client of the edge's public API; every 2xx body is parsed with the shared schema. */
 export class EdgeClient {
@@ -425,116 +355,4 @@ export class EdgeClient {
       throw new EdgeUnreachableError(this.baseUrl, networkReason(error));
     }
   }
-}
-
-/**
- * The edge always answers errors with problem+json, but a proxy or a crashed worker in front
- * of it may not; such bodies still become a problem so one code path reports every failure.
- */
-function problemFromResponse(response: Response, text: string): ProblemDetails {
-  try {
-    const parsed = ProblemDetailsSchema.safeParse(JSON.parse(text));
-    if (parsed.success) return parsed.data;
-  } catch {
-    // Not JSON: fall through to a problem built from the status line.
-  }
-  const snippet = text.trim().slice(0, 200);
-  return {
-    type: "about:blank",
-    title: response.statusText || `HTTP ${response.status}`,
-    status: response.status,
-    code: `http_${response.status}`,
-    ...(snippet ? { detail: snippet } : {}),
-  };
-}
-
-/**
- * A stream that stops without `done` or `error` (worker crash, proxy timeout, reset) is a failed
- * answer from upstream, so it is reported as the 502 it would have been had it not been streamed.
- */
-function streamEndedProblem(reason: string): ProblemDetails {
-  return {
-    type: "https://modelgate.dev/problems/stream-ended-early",
-    title: "Stream ended early",
-    status: 502,
-    code: "stream_ended_early",
-    detail: `The stream ended early: ${reason}; the answer is incomplete.`,
-  };
-}
-
-/** Aborts a request when nothing has arrived for `ms`; restarted on every event. */
-class IdleTimeout {
-  private readonly controller = new AbortController();
-  private readonly ms: number;
-  private timer: ReturnType<typeof setTimeout> | undefined;
-
-  constructor(ms: number) {
-    this.ms = ms;
-    this.restart();
-  }
-
-  get signal(): AbortSignal {
-    return this.controller.signal;
-  }
-
-  restart(): void {
-    this.clear();
-    this.timer = setTimeout(() => this.controller.abort(new DOMException("timed out", "TimeoutError")), this.ms);
-    // The open connection keeps the process alive while it matters; a stray timer must not.
-    this.timer.unref();
-  }
-
-  clear(): void {
-    if (this.timer !== undefined) clearTimeout(this.timer);
-    this.timer = undefined;
-  }
-}
-
-function parseEventData<T>(sse: ServerSentEvent, raw: unknown, schema: z.ZodType<T>): T {
-  const parsed = schema.safeParse(raw);
-  if (parsed.success) return parsed.data;
-  const first = parsed.error.issues[0];
-  const where = first ? `${first.path.map(String).join(".") || "(data)"}: ${first.message}` : "unknown issue";
-  throw new EdgeProtocolError(
-    `The generation stream sent a ${sse.event} event the CLI does not understand (${where}).`,
-  );
-}
-
-function parseGenerationEvent(sse: ServerSentEvent): GenerationEvent | undefined {
-  // Events this CLI does not know are skipped, so the edge can add some without breaking it.
-  if (!["token", "loop", "done", "error"].includes(sse.event)) return undefined;
-  let raw: unknown;
-  try {
-    raw = JSON.parse(sse.data);
-  } catch {
-    throw new EdgeProtocolError(`The generation stream sent a ${sse.event} event whose data is not JSON.`);
-  }
-  switch (sse.event) {
-    case "token":
-      return { event: "token", data: parseEventData(sse, raw, GenerationTokenSchema), raw };
-    case "loop":
-      return { event: "loop", data: parseEventData(sse, raw, RefinementLoopSchema), raw };
-    case "done":
-      return { event: "done", data: parseEventData(sse, raw, GenerateResponseSchema), raw };
-    default:
-      return { event: "error", data: parseEventData(sse, raw, ProblemDetailsSchema), raw };
-  }
-}
-
-async function* generationEvents(body: ReadableStream<Uint8Array>, idle: IdleTimeout): AsyncGenerator<GenerationEvent> {
-  try {
-    for await (const sse of readServerSentEvents(body)) {
-      idle.restart();
-      const event = parseGenerationEvent(sse);
-      if (event === undefined) continue;
-      yield event;
-      if (event.event === "done" || event.event === "error") return;
-    }
-  } catch (error) {
-    if (error instanceof EdgeProtocolError) throw error;
-    throw new EdgeProblemError(streamEndedProblem(`reading it failed (${networkReason(error)})`));
-  } finally {
-    idle.clear();
-  }
-  throw new EdgeProblemError(streamEndedProblem("the edge closed it without a done or error event"));
 }

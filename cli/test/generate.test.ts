@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { GenerateResponseSchema, ProblemDetailsSchema, RefinementLoopSchema } from "@modelgate/shared";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
-import { GenerationTokenSchema } from "../src/edge-client.js";
+import { GenerationTokenSchema } from "../src/generation-stream.js";
 import { readServerSentEvents } from "../src/sse-reader.js";
 import { modelgate } from "./support/run.js";
 import { cli, parseJson, stack, tempDir } from "./support/stack.js";

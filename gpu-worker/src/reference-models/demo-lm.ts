@@ -4,9 +4,11 @@
  * log-probability table is counted from a built-in corpus, so the model is reproducible from
  * source and its perplexity is a measured number rather than a made-up one.
  */
+
+import { roundTo } from "../numbers.js";
 import { OnnxGraphBuilder } from "../onnx/onnx-graph-builder.js";
 import type { BuiltReferenceModel } from "./index.js";
-import { argmaxRow, roundTo } from "./table-math.js";
+import { argmaxRow } from "./table-math.js";
 
 export const DEMO_LM_VOCAB_SIZE = 260;
 export const DEMO_LM_BOS_TOKEN_ID = 256;

@@ -9,10 +9,11 @@
  * whitespace and the special tokens, and penalise letters, other punctuation and non-ASCII bytes,
  * so `{"name": "Ada", "age": 36}` scores high and a sentence of prose scores low.
  */
+
+import { roundTo } from "../numbers.js";
 import { OnnxGraphBuilder } from "../onnx/onnx-graph-builder.js";
 import { DEMO_LM_BOS_TOKEN_ID, DEMO_LM_EOS_TOKEN_ID, DEMO_LM_VOCAB_SIZE } from "./demo-lm.js";
 import type { BuiltReferenceModel } from "./index.js";
-import { roundTo } from "./table-math.js";
 
 /** The same byte-level vocabulary as demo-lm: bytes 0–255, BOS 256, EOS 257, 258/259 latent markers. */
 export const DEMO_SCORER_VOCAB_SIZE = DEMO_LM_VOCAB_SIZE;

@@ -11,9 +11,11 @@
  * enough that any cache or masking bug shows up in the outputs, small enough that greedy text
  * stays the bigram's readable text and the perplexity stays within a percent of the table's.
  */
+
+import { roundTo } from "../numbers.js";
 import { createSeededRandom } from "../random/seeded-random.js";
 import type { ReferenceTokenizer } from "./reference-tokenizer.js";
-import { argmaxRow, roundTo } from "./table-math.js";
+import { argmaxRow } from "./table-math.js";
 
 /**
  * The text the tokenizer's merges and the bigram table are counted from: one sequence per

@@ -4,10 +4,11 @@
  * trained weights exported as an ONNX classifier. Everything depends only on the seed, so the same
  * seed gives the same bytes on every machine.
  */
+
+import { roundTo } from "../numbers.js";
 import { OnnxGraphBuilder } from "../onnx/onnx-graph-builder.js";
 import { createSeededRandom, type SeededRandom } from "../random/seeded-random.js";
 import type { BuiltReferenceModel } from "./index.js";
-import { roundTo } from "./table-math.js";
 
 export const SPIRALS_DEFAULT_SEED = 4;
 

@@ -1,4 +1,4 @@
-/** Small numeric helpers the reference-model builders share when they count corpora and report metrics. */
+/** A numeric helper the reference-model builders share when they count corpora. */
 
 /** First index of the maximum in row `row` of a row-major table, matching a greedy decoder's tie-breaking. */
 export function argmaxRow(table: Float64Array, row: number, width: number): number {
@@ -12,10 +12,4 @@ export function argmaxRow(table: Float64Array, row: number, width: number): numb
     }
   }
   return best;
-}
-
-/** Rounds to `digits` decimals, so registered metrics read cleanly and stay reproducible. */
-export function roundTo(value: number, digits: number): number {
-  const scale = 10 ** digits;
-  return Math.round(value * scale) / scale;
 }
