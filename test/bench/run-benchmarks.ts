@@ -6,39 +6,49 @@
  * - greedy decode tokens/s: the stack (edge → worker thread) vs onnxruntime-node called
  *   directly in this process on the same model (the peer: no HTTP, no threads);
  * - edge overhead: the same signed request sent to the worker directly vs through the edge;
- * - predict latency for one row through the edge.
+ * - predict latency for one row through the edge;
+ * - the generation engine on ref-decoder (generation-engine-bench.ts).
+ *
+ * `npm run bench -- --only engine` (or a comma-separated list of SECTIONS) runs only those.
  */
 import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import { join } from "node:path";
 import { buildDemoLm } from "@modelgate/gpu-worker/reference-models/index";
 import { freeStackPorts, startLocalStack } from "@modelgate/infra/local-stack";
-import { GenerateResponseSchema, type ModelVersion, signRequest } from "@modelgate/shared";
+import { GenerateResponseSchema, signRequest } from "@modelgate/shared";
 import { openDirectDecoder } from "../support/direct-onnx.js";
+import { type BenchRow, fmt, percentile, timeIt } from "./bench-stats.js";
+import { benchGenerationEngine } from "./generation-engine-bench.js";
 import { benchRegistrySearch, populateBenchRegistry } from "./registry-search-bench.js";
+import { createWorkerClient } from "./worker-client.js";
 
-function percentile(values: number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
-}
+const SECTIONS = ["health", "decode", "edge", "keys", "search", "predict", "engine"] as const;
+type Section = (typeof SECTIONS)[number];
 
-const fmt = (n: number, digits = 1) => n.toFixed(digits);
-
-async function timeIt<T>(fn: () => Promise<T>): Promise<[number, T]> {
-  const started = performance.now();
-  const value = await fn();
-  return [performance.now() - started, value];
+/** The sections `--only a,b` names (all of them without it). */
+function selectedSections(argv: readonly string[]): Set<Section> {
+  const at = argv.indexOf("--only");
+  if (at < 0) return new Set(SECTIONS);
+  const named = (argv[at + 1] ?? "").split(",").filter((name) => name !== "");
+  const unknown = named.filter((name) => !(SECTIONS as readonly string[]).includes(name));
+  if (named.length === 0 || unknown.length > 0) {
+    throw new Error(`--only takes a comma-separated list of: ${SECTIONS.join(", ")}`);
+  }
+  return new Set(named as Section[]);
 }
 
 async function main(): Promise<void> {
+  const sections = selectedSections(process.argv.slice(2));
   const dataDir = await mkdtemp(join(os.tmpdir(), "modelgate-bench-"));
-  await populateBenchRegistry(dataDir);
+  if (sections.has("search")) await populateBenchRegistry(dataDir);
   const stack = await startLocalStack({
     dataDir,
     ...(await freeStackPorts()),
     gpuMonitorIntervalMs: 1000,
   });
-  const rows: Array<[string, string, string]> = [];
+  const rows: BenchRow[] = [];
+  const notes: string[] = [];
   try {
     const auth = { authorization: `Bearer ${stack.adminKey}`, "content-type": "application/json" };
     const generate = async (body: object) => {
@@ -50,139 +60,164 @@ async function main(): Promise<void> {
       if (!response.ok) throw new Error(`generate failed: ${response.status} ${await response.text()}`);
       return GenerateResponseSchema.parse(await response.json());
     };
-    // Warm up: load the model into the worker thread once.
-    await generate({ model: "demo-lm", prompt: "warm up", max_new_tokens: 4, temperature: 0 });
+    // The engine section reads the worker's idle memory, so it runs before anything else loads.
+    if (sections.has("engine")) {
+      const engine = await benchGenerationEngine(stack);
+      rows.push(...engine.rows);
+      notes.push(...engine.notes);
+    }
+
+    // Warm up: load demo-lm into the worker thread once, for the sections that time it.
+    if (sections.has("health") || sections.has("decode") || sections.has("edge")) {
+      await generate({ model: "demo-lm", prompt: "warm up", max_new_tokens: 4, temperature: 0 });
+    }
 
     // 1. /health latency idle and under a 512-token generation.
-    const idle: number[] = [];
-    for (let i = 0; i < 50; i++)
-      idle.push((await timeIt(() => fetch(`${stack.workerUrl}/health`).then((r) => r.text())))[0]);
-    const busy: number[] = [];
-    let done = false;
-    const long = generate({ model: "demo-lm", prompt: "Serving models", max_new_tokens: 512, temperature: 0 }).finally(
-      () => {
+    if (sections.has("health")) {
+      const idle: number[] = [];
+      for (let i = 0; i < 50; i++)
+        idle.push((await timeIt(() => fetch(`${stack.workerUrl}/health`).then((r) => r.text())))[0]);
+      const busy: number[] = [];
+      let done = false;
+      const long = generate({
+        model: "demo-lm",
+        prompt: "Serving models",
+        max_new_tokens: 512,
+        temperature: 0,
+      }).finally(() => {
         done = true;
-      },
-    );
-    while (!done) {
-      busy.push((await timeIt(() => fetch(`${stack.workerUrl}/health`).then((r) => r.text())))[0]);
-      await new Promise((resolve) => setTimeout(resolve, 10));
+      });
+      while (!done) {
+        busy.push((await timeIt(() => fetch(`${stack.workerUrl}/health`).then((r) => r.text())))[0]);
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      const longAnswer = await long;
+      rows.push([
+        "worker /health, idle (50 calls)",
+        `p50 ${fmt(percentile(idle, 50))} ms, p99 ${fmt(percentile(idle, 99))} ms`,
+        "—",
+      ]);
+      rows.push([
+        `worker /health during a 512-token generation (${busy.length} calls over ${fmt(longAnswer.inference_time_ms / 1000, 2)} s)`,
+        `p50 ${fmt(percentile(busy, 50))} ms, p99 ${fmt(percentile(busy, 99))} ms, max ${fmt(Math.max(...busy))} ms`,
+        "< 100 ms",
+      ]);
     }
-    const longAnswer = await long;
-    rows.push([
-      "worker /health, idle (50 calls)",
-      `p50 ${fmt(percentile(idle, 50))} ms, p99 ${fmt(percentile(idle, 99))} ms`,
-      "—",
-    ]);
-    rows.push([
-      `worker /health during a 512-token generation (${busy.length} calls over ${fmt(longAnswer.inference_time_ms / 1000, 2)} s)`,
-      `p50 ${fmt(percentile(busy, 50))} ms, p99 ${fmt(percentile(busy, 99))} ms, max ${fmt(Math.max(...busy))} ms`,
-      "< 100 ms",
-    ]);
 
     // 2. Decode throughput: the stack vs onnxruntime-node directly on the same bytes.
-    const tokens = 128;
-    const prompt = "hello";
-    const stackRuns: number[] = [];
-    const workerReported: number[] = [];
-    for (let i = 0; i < 5; i++) {
-      const [ms, answer] = await timeIt(() =>
-        generate({ model: "demo-lm", prompt, max_new_tokens: tokens, temperature: 0 }),
-      );
-      stackRuns.push((tokens / ms) * 1000);
-      workerReported.push(answer.tokens_per_second);
+    if (sections.has("decode")) {
+      const tokens = 128;
+      const prompt = "hello";
+      const stackRuns: number[] = [];
+      const workerReported: number[] = [];
+      for (let i = 0; i < 5; i++) {
+        const [ms, answer] = await timeIt(() =>
+          generate({ model: "demo-lm", prompt, max_new_tokens: tokens, temperature: 0 }),
+        );
+        stackRuns.push((tokens / ms) * 1000);
+        workerReported.push(answer.tokens_per_second);
+      }
+      const onnx = buildDemoLm().onnx;
+      const promptIds = [256, ...new TextEncoder().encode(prompt)];
+      const decoder = await openDirectDecoder(onnx);
+      await decoder.greedyDecode(promptIds, 4);
+      const directRuns: number[] = [];
+      for (let i = 0; i < 5; i++) {
+        const [ms] = await timeIt(() => decoder.greedyDecode(promptIds, tokens));
+        directRuns.push((tokens / ms) * 1000);
+      }
+      await decoder.release();
+      rows.push([
+        `greedy decode, demo-lm, ${tokens} new tokens, end to end (median of 5)`,
+        `through the edge ${fmt(percentile(stackRuns, 50), 0)} tok/s; inside the worker thread ${fmt(percentile(workerReported, 50), 0)} tok/s`,
+        `direct onnxruntime-node ${fmt(percentile(directRuns, 50), 0)} tok/s`,
+      ]);
     }
-    const onnx = buildDemoLm().onnx;
-    const promptIds = [256, ...new TextEncoder().encode(prompt)];
-    const decoder = await openDirectDecoder(onnx);
-    await decoder.greedyDecode(promptIds, 4);
-    const directRuns: number[] = [];
-    for (let i = 0; i < 5; i++) {
-      const [ms] = await timeIt(() => decoder.greedyDecode(promptIds, tokens));
-      directRuns.push((tokens / ms) * 1000);
-    }
-    await decoder.release();
-    rows.push([
-      `greedy decode, demo-lm, ${tokens} new tokens, end to end (median of 5)`,
-      `through the edge ${fmt(percentile(stackRuns, 50), 0)} tok/s; inside the worker thread ${fmt(percentile(workerReported, 50), 0)} tok/s`,
-      `direct onnxruntime-node ${fmt(percentile(directRuns, 50), 0)} tok/s`,
-    ]);
 
     // 3. Edge overhead: the same signed request straight to the worker vs through the edge.
-    const versionResponse = await fetch(`${stack.edgeUrl}/v1/models/demo-lm/versions/1`, { headers: auth });
-    const target = (await versionResponse.json()) as ModelVersion;
-    const small = { model: "demo-lm", prompt: "hi", max_new_tokens: 1, temperature: 0 };
-    const viaEdge: number[] = [];
-    const direct: number[] = [];
-    for (let i = 0; i < 40; i++) {
-      viaEdge.push((await timeIt(() => generate(small)))[0]);
-      const body = JSON.stringify({ ...small, target });
-      const signature = await signRequest(stack.signingSecret, { method: "POST", pathWithQuery: "/v1/generate", body });
-      direct.push(
-        (
-          await timeIt(() =>
-            fetch(`${stack.workerUrl}/v1/generate`, {
-              method: "POST",
-              headers: { "content-type": "application/json", ...signature },
-              body,
-            }).then((r) => r.text()),
-          )
-        )[0],
-      );
+    if (sections.has("edge")) {
+      const { target } = await createWorkerClient(stack, "demo-lm");
+      const small = { model: "demo-lm", prompt: "hi", max_new_tokens: 1, temperature: 0 };
+      const viaEdge: number[] = [];
+      const direct: number[] = [];
+      for (let i = 0; i < 40; i++) {
+        viaEdge.push((await timeIt(() => generate(small)))[0]);
+        const body = JSON.stringify({ ...small, target });
+        const signature = await signRequest(stack.signingSecret, {
+          method: "POST",
+          pathWithQuery: "/v1/generate",
+          body,
+        });
+        direct.push(
+          (
+            await timeIt(() =>
+              fetch(`${stack.workerUrl}/v1/generate`, {
+                method: "POST",
+                headers: { "content-type": "application/json", ...signature },
+                body,
+              }).then((r) => r.text()),
+            )
+          )[0],
+        );
+      }
+      rows.push([
+        "1-token generate, 40 calls: through the edge vs signed straight to the worker",
+        `edge p50 ${fmt(percentile(viaEdge, 50))} ms, p95 ${fmt(percentile(viaEdge, 95))} ms`,
+        `direct p50 ${fmt(percentile(direct, 50))} ms, p95 ${fmt(percentile(direct, 95))} ms`,
+      ]);
     }
-    rows.push([
-      "1-token generate, 40 calls: through the edge vs signed straight to the worker",
-      `edge p50 ${fmt(percentile(viaEdge, 50))} ms, p95 ${fmt(percentile(viaEdge, 95))} ms`,
-      `direct p50 ${fmt(percentile(direct, 50))} ms, p95 ${fmt(percentile(direct, 95))} ms`,
-    ]);
 
     // 4. Cached stored-key verification vs the configured admin secret, same route, alternated.
-    const createdKey = await fetch(`${stack.edgeUrl}/v1/keys`, {
-      method: "POST",
-      headers: auth,
-      body: JSON.stringify({ name: "bench", scopes: ["admin"] }),
-    });
-    const storedKey = ((await createdKey.json()) as { key: string }).key;
-    const timedList = (key: string) =>
-      timeIt(() =>
-        fetch(`${stack.edgeUrl}/v1/workers`, { headers: { authorization: `Bearer ${key}` } }).then((r) => r.text()),
-      );
-    await timedList(storedKey);
-    const withSecret: number[] = [];
-    const withStored: number[] = [];
-    for (let i = 0; i < 200; i++) {
-      withSecret.push((await timedList(stack.adminKey))[0]);
-      withStored.push((await timedList(storedKey))[0]);
+    if (sections.has("keys")) {
+      const createdKey = await fetch(`${stack.edgeUrl}/v1/keys`, {
+        method: "POST",
+        headers: auth,
+        body: JSON.stringify({ name: "bench", scopes: ["admin"] }),
+      });
+      const storedKey = ((await createdKey.json()) as { key: string }).key;
+      const timedList = (key: string) =>
+        timeIt(() =>
+          fetch(`${stack.edgeUrl}/v1/workers`, { headers: { authorization: `Bearer ${key}` } }).then((r) => r.text()),
+        );
+      await timedList(storedKey);
+      const withSecret: number[] = [];
+      const withStored: number[] = [];
+      for (let i = 0; i < 200; i++) {
+        withSecret.push((await timedList(stack.adminKey))[0]);
+        withStored.push((await timedList(storedKey))[0]);
+      }
+      rows.push([
+        "GET /v1/workers, 200 calls each, alternated: stored API key (cached lookup) vs the configured admin secret",
+        `stored key p50 ${fmt(percentile(withStored, 50), 2)} ms (+${fmt(percentile(withStored, 50) - percentile(withSecret, 50), 2)} ms)`,
+        `admin secret p50 ${fmt(percentile(withSecret, 50), 2)} ms; target ≤ +1 ms`,
+      ]);
     }
-    rows.push([
-      "GET /v1/workers, 200 calls each, alternated: stored API key (cached lookup) vs the configured admin secret",
-      `stored key p50 ${fmt(percentile(withStored, 50), 2)} ms (+${fmt(percentile(withStored, 50) - percentile(withSecret, 50), 2)} ms)`,
-      `admin secret p50 ${fmt(percentile(withSecret, 50), 2)} ms; target ≤ +1 ms`,
-    ]);
 
     // 5. Registry search over 10,000 versions vs scanning every model document.
-    rows.push(...(await benchRegistrySearch(stack.edgeUrl, stack.adminKey)));
+    if (sections.has("search")) rows.push(...(await benchRegistrySearch(stack.edgeUrl, stack.adminKey)));
 
     // 6. Predict latency through the edge.
-    const predict: number[] = [];
-    for (let i = 0; i < 40; i++) {
-      predict.push(
-        (
-          await timeIt(() =>
-            fetch(`${stack.edgeUrl}/v1/predict`, {
-              method: "POST",
-              headers: auth,
-              body: JSON.stringify({ model: "spirals", data: [[0.5, 0.3]] }),
-            }).then((r) => r.text()),
-          )
-        )[0],
-      );
+    if (sections.has("predict")) {
+      const predict: number[] = [];
+      for (let i = 0; i < 40; i++) {
+        predict.push(
+          (
+            await timeIt(() =>
+              fetch(`${stack.edgeUrl}/v1/predict`, {
+                method: "POST",
+                headers: auth,
+                body: JSON.stringify({ model: "spirals", data: [[0.5, 0.3]] }),
+              }).then((r) => r.text()),
+            )
+          )[0],
+        );
+      }
+      rows.push([
+        "spirals predict, 1 row, through the edge (40 calls)",
+        `p50 ${fmt(percentile(predict, 50))} ms, p95 ${fmt(percentile(predict, 95))} ms`,
+        "—",
+      ]);
     }
-    rows.push([
-      "spirals predict, 1 row, through the edge (40 calls)",
-      `p50 ${fmt(percentile(predict, 50))} ms, p95 ${fmt(percentile(predict, 95))} ms`,
-      "—",
-    ]);
   } finally {
     await stack.stop();
     await rm(dataDir, { recursive: true, force: true });
@@ -193,6 +228,7 @@ async function main(): Promise<void> {
   console.log("| measurement | modelgate | peer / target |");
   console.log("|---|---|---|");
   for (const [what, ours, peer] of rows) console.log(`| ${what} | ${ours} | ${peer} |`);
+  for (const note of notes) console.log(`\n${note}`);
 }
 
 main().catch((error: unknown) => {
