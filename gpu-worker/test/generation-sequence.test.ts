@@ -52,7 +52,7 @@ function run(sequence: GenerationSequence, script: readonly (number | Float32Arr
 
 describe("GenerationSequence", () => {
   it("stops at EOS (kept in token_ids) with finish_reason eos", () => {
-    const sequence = new GenerationSequence(settings(), tokenizer);
+    const sequence = new GenerationSequence(settings(), tokenizer, { streaming: true });
     const { streamed } = run(sequence, [104, 105, 257, 120]);
     expect(sequence.result()).toEqual({
       tokenIds: [104, 105, 257],
@@ -62,6 +62,13 @@ describe("GenerationSequence", () => {
     });
     expect(sequence.keptTokens).toBe(3);
     expect(streamed).toBe("hi");
+  });
+
+  it("decodes the text once at the end when nobody streams it", () => {
+    const sequence = new GenerationSequence(settings(), tokenizer);
+    const { streamed } = run(sequence, [104, 105, 257]);
+    expect(streamed).toBe("");
+    expect(sequence.result().text).toBe("hi");
   });
 
   it("stops at max_new_tokens with finish_reason length", () => {
@@ -103,7 +110,7 @@ describe("latent spans", () => {
 
   it("caps spans at max_latent_spans, force-closes at max_latent_length, and hides them", () => {
     const latent = { enabled: true, maxSpans: 1, maxLength: 2, include: false };
-    const sequence = new GenerationSequence(settings({ maxNewTokens: 30, latent }), tokenizer);
+    const sequence = new GenerationSequence(settings({ maxNewTokens: 30, latent }), tokenizer, { streaming: true });
     const { chosen, streamed } = run(sequence, [104, BOT, 116, 116, 116, 105, favour(BOT, 117), 33, 257]);
     // After two latent tokens <eot> is forced; the second <bot> is masked (budget spent), so "u" wins.
     expect(chosen).toEqual([104, BOT, 116, 116, EOT, 105, 117, 33, 257]);

@@ -78,7 +78,8 @@ export class GenerationSequence {
   readonly #random: () => number;
   readonly #seen: Set<number>;
   readonly #generated: number[] = [];
-  readonly #visible: IncrementalDetokenizer;
+  /** Only when the text is needed as it grows (streaming, stop strings); otherwise it is decoded once at the end. */
+  readonly #visible: IncrementalDetokenizer | undefined;
   /** Visible text so far, and the number of generated ids behind each of its flush points. */
   #visibleText = "";
   /** How much of the visible text has been handed out for streaming. */
@@ -93,12 +94,19 @@ export class GenerationSequence {
   #keptTokens = 0;
   #stopAt: number | undefined;
 
-  constructor(settings: SequenceSettings, tokenizer: TextTokenizer) {
+  constructor(
+    settings: SequenceSettings,
+    tokenizer: TextTokenizer,
+    options: { streaming: boolean } = { streaming: false },
+  ) {
     this.#settings = settings;
     this.#tokenizer = tokenizer;
     this.#random = createSeededRandom(settings.seed);
     this.#seen = new Set(settings.promptIds);
-    this.#visible = new IncrementalDetokenizer((ids) => tokenizer.decode(ids));
+    this.#visible =
+      options.streaming || settings.stop.length > 0
+        ? new IncrementalDetokenizer((ids) => tokenizer.decode(ids))
+        : undefined;
     this.#longestStop = Math.max(0, ...settings.stop.map((s) => s.length));
   }
 
@@ -120,7 +128,8 @@ export class GenerationSequence {
 
   /**
    * Chooses the next token from the model's logits for the last position and records it.
-   * Returns the token and the visible text it adds (for streaming).
+   * Returns the token and the visible text it adds (for streaming). Takes ownership of `logits`
+   * (it is penalised and masked in place).
    */
   next(logits: Float32Array): { token: number; textDelta: string } {
     if (this.#finish !== undefined) throw new Error("sequence already finished");
@@ -176,7 +185,8 @@ export class GenerationSequence {
     const markers = this.#tokenizer.latent;
     // A span that reached its length is closed, whatever the model wanted.
     if (markers && this.#inLatent && this.#latentLength >= latent.maxLength) return markers.end;
-    const scores = applyRepetitionPenalty(logits, this.#seen, this.#settings.repetitionPenalty);
+    const scores = logits;
+    applyRepetitionPenalty(scores, this.#seen, this.#settings.repetitionPenalty);
     if (markers) {
       const mayOpen = latent.enabled && !this.#inLatent && this.#spansUsed < latent.maxSpans;
       if (!mayOpen) scores[markers.begin] = Number.NEGATIVE_INFINITY;
@@ -207,7 +217,7 @@ export class GenerationSequence {
       this.#latentLength += 1;
       return;
     }
-    if (this.#tokenizer.isSpecial(token)) return;
+    if (this.#tokenizer.isSpecial(token) || !this.#visible) return;
     const delta = this.#visible.push(token);
     if (delta === "") return;
     const before = this.#visibleText.length;

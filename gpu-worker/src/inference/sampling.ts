@@ -30,21 +30,16 @@ export interface SamplingFilters {
 /**
  * CTRL-style repetition penalty (Keskar et al. 2019): every token already seen becomes less likely
  * once, however often it appeared. Positive logits are divided and negative ones multiplied, so
- * the penalty always pushes towards "less likely". Returns a new array; `logits` is untouched.
+ * the penalty always pushes towards "less likely". Changes `logits` in place (it runs on every
+ * decode step, where a copy per step and per sequence adds up).
  */
-export function applyRepetitionPenalty(
-  logits: ArrayLike<number>,
-  seenTokenIds: Iterable<number>,
-  penalty: number,
-): Float32Array {
-  const penalized = Float32Array.from(logits);
-  if (penalty === 1) return penalized;
-  for (const id of new Set(seenTokenIds)) {
-    const logit = penalized[id];
+export function applyRepetitionPenalty(logits: Float32Array, seenTokenIds: ReadonlySet<number>, penalty: number): void {
+  if (penalty === 1) return;
+  for (const id of seenTokenIds) {
+    const logit = logits[id];
     if (logit === undefined) continue;
-    penalized[id] = logit > 0 ? logit / penalty : logit * penalty;
+    logits[id] = logit > 0 ? logit / penalty : logit * penalty;
   }
-  return penalized;
 }
 
 /**

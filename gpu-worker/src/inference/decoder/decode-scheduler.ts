@@ -76,17 +76,20 @@ export class DecodeScheduler {
     this.#running = true;
     try {
       while (this.#waiting.length > 0 || this.#active.length > 0) {
-        await this.#admitWaiting();
-        await this.#stepActive();
-        // Let queued messages (new requests, other models' jobs) in between two steps.
-        await new Promise<void>((resolve) => setImmediate(resolve));
+        const admitted = await this.#admitWaiting();
+        const stepped = await this.#stepActive();
+        // onnxruntime-node runs each model call from a setImmediate, so every call already lets
+        // queued messages (new requests, cancels, other models' jobs) in; yield only without one.
+        if (!admitted && !stepped) await new Promise<void>((resolve) => setImmediate(resolve));
       }
     } finally {
       this.#running = false;
     }
   }
 
-  async #admitWaiting(): Promise<void> {
+  /** Prefills waiting requests while the batch has room; true when a model call was made. */
+  async #admitWaiting(): Promise<boolean> {
+    let prefilled = false;
     while (this.#waiting.length > 0 && this.#active.length < this.#maxBatch) {
       const waiting = this.#waiting.shift();
       if (!waiting) break;
@@ -95,7 +98,10 @@ export class DecodeScheduler {
         continue;
       }
       try {
-        const generation = new GenerationSequence(waiting.request.settings, this.#tokenizer);
+        const generation = new GenerationSequence(waiting.request.settings, this.#tokenizer, {
+          streaming: waiting.request.onText !== undefined,
+        });
+        prefilled = true;
         const { sequence, output } = await this.#decoder.prefill(waiting.request.settings.promptIds);
         const active: ActiveSequence = {
           request: waiting.request,
@@ -113,6 +119,7 @@ export class DecodeScheduler {
         waiting.reject(error);
       }
     }
+    return prefilled;
   }
 
   /** Samples the next token of a sequence that is still generating. */
@@ -122,7 +129,8 @@ export class DecodeScheduler {
     if (textDelta !== "") active.request.onText?.(textDelta);
   }
 
-  async #stepActive(): Promise<void> {
+  /** One decode step for the batch; true when a model call was made. */
+  async #stepActive(): Promise<boolean> {
     // Finished sequences whose halt head still has to read their last kept token stay one more step.
     const stepping: ActiveSequence[] = [];
     for (const active of this.#active) {
@@ -136,7 +144,7 @@ export class DecodeScheduler {
       }
     }
     this.#active = stepping;
-    if (stepping.length === 0) return;
+    if (stepping.length === 0) return false;
     let outputs: Awaited<ReturnType<CausalDecoder["step"]>>;
     try {
       outputs = await this.#decoder.step(stepping.map((a) => ({ sequence: a.sequence, token: a.pending })));
@@ -147,7 +155,7 @@ export class DecodeScheduler {
         active.reject(error);
       }
       this.#active = [];
-      return;
+      return true;
     }
     stepping.forEach((active, row) => {
       const output = outputs[row];
@@ -155,6 +163,7 @@ export class DecodeScheduler {
       active.haltHistory.push(output.halt);
       if (active.generation.finished === undefined) this.#advance(active, output.logits);
     });
+    return true;
   }
 
   #needsHaltStep(active: ActiveSequence): boolean {

@@ -6,8 +6,10 @@
  * Sequences decoding together share one batched cache [batch, heads, P, head_dim], each row
  * left-padded to the longest sequence and its padding masked out by `attention_mask`. While
  * the batch's members stay the same, each step's `present.*` outputs become the next step's
- * `past_key_values.*` as they are, with no copying. Only when a sequence joins (after its own
- * prefill) or leaves is the cache rebuilt, and then trimmed to the longest member.
+ * `past_key_values.*` as they are, with no copying: ONNX Runtime writes them straight into
+ * preallocated buffers (two per tensor, used in turn), so a step allocates no cache memory.
+ * Only when a sequence joins (after its own prefill) or leaves is the cache rebuilt, and then
+ * trimmed to the longest member.
  */
 import * as ort from "onnxruntime-node";
 import { type CausalDecoder, type DecoderSequence, haltPairAt, type StepOutput } from "./causal-decoder.js";
@@ -81,6 +83,39 @@ interface KvSequence extends DecoderSequence {
   own: Float32Array[] | undefined;
 }
 
+/**
+ * Two buffers per past tensor: the batch cache lives in one while the next cache (a step's
+ * `present.*`, or a rebuild) is written into the other; then they trade places.
+ */
+class CacheArenas {
+  readonly #buffers: [Float32Array[], Float32Array[]];
+  #current: 0 | 1 = 0;
+
+  constructor(tensorCount: number) {
+    const empty = () => Array.from({ length: tensorCount }, () => new Float32Array(0));
+    this.#buffers = [empty(), empty()];
+  }
+
+  /** Views of `size` floats in the buffers that do not hold the current cache, grown when too small. */
+  spare(size: number): Float32Array[] {
+    const spare = this.#buffers[this.#current === 0 ? 1 : 0];
+    return spare.map((buffer, t) => {
+      let target = buffer;
+      // Half again as much room: a growing cache reallocates now and then, not every step.
+      if (target.length < size) {
+        target = new Float32Array(Math.ceil(size * 1.5));
+        spare[t] = target;
+      }
+      return target.subarray(0, size);
+    });
+  }
+
+  /** The spare buffers now hold the current cache. */
+  swap(): void {
+    this.#current = this.#current === 0 ? 1 : 0;
+  }
+}
+
 interface BatchCache {
   members: KvSequence[];
   /** One [members, heads, width, head_dim] array per past tensor (key and value of each layer). */
@@ -92,18 +127,19 @@ export class KvCacheDecoder implements CausalDecoder {
   readonly batches = true;
   readonly #session: ort.InferenceSession;
   readonly #layout: KvCacheLayout;
+  /** Every output, in the order `#run` reads them; `present.*` names also in tensor order. */
   readonly #fetches: string[];
+  readonly #presentNames: string[];
+  readonly #arenas: CacheArenas;
   #batch: BatchCache = { members: [], tensors: [], width: 0 };
   #nextId = 1;
 
   constructor(session: ort.InferenceSession, layout: KvCacheLayout) {
     this.#session = session;
     this.#layout = layout;
-    this.#fetches = [
-      layout.logits,
-      ...(layout.halt ? [layout.halt] : []),
-      ...layout.layers.flatMap((l) => [l.presentKey, l.presentValue]),
-    ];
+    this.#arenas = new CacheArenas(layout.layers.length * 2);
+    this.#presentNames = layout.layers.flatMap((l) => [l.presentKey, l.presentValue]);
+    this.#fetches = [layout.logits, ...(layout.halt ? [layout.halt] : []), ...this.#presentNames];
   }
 
   async prefill(promptIds: readonly number[]): Promise<{ sequence: DecoderSequence; output: StepOutput }> {
@@ -134,6 +170,7 @@ export class KvCacheDecoder implements CausalDecoder {
       mask.fill(1n, row * (width + 1) + (width - member.length), (row + 1) * (width + 1));
       positions[row] = BigInt(member.length);
     });
+    const { kvHeads, headDim } = this.#layout;
     const outputs = await this.#run({
       tokens: BigInt64Array.from(rows, (row) => BigInt(row.token)),
       rows: count,
@@ -142,8 +179,10 @@ export class KvCacheDecoder implements CausalDecoder {
       pastWidth: width,
       mask,
       positions,
+      presentInto: this.#arenas.spare(count * kvHeads * (width + 1) * headDim),
     });
     // The outputs are the cache for the next step, one column wider.
+    this.#arenas.swap();
     this.#batch = { members, tensors: outputs.present, width: width + 1 };
     for (const member of members) member.length += 1;
     return outputs.rows;
@@ -158,8 +197,7 @@ export class KvCacheDecoder implements CausalDecoder {
     const { kvHeads, headDim } = this.#layout;
     const old = this.#batch;
     const width = Math.max(...members.map((m) => m.length));
-    const size = members.length * kvHeads * width * headDim;
-    const rebuilt = this.#layout.layers.flatMap(() => [new Float32Array(size), new Float32Array(size)]);
+    const rebuilt = this.#arenas.spare(members.length * kvHeads * width * headDim);
     members.forEach((member, row) => {
       const oldRow = old.members.indexOf(member);
       const source =
@@ -178,6 +216,7 @@ export class KvCacheDecoder implements CausalDecoder {
       });
       member.own = undefined;
     });
+    this.#arenas.swap();
     this.#batch = { members, tensors: rebuilt, width };
   }
 
@@ -189,6 +228,8 @@ export class KvCacheDecoder implements CausalDecoder {
     pastWidth: number;
     mask: BigInt64Array;
     positions: BigInt64Array;
+    /** Where ONNX Runtime writes `present.*` (one view per tensor, of exactly its size); it allocates when absent. */
+    presentInto?: Float32Array[];
   }): Promise<{ rows: StepOutput[]; present: Float32Array[] }> {
     const layout = this.#layout;
     const { rows, steps } = input;
@@ -204,7 +245,14 @@ export class KvCacheDecoder implements CausalDecoder {
       feeds[layer.pastKey] = new ort.Tensor("float32", input.past[2 * n] ?? new Float32Array(0), pastDims);
       feeds[layer.pastValue] = new ort.Tensor("float32", input.past[2 * n + 1] ?? new Float32Array(0), pastDims);
     });
-    const outputs = await this.#session.run(feeds, this.#fetches);
+    const presentDims = [rows, layout.kvHeads, input.pastWidth + steps, layout.headDim];
+    const fetches: Record<string, ort.Tensor | null> = {};
+    for (const name of this.#fetches) fetches[name] = null;
+    input.presentInto?.forEach((view, t) => {
+      const name = this.#presentNames[t];
+      if (name !== undefined) fetches[name] = new ort.Tensor("float32", view, presentDims);
+    });
+    const outputs = await this.#session.run(feeds, fetches);
     const logits = float32Data(outputs, layout.logits);
     const vocab = logits.length / (rows * steps);
     const halt = layout.halt ? float32Data(outputs, layout.halt) : undefined;
@@ -213,10 +261,7 @@ export class KvCacheDecoder implements CausalDecoder {
       const end = (row * steps + steps) * vocab;
       return { logits: logits.slice(end - vocab, end), halt: halt ? haltPairAt(halt, row, rows) : null };
     });
-    const present = layout.layers.flatMap((layer) => [
-      float32Data(outputs, layer.presentKey),
-      float32Data(outputs, layer.presentValue),
-    ]);
+    const present = input.presentInto ?? this.#presentNames.map((name) => float32Data(outputs, name));
     return { rows: rowOutputs, present };
   }
 }
