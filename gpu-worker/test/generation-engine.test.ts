@@ -91,6 +91,15 @@ describe("KV-cache decoding of an Optimum export", () => {
     }
   });
 
+  it("generates exactly max_new_tokens when min_new_tokens holds EOS back", async () => {
+    const body = { prompt: "Keep the models small", max_new_tokens: 96, temperature: 0.8, seed: 105 };
+    const free = await generate(body);
+    expect(free.finish_reason).toBe("eos");
+    const fixed = await generate({ ...body, min_new_tokens: 96 });
+    expect(fixed).toMatchObject({ tokens_generated: 96, finish_reason: "length" });
+    expect(fixed.token_ids).not.toContain(built.spec.eosTokenId);
+  });
+
   it("reads the halt head after the last kept token", async () => {
     const result = await generate({ prompt: "The worker", max_new_tokens: 24, temperature: 0 });
     const full = await runner.forwardFull([...tokenizer.encode("The worker").ids, ...result.token_ids]);

@@ -71,6 +71,13 @@ describe("GenerationSequence", () => {
     expect(sequence.result().text).toBe("hi");
   });
 
+  it("does not end before min_new_tokens: EOS is masked until then", () => {
+    const sequence = new GenerationSequence(settings({ minNewTokens: 2 }), tokenizer);
+    const { chosen } = run(sequence, [favour(257, 104), favour(257, 105), 257]);
+    expect(chosen).toEqual([104, 105, 257]);
+    expect(sequence.result()).toMatchObject({ text: "hi", finishReason: "eos" });
+  });
+
   it("stops at max_new_tokens with finish_reason length", () => {
     const sequence = new GenerationSequence(settings({ maxNewTokens: 2 }), tokenizer);
     run(sequence, [97, 98, 99]);

@@ -22,6 +22,8 @@ const GenerateRequestShape = {
   prompt: z.string().min(1).max(100_000).optional(),
   messages: z.array(ChatMessageSchema).min(1).max(256).optional(),
   max_new_tokens: z.int().min(1).max(8192).optional(),
+  /** End-of-sequence tokens are not chosen before this many new tokens (throughput tests, fixed-length output). */
+  min_new_tokens: z.int().min(0).max(8192).optional(),
   /** 0 means greedy decoding. */
   temperature: z.number().min(0).max(5).optional(),
   /** Makes sampling reproducible; the worker picks one (and returns it) when absent. */
@@ -47,8 +49,14 @@ const GenerateRequestShape = {
   include_latent: z.boolean().optional(),
 };
 
-function exactlyOnePromptForm(
-  request: { prompt?: string | undefined; messages?: unknown[] | undefined },
+/** Rules across fields: one prompt form, and a minimum length that does not exceed the maximum. */
+function checkFieldRelations(
+  request: {
+    prompt?: string | undefined;
+    messages?: unknown[] | undefined;
+    min_new_tokens?: number | undefined;
+    max_new_tokens?: number | undefined;
+  },
   ctx: z.RefinementCtx,
 ) {
   if ((request.prompt === undefined) === (request.messages === undefined)) {
@@ -58,9 +66,13 @@ function exactlyOnePromptForm(
       message: "give exactly one of prompt and messages",
     });
   }
+  const { min_new_tokens: min, max_new_tokens: max } = request;
+  if (min !== undefined && max !== undefined && min > max) {
+    ctx.addIssue({ code: "custom", path: ["min_new_tokens"], message: "must not be more than max_new_tokens" });
+  }
 }
 
-export const GenerateRequestSchema = z.strictObject(GenerateRequestShape).superRefine(exactlyOnePromptForm);
+export const GenerateRequestSchema = z.strictObject(GenerateRequestShape).superRefine(checkFieldRelations);
 export type GenerateRequest = z.infer<typeof GenerateRequestSchema>;
 
 export const FinishReasonSchema = z.enum(["length", "eos", "stop", "halt"]);
@@ -121,7 +133,7 @@ export const WorkerGenerateRequestSchema = z
     /** A `model` judge's scorer version, resolved by the edge. */
     judge_target: ModelVersionSchema.optional(),
   })
-  .superRefine(exactlyOnePromptForm);
+  .superRefine(checkFieldRelations);
 export type WorkerGenerateRequest = z.infer<typeof WorkerGenerateRequestSchema>;
 export const WorkerPredictRequestSchema = PredictRequestSchema.extend({ target: ModelVersionSchema });
 export type WorkerPredictRequest = z.infer<typeof WorkerPredictRequestSchema>;

@@ -54,6 +54,14 @@ describe("inference.ts schemas", () => {
     expect(issuePaths(GenerateRequestSchema.safeParse({ model: "tiny-lm", prompt: "hi", min_p: 0.1 }))).toEqual([""]);
   });
 
+  it("refuses min_new_tokens above max_new_tokens, naming it", () => {
+    const base = { model: "tiny-lm", prompt: "hi" };
+    expect(GenerateRequestSchema.safeParse({ ...base, min_new_tokens: 8, max_new_tokens: 8 }).success).toBe(true);
+    expect(issuePaths(GenerateRequestSchema.safeParse({ ...base, min_new_tokens: 9, max_new_tokens: 8 }))).toEqual([
+      "min_new_tokens",
+    ]);
+  });
+
   it("bounds top_k, top_p, repetition_penalty and stop", () => {
     const base = { model: "tiny-lm", prompt: "hi" };
     const knobs = { top_k: 1000, top_p: 1, repetition_penalty: 10, stop: ["x".repeat(64), "\n"] };

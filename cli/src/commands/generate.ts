@@ -24,6 +24,7 @@ export interface GenerateOptions {
   json?: boolean;
   stream?: boolean;
   maxNewTokens?: number;
+  minNewTokens?: number;
   temperature?: number;
   seed?: number;
   topK?: number;
@@ -163,6 +164,7 @@ export async function buildGenerateRequest(
     model,
     ...(chat ? { messages } : { prompt }),
     ...(options.maxNewTokens === undefined ? {} : { max_new_tokens: options.maxNewTokens }),
+    ...(options.minNewTokens === undefined ? {} : { min_new_tokens: options.minNewTokens }),
     ...(options.temperature === undefined ? {} : { temperature: options.temperature }),
     ...(options.seed === undefined ? {} : { seed: options.seed }),
     ...(options.topK === undefined ? {} : { top_k: options.topK }),
@@ -186,6 +188,7 @@ export async function buildGenerateRequest(
 export function addGenerateOptions(command: Command): Command {
   return command
     .option("--max-new-tokens <n>", "tokens to generate at most (1-8192)", integerInRange(1, 8192))
+    .option("--min-new-tokens <n>", "no end-of-sequence before this many tokens (0-8192)", integerInRange(0, 8192))
     .option("--temperature <t>", "sampling temperature, 0 for greedy (0-5)", numberInRange(0, 5))
     .option("--seed <s>", "sampling seed for reproducible output", integerInRange(0, 2 ** 32 - 1))
     .option("--top-k <k>", "sample among the k most likely tokens only (1-1000)", integerInRange(1, 1000))

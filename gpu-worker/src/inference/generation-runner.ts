@@ -165,6 +165,7 @@ export class GenerationRunner {
         prompt: input.prompt,
         settings: {
           maxNewTokens: runtimeConfig.max_new_tokens,
+          minNewTokens: request.min_new_tokens,
           temperature: runtimeConfig.temperature,
           topK: request.top_k,
           topP: request.top_p,

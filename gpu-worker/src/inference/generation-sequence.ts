@@ -24,6 +24,8 @@ export interface LatentSettings {
 export interface SequenceSettings {
   promptIds: readonly number[];
   maxNewTokens: number;
+  /** End-of-sequence ids are masked until this many tokens exist (0: never). */
+  minNewTokens?: number | undefined;
   /** 0 is greedy. */
   temperature: number;
   topK?: number | undefined;
@@ -191,6 +193,9 @@ export class GenerationSequence {
       const mayOpen = latent.enabled && !this.#inLatent && this.#spansUsed < latent.maxSpans;
       if (!mayOpen) scores[markers.begin] = Number.NEGATIVE_INFINITY;
       if (!this.#inLatent) scores[markers.end] = Number.NEGATIVE_INFINITY;
+    }
+    if (this.#generated.length < (this.#settings.minNewTokens ?? 0)) {
+      for (const eos of this.#tokenizer.eosTokenIds) scores[eos] = Number.NEGATIVE_INFINITY;
     }
     const filters = { topK: this.#settings.topK, topP: this.#settings.topP };
     return sampleToken(scores, this.#settings.temperature, this.#random, filters);
