@@ -19,7 +19,11 @@ export interface DecoderSequence {
 export interface CausalDecoder {
   /** Whether `step` runs many sequences in one model call (continuous batching). */
   readonly batches: boolean;
-  prefill(promptIds: readonly number[]): Promise<{ sequence: DecoderSequence; output: StepOutput }>;
+  /**
+   * Runs the prompts (in one batched call when the model allows) and answers, in the same
+   * order, a sequence to step and the output for its first new token.
+   */
+  prefill(prompts: ReadonlyArray<readonly number[]>): Promise<Array<{ sequence: DecoderSequence; output: StepOutput }>>;
   /** Feeds one token to each sequence; answers in the same order. */
   step(rows: ReadonlyArray<{ sequence: DecoderSequence; token: number }>): Promise<StepOutput[]>;
   /** Frees what the decoder holds for a sequence that is done. */

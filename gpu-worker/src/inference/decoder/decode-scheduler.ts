@@ -87,39 +87,45 @@ export class DecodeScheduler {
     }
   }
 
-  /** Prefills waiting requests while the batch has room; true when a model call was made. */
+  /**
+   * Prefills waiting requests, as many as the batch has room for, in one model call; true when
+   * a model call was made.
+   */
   async #admitWaiting(): Promise<boolean> {
-    let prefilled = false;
-    while (this.#waiting.length > 0 && this.#active.length < this.#maxBatch) {
+    const admitted: WaitingRequest[] = [];
+    while (this.#waiting.length > 0 && this.#active.length + admitted.length < this.#maxBatch) {
       const waiting = this.#waiting.shift();
       if (!waiting) break;
-      if (waiting.request.signal?.aborted) {
-        waiting.resolve("cancelled");
-        continue;
-      }
-      try {
-        const generation = new GenerationSequence(waiting.request.settings, this.#tokenizer, {
-          streaming: waiting.request.onText !== undefined,
-        });
-        prefilled = true;
-        const { sequence, output } = await this.#decoder.prefill(waiting.request.settings.promptIds);
-        const active: ActiveSequence = {
-          request: waiting.request,
-          generation,
-          sequence,
-          haltHistory: [output.halt],
-          pending: -1,
-          startedAt: waiting.queuedAt,
-          resolve: waiting.resolve,
-          reject: waiting.reject,
-        };
-        this.#advance(active, output.logits);
-        this.#active.push(active);
-      } catch (error) {
-        waiting.reject(error);
-      }
+      if (waiting.request.signal?.aborted) waiting.resolve("cancelled");
+      else admitted.push(waiting);
     }
-    return prefilled;
+    if (admitted.length === 0) return false;
+    let prefilled: Awaited<ReturnType<CausalDecoder["prefill"]>>;
+    try {
+      prefilled = await this.#decoder.prefill(admitted.map((w) => w.request.settings.promptIds));
+    } catch (error) {
+      for (const waiting of admitted) waiting.reject(error);
+      return true;
+    }
+    admitted.forEach((waiting, i) => {
+      const first = prefilled[i];
+      if (!first) return;
+      const active: ActiveSequence = {
+        request: waiting.request,
+        generation: new GenerationSequence(waiting.request.settings, this.#tokenizer, {
+          streaming: waiting.request.onText !== undefined,
+        }),
+        sequence: first.sequence,
+        haltHistory: [first.output.halt],
+        pending: -1,
+        startedAt: waiting.queuedAt,
+        resolve: waiting.resolve,
+        reject: waiting.reject,
+      };
+      this.#advance(active, first.output.logits);
+      this.#active.push(active);
+    });
+    return true;
   }
 
   /** Samples the next token of a sequence that is still generating. */

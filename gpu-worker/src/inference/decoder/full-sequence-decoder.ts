@@ -26,9 +26,15 @@ export class FullSequenceDecoder implements CausalDecoder {
     this.#names = names;
   }
 
-  async prefill(promptIds: readonly number[]): Promise<{ sequence: DecoderSequence; output: StepOutput }> {
-    const sequence: FullSequence = { id: this.#nextId++, ids: [...promptIds] };
-    return { sequence, output: await this.#run(sequence.ids) };
+  async prefill(
+    prompts: ReadonlyArray<readonly number[]>,
+  ): Promise<Array<{ sequence: DecoderSequence; output: StepOutput }>> {
+    const prefilled: Array<{ sequence: DecoderSequence; output: StepOutput }> = [];
+    for (const promptIds of prompts) {
+      const sequence: FullSequence = { id: this.#nextId++, ids: [...promptIds] };
+      prefilled.push({ sequence, output: await this.#run(sequence.ids) });
+    }
+    return prefilled;
   }
 
   async step(rows: ReadonlyArray<{ sequence: DecoderSequence; token: number }>): Promise<StepOutput[]> {

@@ -76,11 +76,19 @@ export function detectKvCacheLayout(
   };
 }
 
+/** Where a sequence's cache is: row `row` of [rows, heads, width, head_dim] tensors, from `column` on. */
+interface CachePlace {
+  tensors: Float32Array[];
+  row: number;
+  width: number;
+  column: number;
+}
+
 interface KvSequence extends DecoderSequence {
   /** Tokens the cache holds (prompt + fed tokens); also the next token's position. */
   length: number;
-  /** Its own cache between prefill and joining the batch: one [1, heads, length, head_dim] per tensor. */
-  own: Float32Array[] | undefined;
+  /** Its cache between prefill and joining the batch (a row of the prefill's present.*). */
+  own: CachePlace | undefined;
 }
 
 /**
@@ -142,20 +150,42 @@ export class KvCacheDecoder implements CausalDecoder {
     this.#fetches = [layout.logits, ...(layout.halt ? [layout.halt] : []), ...this.#presentNames];
   }
 
-  async prefill(promptIds: readonly number[]): Promise<{ sequence: DecoderSequence; output: StepOutput }> {
-    const length = promptIds.length;
-    const empty = this.#layout.layers.flatMap(() => [new Float32Array(0), new Float32Array(0)]);
-    const outputs = await this.#run({
-      tokens: BigInt64Array.from(promptIds, BigInt),
-      rows: 1,
-      steps: length,
-      past: empty,
-      pastWidth: 0,
-      mask: new BigInt64Array(length).fill(1n),
-      positions: BigInt64Array.from({ length }, (_, i) => BigInt(i)),
+  /**
+   * Prefills the prompts in as few calls as the padding budget allows, each left-padded to its
+   * longest prompt (padding masked out, positions counting real tokens only), so a burst of new
+   * requests costs one model run rather than one each.
+   */
+  async prefill(
+    prompts: ReadonlyArray<readonly number[]>,
+  ): Promise<Array<{ sequence: DecoderSequence; output: StepOutput }>> {
+    const prefilled: Array<{ sequence: DecoderSequence; output: StepOutput }> = [];
+    for (const group of groupsWithinPaddingBudget(prompts)) prefilled.push(...(await this.#prefillGroup(group)));
+    return prefilled;
+  }
+
+  async #prefillGroup(
+    prompts: ReadonlyArray<readonly number[]>,
+  ): Promise<Array<{ sequence: DecoderSequence; output: StepOutput }>> {
+    const rows = prompts.length;
+    const width = Math.max(...prompts.map((p) => p.length));
+    const tokens = new BigInt64Array(rows * width);
+    const mask = new BigInt64Array(rows * width);
+    const positions = new BigInt64Array(rows * width);
+    prompts.forEach((prompt, row) => {
+      const pad = width - prompt.length;
+      prompt.forEach((id, i) => {
+        tokens[row * width + pad + i] = BigInt(id);
+        mask[row * width + pad + i] = 1n;
+        positions[row * width + pad + i] = BigInt(i);
+      });
     });
-    const sequence: KvSequence = { id: this.#nextId++, length, own: outputs.present };
-    return { sequence, output: outputs.rows[0] ?? { logits: new Float32Array(0), halt: null } };
+    const empty = this.#layout.layers.flatMap(() => [new Float32Array(0), new Float32Array(0)]);
+    const outputs = await this.#run({ tokens, rows, steps: width, past: empty, pastWidth: 0, mask, positions });
+    return prompts.map((prompt, row) => {
+      const own = { tensors: outputs.present, row, width, column: width - prompt.length };
+      const sequence: KvSequence = { id: this.#nextId++, length: prompt.length, own };
+      return { sequence, output: outputs.rows[row] ?? { logits: new Float32Array(0), halt: null } };
+    });
   }
 
   async step(rows: ReadonlyArray<{ sequence: DecoderSequence; token: number }>): Promise<StepOutput[]> {
@@ -200,14 +230,15 @@ export class KvCacheDecoder implements CausalDecoder {
     const rebuilt = this.#arenas.spare(members.length * kvHeads * width * headDim);
     members.forEach((member, row) => {
       const oldRow = old.members.indexOf(member);
-      const source =
+      const source: CachePlace | undefined =
         oldRow >= 0
           ? { tensors: old.tensors, row: oldRow, width: old.width, column: old.width - member.length }
-          : { tensors: member.own ?? [], row: 0, width: member.length, column: 0 };
+          : member.own;
+      if (!source) throw new Error(`sequence ${member.id} has no cache to join the batch with`);
       const targetColumn = width - member.length;
       rebuilt.forEach((target, t) => {
         const from = source.tensors[t];
-        if (!from) throw new Error(`sequence ${member.id} has no cache to join the batch with`);
+        if (!from) throw new Error(`sequence ${member.id} has no cache tensor ${t}`);
         for (let head = 0; head < kvHeads; head++) {
           const src = ((source.row * kvHeads + head) * source.width + source.column) * headDim;
           const dst = ((row * kvHeads + head) * width + targetColumn) * headDim;
@@ -264,6 +295,28 @@ export class KvCacheDecoder implements CausalDecoder {
     const present = input.presentInto ?? this.#presentNames.map((name) => float32Data(outputs, name));
     return { rows: rowOutputs, present };
   }
+}
+
+/** Padded tokens one batched prefill may run; a longer burst is split (a lone long prompt runs alone). */
+const PREFILL_PADDED_TOKEN_BUDGET = 4096;
+
+/** Consecutive prompts grouped so that rows × longest prompt stays within the budget. */
+function groupsWithinPaddingBudget(prompts: ReadonlyArray<readonly number[]>): Array<Array<readonly number[]>> {
+  const groups: Array<Array<readonly number[]>> = [];
+  let group: Array<readonly number[]> = [];
+  let longest = 0;
+  for (const prompt of prompts) {
+    const widest = Math.max(longest, prompt.length);
+    if (group.length > 0 && (group.length + 1) * widest > PREFILL_PADDED_TOKEN_BUDGET) {
+      groups.push(group);
+      group = [];
+      longest = 0;
+    }
+    group.push(prompt);
+    longest = Math.max(longest, prompt.length);
+  }
+  if (group.length > 0) groups.push(group);
+  return groups;
 }
 
 function sameMembers(current: readonly KvSequence[], next: readonly KvSequence[]): boolean {
