@@ -58,9 +58,12 @@ describe("KvCacheDecoder", () => {
       }),
     );
     for (const token of [100, 200, 300]) {
-      const stepped = await together.step(batched.map((row) => ({ sequence: row.sequence, token })));
+      const stepped = await together.step(
+        batched.map((row) => ({ sequence: row.sequence, token })),
+        true,
+      );
       for (const [i, single] of singles.entries()) {
-        const [expected] = await single.own.step([{ sequence: single.sequence, token }]);
+        const [expected] = await single.own.step([{ sequence: single.sequence, token }], true);
         expect(maxDifference(stepped[i], expected)).toBeLessThan(1e-4);
       }
     }
@@ -70,27 +73,33 @@ describe("KvCacheDecoder", () => {
     const shared = decoder();
     const [a, b] = await shared.prefill([PROMPTS[0] ?? [], PROMPTS[1] ?? []]);
     if (!a || !b) throw new Error("no prefill");
-    await shared.step([
-      { sequence: a.sequence, token: 100 },
-      { sequence: b.sequence, token: 100 },
-    ]);
+    await shared.step(
+      [
+        { sequence: a.sequence, token: 100 },
+        { sequence: b.sequence, token: 100 },
+      ],
+      true,
+    );
     // `a` leaves; `c` joins.
     shared.release(a.sequence);
     const [c] = await shared.prefill([PROMPTS[2] ?? []]);
     if (!c) throw new Error("no prefill");
-    const [bOut, cOut] = await shared.step([
-      { sequence: b.sequence, token: 101 },
-      { sequence: c.sequence, token: 101 },
-    ]);
+    const [bOut, cOut] = await shared.step(
+      [
+        { sequence: b.sequence, token: 101 },
+        { sequence: c.sequence, token: 101 },
+      ],
+      true,
+    );
     const soloB = decoder();
     const [b1] = await soloB.prefill([PROMPTS[1] ?? []]);
     if (!b1) throw new Error("no prefill");
-    await soloB.step([{ sequence: b1.sequence, token: 100 }]);
-    const [expectedB] = await soloB.step([{ sequence: b1.sequence, token: 101 }]);
+    await soloB.step([{ sequence: b1.sequence, token: 100 }], true);
+    const [expectedB] = await soloB.step([{ sequence: b1.sequence, token: 101 }], true);
     const soloC = decoder();
     const [c1] = await soloC.prefill([PROMPTS[2] ?? []]);
     if (!c1) throw new Error("no prefill");
-    const [expectedC] = await soloC.step([{ sequence: c1.sequence, token: 101 }]);
+    const [expectedC] = await soloC.step([{ sequence: c1.sequence, token: 101 }], true);
     expect(maxDifference(bOut, expectedB)).toBeLessThan(1e-4);
     expect(maxDifference(cOut, expectedC)).toBeLessThan(1e-4);
   });

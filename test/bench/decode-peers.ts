@@ -115,14 +115,15 @@ export async function openInProcessDecoders(onnx: Uint8Array, intraOpThreads: nu
   return {
     async withCache(promptIds, newTokens) {
       const decoder = new KvCacheDecoder(session, layout);
-      const prefilled = await decoder.prefill(promptIds);
+      const [prefilled] = await decoder.prefill([promptIds]);
+      if (!prefilled) throw new Error("prefill answered nothing");
       let logits = prefilled.output.logits;
       const ids: number[] = [];
       for (let step = 0; step < newTokens; step++) {
         const token = argmax(logits);
         ids.push(token);
         if (step === newTokens - 1) break;
-        const [output] = await decoder.step([{ sequence: prefilled.sequence, token }]);
+        const [output] = await decoder.step([{ sequence: prefilled.sequence, token }], false);
         if (!output) throw new Error("the decoder returned no row");
         logits = output.logits;
       }

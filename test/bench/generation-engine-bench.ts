@@ -177,7 +177,8 @@ async function benchConcurrentStreams(worker: WorkerClient): Promise<BenchRow[]>
     }
     const answers = await all;
     const wallMs = performance.now() - started;
-    if (answers.some((a) => a.tokens_generated !== NEW_TOKENS)) throw new Error("a stream ended before its min_new_tokens");
+    if (answers.some((a) => a.tokens_generated !== NEW_TOKENS))
+      throw new Error("a stream ended before its min_new_tokens");
     aggregate.push((answers.reduce((sum, a) => sum + a.tokens_generated, 0) / wallMs) * 1000);
   }
   const ratio = median(aggregate) / median(single);

@@ -30,7 +30,10 @@ interface ActiveSequence {
   request: GenerationRequest;
   generation: GenerationSequence;
   sequence: DecoderSequence;
-  /** Halt logits after the prompt and after each fed token: haltHistory[k] covers k generated tokens. */
+  /**
+   * Halt logits after the prompt and after each fed token: haltHistory[k] covers k generated
+   * tokens (null at steps that did not read the halt head).
+   */
   haltHistory: ([number, number] | null)[];
   /** The token to feed next. */
   pending: number;
@@ -152,8 +155,16 @@ export class DecodeScheduler {
     this.#active = stepping;
     if (stepping.length === 0) return false;
     let outputs: Awaited<ReturnType<CausalDecoder["step"]>>;
+    // The halt head is read when a sequence's answer may end at this step: its final halt step,
+    // or any step of one with stop strings (which can cut the answer back to any earlier token).
+    const readHalt = stepping.some(
+      (a) => this.#hasHaltHead(a) && (a.generation.finished !== undefined || a.request.settings.stop.length > 0),
+    );
     try {
-      outputs = await this.#decoder.step(stepping.map((a) => ({ sequence: a.sequence, token: a.pending })));
+      outputs = await this.#decoder.step(
+        stepping.map((a) => ({ sequence: a.sequence, token: a.pending })),
+        readHalt,
+      );
     } catch (error) {
       // A failed model call fails every sequence in the batch; their caches are gone with it.
       for (const active of stepping) {
@@ -172,9 +183,14 @@ export class DecodeScheduler {
     return true;
   }
 
+  /** The prefill always reads the halt head, so a null there means the model has none. */
+  #hasHaltHead(active: ActiveSequence): boolean {
+    return active.haltHistory[0] !== null;
+  }
+
   #needsHaltStep(active: ActiveSequence): boolean {
     const fed = active.haltHistory.length - 1;
-    return active.haltHistory[0] !== null && fed < active.generation.keptTokens;
+    return this.#hasHaltHead(active) && fed < active.generation.keptTokens;
   }
 
   #complete(active: ActiveSequence): void {

@@ -32,33 +32,36 @@ export class FullSequenceDecoder implements CausalDecoder {
     const prefilled: Array<{ sequence: DecoderSequence; output: StepOutput }> = [];
     for (const promptIds of prompts) {
       const sequence: FullSequence = { id: this.#nextId++, ids: [...promptIds] };
-      prefilled.push({ sequence, output: await this.#run(sequence.ids) });
+      prefilled.push({ sequence, output: await this.#run(sequence.ids, true) });
     }
     return prefilled;
   }
 
-  async step(rows: ReadonlyArray<{ sequence: DecoderSequence; token: number }>): Promise<StepOutput[]> {
+  async step(
+    rows: ReadonlyArray<{ sequence: DecoderSequence; token: number }>,
+    readHalt: boolean,
+  ): Promise<StepOutput[]> {
     const outputs: StepOutput[] = [];
     for (const { sequence, token } of rows) {
       const full = sequence as FullSequence;
       full.ids.push(token);
-      outputs.push(await this.#run(full.ids));
+      outputs.push(await this.#run(full.ids, readHalt));
     }
     return outputs;
   }
 
   release(): void {}
 
-  async #run(ids: readonly number[]): Promise<StepOutput> {
+  async #run(ids: readonly number[], readHalt: boolean): Promise<StepOutput> {
     const inputIds = new ort.Tensor("int64", BigInt64Array.from(ids, BigInt), [1, ids.length]);
-    const fetches = [this.#names.logits, ...(this.#names.halt ? [this.#names.halt] : [])];
+    const halt = readHalt ? this.#names.halt : null;
+    const fetches = [this.#names.logits, ...(halt ? [halt] : [])];
     const outputs = await this.#session.run({ [this.#names.inputIds]: inputIds }, fetches);
     const logits = float32Data(outputs, this.#names.logits);
     const vocab = outputs[this.#names.logits]?.dims.at(-1) ?? 0;
     // [1, seq, vocab] (or [1, vocab] for models that emit only the last position): the last row.
     const last = logits.slice(logits.length - vocab);
-    const halt = this.#names.halt ? haltPairAt(float32Data(outputs, this.#names.halt), 0, 1) : null;
-    return { logits: last, halt };
+    return { logits: last, halt: halt ? haltPairAt(float32Data(outputs, halt), 0, 1) : null };
   }
 }
 

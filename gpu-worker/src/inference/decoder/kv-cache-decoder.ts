@@ -135,8 +135,7 @@ export class KvCacheDecoder implements CausalDecoder {
   readonly batches = true;
   readonly #session: ort.InferenceSession;
   readonly #layout: KvCacheLayout;
-  /** Every output, in the order `#run` reads them; `present.*` names also in tensor order. */
-  readonly #fetches: string[];
+  /** `present.*` names in tensor order. */
   readonly #presentNames: string[];
   readonly #arenas: CacheArenas;
   #batch: BatchCache = { members: [], tensors: [], width: 0 };
@@ -147,7 +146,6 @@ export class KvCacheDecoder implements CausalDecoder {
     this.#layout = layout;
     this.#arenas = new CacheArenas(layout.layers.length * 2);
     this.#presentNames = layout.layers.flatMap((l) => [l.presentKey, l.presentValue]);
-    this.#fetches = [layout.logits, ...(layout.halt ? [layout.halt] : []), ...this.#presentNames];
   }
 
   /**
@@ -180,7 +178,16 @@ export class KvCacheDecoder implements CausalDecoder {
       });
     });
     const empty = this.#layout.layers.flatMap(() => [new Float32Array(0), new Float32Array(0)]);
-    const outputs = await this.#run({ tokens, rows, steps: width, past: empty, pastWidth: 0, mask, positions });
+    const outputs = await this.#run({
+      tokens,
+      rows,
+      steps: width,
+      past: empty,
+      pastWidth: 0,
+      mask,
+      positions,
+      readHalt: true,
+    });
     return prompts.map((prompt, row) => {
       const own = { tensors: outputs.present, row, width, column: width - prompt.length };
       const sequence: KvSequence = { id: this.#nextId++, length: prompt.length, own };
@@ -188,7 +195,10 @@ export class KvCacheDecoder implements CausalDecoder {
     });
   }
 
-  async step(rows: ReadonlyArray<{ sequence: DecoderSequence; token: number }>): Promise<StepOutput[]> {
+  async step(
+    rows: ReadonlyArray<{ sequence: DecoderSequence; token: number }>,
+    readHalt: boolean,
+  ): Promise<StepOutput[]> {
     const members = rows.map((row) => row.sequence as KvSequence);
     if (!sameMembers(this.#batch.members, members)) this.#rebuild(members);
     const { width } = this.#batch;
@@ -210,6 +220,7 @@ export class KvCacheDecoder implements CausalDecoder {
       mask,
       positions,
       presentInto: this.#arenas.spare(count * kvHeads * (width + 1) * headDim),
+      readHalt,
     });
     // The outputs are the cache for the next step, one column wider.
     this.#arenas.swap();
@@ -261,6 +272,7 @@ export class KvCacheDecoder implements CausalDecoder {
     positions: BigInt64Array;
     /** Where ONNX Runtime writes `present.*` (one view per tensor, of exactly its size); it allocates when absent. */
     presentInto?: Float32Array[];
+    readHalt: boolean;
   }): Promise<{ rows: StepOutput[]; present: Float32Array[] }> {
     const layout = this.#layout;
     const { rows, steps } = input;
@@ -277,8 +289,10 @@ export class KvCacheDecoder implements CausalDecoder {
       feeds[layer.pastValue] = new ort.Tensor("float32", input.past[2 * n + 1] ?? new Float32Array(0), pastDims);
     });
     const presentDims = [rows, layout.kvHeads, input.pastWidth + steps, layout.headDim];
-    const fetches: Record<string, ort.Tensor | null> = {};
-    for (const name of this.#fetches) fetches[name] = null;
+    const haltName = input.readHalt ? layout.halt : null;
+    const fetches: Record<string, ort.Tensor | null> = { [layout.logits]: null };
+    if (haltName) fetches[haltName] = null;
+    for (const name of this.#presentNames) fetches[name] = null;
     input.presentInto?.forEach((view, t) => {
       const name = this.#presentNames[t];
       if (name !== undefined) fetches[name] = new ort.Tensor("float32", view, presentDims);
@@ -286,7 +300,7 @@ export class KvCacheDecoder implements CausalDecoder {
     const outputs = await this.#session.run(feeds, fetches);
     const logits = float32Data(outputs, layout.logits);
     const vocab = logits.length / (rows * steps);
-    const halt = layout.halt ? float32Data(outputs, layout.halt) : undefined;
+    const halt = haltName ? float32Data(outputs, haltName) : undefined;
     const rowOutputs = Array.from({ length: rows }, (_, row) => {
       // The last position of each row: [rows, steps, vocab].
       const end = (row * steps + steps) * vocab;
