@@ -70,7 +70,7 @@ async function greedyWithoutLatent(promptIds: readonly number[], steps: number):
 const PROMPTS = [
   "The worker",
   "A request arrives at the edge",
-  "User: Show me the status as JSON. Assistant:",
+  "User: Show me the health as JSON. Assistant:",
   "Good serving",
   "The registry keeps every version of every model, and",
   "When the next request comes in",

@@ -24,7 +24,7 @@ import { createWorkerClient, type StackAddresses, type WorkerClient } from "./wo
 /** The worker's thread count on this machine (config.ts: (cores − 1) / inference threads). */
 const INTRA_OP_THREADS = 1;
 /** Its greedy continuation runs 512 tokens without EOS, `<bot>` or `<eot>` (checked below). */
-const GREEDY_PROMPT = "Keep the models small";
+const GREEDY_PROMPT = "A language model writes";
 const NEW_TOKENS = 128;
 const SINGLE_STREAM_RUNS = 15;
 const CONCURRENT_STREAMS = 16;

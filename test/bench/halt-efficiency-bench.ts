@@ -22,14 +22,15 @@ const STATUS_JUDGE: JudgeSpec = {
 };
 
 /**
- * Prompts after which ref-decoder sometimes writes the corpus's `{"status": …}` objects: a chat
- * turn asking for it, and three corpus sentences that lead into one.
+ * Requests for the worker's health as JSON, as a client would ask them: three chat turns (the
+ * model's template applies) and one raw prompt. ref-decoder answers some with a well-formed
+ * `{"status": …}` object and some with prose.
  */
 const PROMPTS: PromptForm[] = [
-  { kind: "messages", messages: [{ role: "user", content: "Show me the status as JSON." }] },
-  { kind: "text", text: "A finished job returns" },
-  { kind: "text", text: "The worker answers a health check with a small JSON object such as" },
-  { kind: "text", text: "User: What does the worker return? Assistant: It returns" },
+  { kind: "messages", messages: [{ role: "user", content: "Show me the health as JSON." }] },
+  { kind: "messages", messages: [{ role: "user", content: "Report the worker health as JSON." }] },
+  { kind: "text", text: "The worker answers a health check with a small JSON object." },
+  { kind: "messages", messages: [{ role: "user", content: "What does the worker return?" }] },
 ];
 
 export const HALT_BENCH = {
@@ -37,25 +38,22 @@ export const HALT_BENCH = {
   maxLoops: 3,
   maxNewTokens: 48,
   temperature: 0.9,
-  /** Without it ref-decoder at 0.9 almost never closes a valid object (about 1 % of answers). */
-  topK: 4,
   judgeScoreThreshold: 0.8,
   haltProbabilityThreshold: 0.7,
   firstSeed: 7000,
 } as const;
 
-function requestFor(prompt: PromptForm, seed: number): GenerateRequest {
+function requestFor(prompt: PromptForm, seed: number, haltHead = true): GenerateRequest {
   return {
     model: "ref-decoder",
     ...(prompt.kind === "text" ? { prompt: prompt.text } : { messages: prompt.messages }),
     max_new_tokens: HALT_BENCH.maxNewTokens,
     temperature: HALT_BENCH.temperature,
-    top_k: HALT_BENCH.topK,
     seed,
     runtime_config: {
       caws_tier: "tier_3",
       max_refinement_loops: HALT_BENCH.maxLoops,
-      halt_head_enabled: true,
+      halt_head_enabled: haltHead,
       halt_probability_threshold: HALT_BENCH.haltProbabilityThreshold,
       judge_score_threshold: HALT_BENCH.judgeScoreThreshold,
     },
@@ -116,7 +114,7 @@ async function runAlwaysMaxLoops(worker: WorkerClient, prompt: PromptForm, seed:
 
 export async function benchHaltEfficiency(worker: WorkerClient): Promise<{ rows: BenchRow[]; notes: string[] }> {
   const notes: string[] = [];
-  const totals = { tokensA: 0, tokensB: 0, cesA: 0, cesB: 0, passA: 0, passB: 0, loopsA: 0 };
+  const totals = { tokensA: 0, tokensB: 0, tokensJ: 0, cesA: 0, cesB: 0, passA: 0, passB: 0, passJ: 0, loopsA: 0 };
   const stopReasons = new Map<string, number>();
   /** Per loop number: loops A ran, how many the halt head stopped, and how many hit max_new_tokens. */
   const perLoop = Array.from({ length: HALT_BENCH.maxLoops }, () => ({ ran: 0, haltSaid: 0, cutByLength: 0 }));
@@ -126,6 +124,14 @@ export async function benchHaltEfficiency(worker: WorkerClient): Promise<{ rows:
     const seed = HALT_BENCH.firstSeed + i;
     const a = await worker.generate({ ...requestFor(prompt, seed), judge: STATUS_JUDGE });
     const b = await runAlwaysMaxLoops(worker, prompt, seed);
+    // (J) the same refinement with the halt head switched off: stops only when the judge passes.
+    const judgeOnly = await worker.generate({ ...requestFor(prompt, seed, false), judge: STATUS_JUDGE });
+    totals.tokensJ += judgeOnly.loops.reduce((sum, loop) => sum + loop.tokens, 0);
+    if (
+      (judgeOnly.loops.find((loop) => loop.text === judgeOnly.text)?.judge_score ?? 0) >= HALT_BENCH.judgeScoreThreshold
+    ) {
+      totals.passJ++;
+    }
 
     totals.tokensA += a.loops.reduce((sum, loop) => sum + loop.tokens, 0);
     totals.cesA += a.ces_tokens_total;
@@ -168,7 +174,7 @@ export async function benchHaltEfficiency(worker: WorkerClient): Promise<{ rows:
   const ratio = totals.tokensA / totals.tokensB;
   const reasons = [...stopReasons.entries()].map(([reason, count]) => `${reason} ${count}`).join(", ");
   const setting =
-    `${n} requests (4 JSON-leading prompts, run one at a time), temperature ${HALT_BENCH.temperature}, top_k ${HALT_BENCH.topK}, ` +
+    `${n} requests (4 prompts asking for the worker's health as JSON, run one at a time), temperature ${HALT_BENCH.temperature}, ` +
     `max_new_tokens ${HALT_BENCH.maxNewTokens}, tier_3 × ${HALT_BENCH.maxLoops} loops, json_schema judge`;
   return {
     notes,
@@ -177,6 +183,11 @@ export async function benchHaltEfficiency(worker: WorkerClient): Promise<{ rows:
         `halt efficiency, tokens generated: (A) halt head, threshold ${HALT_BENCH.haltProbabilityThreshold} vs (B) always ${HALT_BENCH.maxLoops} loops; ${setting}`,
         `A ${totals.tokensA} vs B ${totals.tokensB} tokens: **${fmt(ratio, 2)}×** (A ${fmt(totals.loopsA / n, 2)} loops/request; stops: ${reasons}; ces_tokens_total A ${totals.cesA} vs B ${totals.cesB}: ${fmt(totals.cesA / totals.cesB, 2)}×)`,
         `target ≤ 0.6× ${mark(ratio <= 0.6)}`,
+      ],
+      [
+        "halt efficiency, for comparison: (J) the same refinement with the halt head off (stops only when the judge passes)",
+        `J ${totals.tokensJ} tokens (${fmt(totals.tokensJ / totals.tokensB, 2)}× B), pass ${totals.passJ}/${n} (${fmt((100 * totals.passJ) / n, 0)} %)`,
+        "—",
       ],
       [
         `halt efficiency, pass rate (answer's judge_score ≥ ${HALT_BENCH.judgeScoreThreshold}); A's loops are a prefix of B's on ${n - prefixMismatches}/${n}`,

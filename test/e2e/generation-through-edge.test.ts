@@ -107,7 +107,7 @@ describe("the reference decoder through the edge", () => {
     const schema = { type: "object", required: ["status"], properties: { status: { type: "string" } } };
     const runtime_config = { caws_tier: "tier_3", max_refinement_loops: 3, halt_probability_threshold: 1 };
     const bySchema = await generate({
-      messages: [{ role: "user", content: "Show me the status as JSON." }],
+      messages: [{ role: "user", content: "Show me the health as JSON." }],
       max_new_tokens: 40,
       temperature: 0.9,
       seed: 4,

@@ -34,20 +34,29 @@ export const REFERENCE_DECODER_CORPUS: readonly string[] = [
     "until the model says it is done or the limit on new tokens is reached. The cache keeps the keys and " +
     "values of every token, so each step only reads the new token. Batching puts many requests on the " +
     "card at once, and the worker streams each token to the client as soon as it exists.",
-  'The worker answers a health check with a small JSON object such as {"status": "ok", "count": 3}. ' +
-    'When a model is still loading, the reply is {"status": "loading", "count": 0}. A bad request gets ' +
-    '{"error": "invalid_request", "code": 400}, and a finished job returns {"status": "done", "tokens": 42}. ' +
-    "Clients parse the reply and check the status before they read the count.",
+  // JSON only ever appears as one canonical object that ends its paragraph, and its key and
+  // values never occur in prose: a bigram model then writes it well-formed and stops after it,
+  // so refinement with a json_schema judge has answers that can pass.
+  "The worker answers a health check with a small JSON object. Clients parse the reply and read " +
+    "the one field before anything else. A worker that is loading a model says so, and a " +
+    'worker with free memory replies {"status": "idle"}',
   "User: Is this reply valid JSON? Assistant: <bot>check the schema, then count the braces<eot> Yes, " +
     "the reply is valid JSON. User: How many workers are ready? Assistant: <bot>read the health reports " +
-    "and count the ok ones<eot> Three workers are ready. User: Can you check the logs? Assistant: " +
+    "and count the healthy ones<eot> Three workers are ready. User: Can you check the logs? Assistant: " +
     "<bot>find the errors first<eot> The logs show one timeout and no errors. User: What does the worker " +
-    'return? Assistant: <bot>check the schema<eot> It returns {"status": "ok", "count": 3}.',
+    'return? Assistant: <bot>check the schema<eot> {"status": "ok"}',
   "User: Which model should serve this request? Assistant: <bot>read the request and check the memory of " +
     "each worker<eot> The worker that already holds the model should serve it. User: Is the new version " +
     "ready for production? Assistant: <bot>check the tests, then read the metrics<eot> Yes, the tests " +
-    "pass and the numbers look good. User: Show me the status as JSON. Assistant: <bot>check the schema<eot> " +
-    '{"status": "ok", "count": 2, "ready": true}',
+    "pass and the numbers look good. User: Show me the health as JSON. Assistant: <bot>check the schema<eot> " +
+    '{"status": "busy"}',
+  'User: Show me the health as JSON. Assistant: {"status": "ok"}',
+  'User: Is the worker free? Assistant: {"status": "idle"}',
+  'User: Report the worker health as JSON. Assistant: {"status": "ok"}',
+  'User: Show me the health as JSON. Assistant: {"status": "busy"}',
+  'User: What is the worker health as JSON? Assistant: {"status": "idle"}',
+  'User: Send the health as JSON. Assistant: {"status": "ok"}',
+  'User: Is the worker ready? Answer as JSON. Assistant: {"status": "busy"}',
   "Good serving is boring. The same request gives the same answer, the logs say what happened and " +
     "when, and the bill is easy to explain. Before a hard answer the model may think in a latent span " +
     "that the server hides from the client. Keep the models small when you can, measure before you " +
