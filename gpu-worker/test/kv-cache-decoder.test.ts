@@ -46,7 +46,7 @@ describe("KvCacheDecoder", () => {
     const together = decoder();
     const batched = await together.prefill(PROMPTS);
     const alone = await Promise.all(PROMPTS.map(async (prompt) => (await decoder().prefill([prompt]))[0]));
-    batched.forEach((row, i) => expect(maxDifference(row.output, alone[i]?.output)).toBeLessThan(1e-4));
+    for (const [i, row] of batched.entries()) expect(maxDifference(row.output, alone[i]?.output)).toBeLessThan(1e-4);
 
     // Three decode steps for the whole batch vs each sequence on its own decoder.
     const singles = await Promise.all(
