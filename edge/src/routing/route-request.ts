@@ -1,0 +1,133 @@
+/**
+ * Resolving a request's target and sending it to a worker: shared by every inference API
+ * family (modelgate's own, OpenAI-compatible, KServe), so each one only translates shapes.
+ */
+import {
+  describeModelReference,
+  type GenerateRequest,
+  ModelgateError,
+  type ModelKind,
+  type ModelVersion,
+  parseModelReference,
+  resolveModelReference,
+  selectWorkerForModel,
+} from "@modelgate/shared";
+import type { Context } from "hono";
+import type { AppEnv } from "../env.js";
+import { forwardToWorker } from "../forwarding/forward-to-worker.js";
+import { workerPoolStub } from "../pool/worker-pool-object.js";
+import { readLiveModel } from "../registry/registry-access.js";
+
+const ENDPOINT_FOR_KIND: Record<ModelKind, string> = {
+  "causal-lm": "/v1/generate",
+  tensor: "/v1/predict",
+  scorer: "/v1/generate as a judge",
+};
+
+/** `name` → its Production version, `name@N` → version N. `field` names the reference in errors. */
+export async function resolveTargetVersion(
+  c: Context<AppEnv>,
+  reference: string,
+  kind: ModelKind,
+  field = "model",
+): Promise<ModelVersion> {
+  const parsed = parseModelReference(reference);
+  if (!parsed) {
+    throw new ModelgateError("validation_failed", `"${reference}" is not a model reference.`, [
+      {
+        field,
+        message:
+          "expected `name`, `name@<version>`, `name@production`, `name@staging`, `name@latest` or `name@<alias>`",
+      },
+    ]);
+  }
+  const record = await readLiveModel(c.env, parsed.name);
+  if (!record)
+    throw new ModelgateError("not_found", `No model named ${parsed.name}.`, [{ field, message: "no such model" }]);
+  const version = resolveModelReference(record, parsed);
+  if (!version) {
+    throw new ModelgateError("not_found", `${describeModelReference(parsed)} does not exist.`, [
+      { field, message: "no such version" },
+    ]);
+  }
+  if (version.kind !== kind) {
+    throw new ModelgateError(
+      "bad_request",
+      `${version.name}@${version.version} is a ${version.kind} model; use it with ${ENDPOINT_FOR_KIND[version.kind]} instead.`,
+      [{ field, message: `expected a ${kind} model` }],
+    );
+  }
+  return version;
+}
+
+/**
+ * Refuses, before forwarding, a generation whose new tokens alone would fill the model's
+ * context (the worker checks the prompt's share once it has tokenized it).
+ */
+export function checkContextRoom(request: GenerateRequest, target: ModelVersion): void {
+  const limit = target.max_context_tokens;
+  const asked = request.max_new_tokens ?? request.runtime_config?.max_new_tokens;
+  if (limit === undefined || asked === undefined || asked < limit) return;
+  const field = request.max_new_tokens !== undefined ? "max_new_tokens" : "runtime_config.max_new_tokens";
+  throw new ModelgateError(
+    "validation_failed",
+    `${target.name}@${target.version} has a ${limit}-token context; max_new_tokens ${asked} leaves no room for the prompt.`,
+    [{ field, message: `must be less than the model's context length (${limit})` }],
+  );
+}
+
+/** Picks a worker, forwards the signed request, and returns the worker's answer with routing headers. */
+export async function routeToWorker(
+  c: Context<AppEnv>,
+  target: ModelVersion,
+  forwardedBody: object,
+): Promise<Response> {
+  const config = c.get("config");
+  const workers = await workerPoolStub(c.env.WORKER_POOL).listWorkers();
+  const selected = selectWorkerForModel(workers, target, Date.now());
+  if (!selected.ok) {
+    throw new ModelgateError(
+      "no_worker_available",
+      `Cannot serve ${target.name}@${target.version}: ${selected.failure.reason}.`,
+    );
+  }
+  const { choice, fallbacks, reason } = selected.selection;
+  const outcome = await forwardToWorker({
+    workers: [choice, ...fallbacks],
+    path: ENDPOINT_FOR_KIND[target.kind],
+    body: JSON.stringify(forwardedBody),
+    signingSecret: config.MODELGATE_SIGNING_SECRET,
+    timeoutMs: config.MODELGATE_FORWARD_TIMEOUT_MS,
+    requestId: c.get("requestId"),
+  });
+  const headers = new Headers({
+    "content-type": outcome.response.headers.get("content-type") ?? "application/json",
+    "x-modelgate-worker": outcome.worker.workerId,
+    "x-modelgate-model": `${target.name}@${target.version}`,
+    "x-modelgate-route-reason":
+      outcome.attempts > 1 ? `${reason}; after ${outcome.attempts - 1} failed attempt(s)` : reason,
+    "x-request-id": c.get("requestId"),
+  });
+  return new Response(outcome.response.body, { status: outcome.response.status, headers });
+}
+
+/**
+ * A generate request, checked and forwarded: the target and a model judge resolved, the context
+ * room checked, the caller's tier cap attached (signed, so the worker applies it last).
+ */
+export async function forwardGenerate(c: Context<AppEnv>, request: GenerateRequest): Promise<Response> {
+  const target = await resolveTargetVersion(c, request.model, "causal-lm");
+  checkContextRoom(request, target);
+  // A model judge is resolved here too: the worker has no registry.
+  const judgeTarget =
+    request.judge?.type === "model"
+      ? await resolveTargetVersion(c, request.judge.model, "scorer", "judge.model")
+      : undefined;
+  const cap = c.get("principal").maxTier;
+  return routeToWorker(c, target, {
+    ...request,
+    target,
+    ...(judgeTarget === undefined ? {} : { judge_target: judgeTarget }),
+    ...(cap === undefined ? {} : { caws_tier_cap: cap }),
+  });
+}
