@@ -86,6 +86,8 @@ export interface Principal {
 
 export interface EdgeVariables {
   requestId: string;
+  /** `Date.now()` when the request reached the edge (for `x-modelgate-overhead-ms`). */
+  startedAt: number;
   config: EdgeConfig;
   principal: Principal;
 }

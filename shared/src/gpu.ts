@@ -55,5 +55,7 @@ export type WorkerState = z.infer<typeof WorkerStateSchema>;
 export const WorkerListEntrySchema = WorkerStateSchema.extend({
   age_ms: z.number(),
   live: z.boolean(),
+  /** The edge's circuit breaker for this worker: open means failing forwards keep it out of routing. */
+  circuit: z.enum(["closed", "open", "half-open"]).optional(),
 });
 export type WorkerListEntry = z.infer<typeof WorkerListEntrySchema>;

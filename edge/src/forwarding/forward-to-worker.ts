@@ -8,12 +8,18 @@ export interface ForwardOptions {
   signingSecret: string;
   timeoutMs: number;
   requestId: string;
+  /** Asked before each attempt (the circuit breaker's half-open probe); false skips the worker. */
+  admit?: (worker: WorkerChoice) => Promise<boolean>;
+  /** Told each attempt's outcome: false for a connect error, timeout or 5xx. */
+  onOutcome?: (worker: WorkerChoice, succeeded: boolean) => void;
 }
 
 export interface ForwardOutcome {
   response: Response;
   worker: WorkerChoice;
   attempts: number;
+  /** Milliseconds spent waiting for the answering worker's first byte (not failed attempts). */
+  upstreamMs: number;
 }
 
 /**
@@ -26,7 +32,9 @@ export async function forwardToWorker(options: ForwardOptions): Promise<ForwardO
   let lastFailure: ModelgateError | undefined;
   let attempts = 0;
   for (const worker of options.workers) {
+    if (options.admit && !(await options.admit(worker))) continue;
     attempts++;
+    const started = Date.now();
     const url = new URL(options.path, worker.url);
     const signature = await signRequest(options.signingSecret, {
       method: "POST",
@@ -52,17 +60,20 @@ export async function forwardToWorker(options: ForwardOptions): Promise<ForwardO
             `Worker ${worker.workerId} did not answer within ${options.timeoutMs} ms.`,
           )
         : new ModelgateError("upstream_failed", `Worker ${worker.workerId} could not be reached.`);
+      options.onOutcome?.(worker, false);
       continue;
     } finally {
       clearTimeout(timer);
     }
     if (response.status >= 500) {
+      options.onOutcome?.(worker, false);
       await discardBody(response);
       lastFailure = new ModelgateError("upstream_failed", `Worker ${worker.workerId} failed (${response.status}).`);
       continue;
     }
     if (response.status === 401) {
       // The worker refused our signature: a fleet misconfiguration, not the caller's fault.
+      options.onOutcome?.(worker, false);
       await discardBody(response);
       lastFailure = new ModelgateError(
         "upstream_failed",
@@ -70,7 +81,8 @@ export async function forwardToWorker(options: ForwardOptions): Promise<ForwardO
       );
       continue;
     }
-    return { response, worker, attempts };
+    options.onOutcome?.(worker, true);
+    return { response, worker, attempts, upstreamMs: Date.now() - started };
   }
   throw lastFailure ?? new ModelgateError("no_worker_available", "No worker to forward to.");
 }

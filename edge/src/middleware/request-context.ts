@@ -7,6 +7,7 @@ let cachedConfig: { source: unknown; config: EdgeConfig } | undefined;
 
 /** Gives every request an id (echoed in `x-request-id`) and the validated edge configuration. */
 export const requestContext = createMiddleware<AppEnv>(async function requestContext(c, next) {
+  c.set("startedAt", Date.now());
   const incoming = c.req.header("x-request-id");
   const requestId = incoming && /^[A-Za-z0-9._-]{8,128}$/.test(incoming) ? incoming : crypto.randomUUID();
   c.set("requestId", requestId);

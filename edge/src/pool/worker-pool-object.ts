@@ -1,6 +1,20 @@
 import { DurableObject } from "cloudflare:workers";
 import { type WorkerHeartbeat, type WorkerState, WorkerStateSchema } from "@modelgate/shared";
 import type { EdgeBindings } from "../env.js";
+import {
+  admitForward,
+  type CircuitPosition,
+  type CircuitState,
+  CLOSED_CIRCUIT,
+  circuitPosition,
+  recordForwardOutcome,
+} from "./circuit-breaker.js";
+
+/** What routing needs per worker besides its heartbeat. */
+export interface WorkerCircuit {
+  position: CircuitPosition;
+  consecutiveFailures: number;
+}
 
 const WORKER_KEY_PREFIX = "worker:";
 /** Workers silent this long are forgotten entirely (they are excluded from routing long before). */
@@ -13,6 +27,11 @@ const FORGET_AFTER_MS = 24 * 60 * 60 * 1000;
  */
 export class WorkerPool extends DurableObject<EdgeBindings> {
   private readonly workers = new Map<string, WorkerState>();
+  /**
+   * Circuit breakers by worker id, in memory: a restarted pool starts every circuit closed,
+   * which at worst lets a failing worker fail a few more forwards before it opens again.
+   */
+  private readonly circuits = new Map<string, CircuitState>();
 
   constructor(ctx: DurableObjectState, env: EdgeBindings) {
     super(ctx, env);
@@ -40,13 +59,40 @@ export class WorkerPool extends DurableObject<EdgeBindings> {
     return [...this.workers.values()].sort((a, b) => a.heartbeat.worker_id.localeCompare(b.heartbeat.worker_id));
   }
 
+  /** The fleet as routing sees it: heartbeats plus each worker's circuit. */
+  async routingView(
+    now: number = Date.now(),
+  ): Promise<{ workers: WorkerState[]; circuits: Record<string, WorkerCircuit> }> {
+    const circuits: Record<string, WorkerCircuit> = {};
+    for (const id of this.workers.keys()) {
+      const state = this.circuits.get(id) ?? CLOSED_CIRCUIT;
+      circuits[id] = { position: circuitPosition(state, now), consecutiveFailures: state.consecutiveFailures };
+    }
+    return { workers: await this.listWorkers(), circuits };
+  }
+
+  /** Claims the half-open probe for a worker (always true while its circuit is closed). */
+  async admitForward(workerId: string, now: number = Date.now()): Promise<boolean> {
+    const { admitted, state } = admitForward(this.circuits.get(workerId) ?? CLOSED_CIRCUIT, now);
+    if (admitted) this.circuits.set(workerId, state);
+    return admitted;
+  }
+
+  /** One forward's outcome: a connect error, timeout or 5xx is a failure; any other answer a success. */
+  async recordForwardOutcome(workerId: string, succeeded: boolean, now: number = Date.now()): Promise<void> {
+    this.circuits.set(workerId, recordForwardOutcome(this.circuits.get(workerId) ?? CLOSED_CIRCUIT, succeeded, now));
+  }
+
   private async forgetLongSilentWorkers(now: number): Promise<void> {
     const forgotten: string[] = [];
     for (const [id, state] of this.workers) {
       if (now - Date.parse(state.received_at) > FORGET_AFTER_MS) forgotten.push(id);
     }
     if (forgotten.length === 0) return;
-    for (const id of forgotten) this.workers.delete(id);
+    for (const id of forgotten) {
+      this.workers.delete(id);
+      this.circuits.delete(id);
+    }
     await this.ctx.storage.delete(forgotten.map((id) => WORKER_KEY_PREFIX + id));
   }
 }

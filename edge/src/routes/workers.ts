@@ -14,12 +14,13 @@ export const workerRoutes = new Hono<AppEnv>()
   })
   .get("/v1/workers", requireScope("admin"), async (c) => {
     const now = Date.now();
-    const workers = await workerPoolStub(c.env.WORKER_POOL).listWorkers();
+    const { workers, circuits } = await workerPoolStub(c.env.WORKER_POOL).routingView(now);
     return c.json({
       workers: workers.map((state) => ({
         ...state,
         age_ms: now - Date.parse(state.received_at),
         live: isWorkerLive(state, now),
+        circuit: circuits[state.heartbeat.worker_id]?.position ?? "closed",
       })),
     });
   });

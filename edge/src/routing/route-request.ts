@@ -15,6 +15,7 @@ import {
 import type { Context } from "hono";
 import type { AppEnv } from "../env.js";
 import { forwardToWorker } from "../forwarding/forward-to-worker.js";
+import { guardEventStream } from "../forwarding/guard-event-stream.js";
 import { workerPoolStub } from "../pool/worker-pool-object.js";
 import { readLiveModel } from "../registry/registry-access.js";
 
@@ -83,8 +84,11 @@ export async function routeToWorker(
   forwardedBody: object,
 ): Promise<Response> {
   const config = c.get("config");
-  const workers = await workerPoolStub(c.env.WORKER_POOL).listWorkers();
-  const selected = selectWorkerForModel(workers, target, Date.now());
+  const pool = workerPoolStub(c.env.WORKER_POOL);
+  const { workers, circuits } = await pool.routingView();
+  // Open circuits stay out of the decision; half-open ones may carry one probe.
+  const routable = workers.filter((w) => circuits[w.heartbeat.worker_id]?.position !== "open");
+  const selected = selectWorkerForModel(routable, target, Date.now());
   if (!selected.ok) {
     throw new ModelgateError(
       "no_worker_available",
@@ -99,6 +103,14 @@ export async function routeToWorker(
     signingSecret: config.MODELGATE_SIGNING_SECRET,
     timeoutMs: config.MODELGATE_FORWARD_TIMEOUT_MS,
     requestId: c.get("requestId"),
+    admit: async (worker) =>
+      circuits[worker.workerId]?.position === "half-open" ? pool.admitForward(worker.workerId) : true,
+    onOutcome: (worker, succeeded) => {
+      const circuit = circuits[worker.workerId];
+      // A success on a healthy circuit changes nothing: skip the Durable Object call.
+      if (succeeded && circuit?.position === "closed" && circuit.consecutiveFailures === 0) return;
+      c.executionCtx.waitUntil(pool.recordForwardOutcome(worker.workerId, succeeded));
+    },
   });
   const headers = new Headers({
     "content-type": outcome.response.headers.get("content-type") ?? "application/json",
@@ -108,7 +120,18 @@ export async function routeToWorker(
       outcome.attempts > 1 ? `${reason}; after ${outcome.attempts - 1} failed attempt(s)` : reason,
     "x-request-id": c.get("requestId"),
   });
-  return new Response(outcome.response.body, { status: outcome.response.status, headers });
+  // Time the edge spent on this request: everything until the answer's first byte but the wait for the worker.
+  headers.set("x-modelgate-overhead-ms", String(Math.max(0, Date.now() - c.get("startedAt") - outcome.upstreamMs)));
+  const body =
+    outcome.response.body !== null && headers.get("content-type")?.startsWith("text/event-stream")
+      ? guardEventStream(outcome.response.body, (reason) =>
+          new ModelgateError(
+            "upstream_failed",
+            `Worker ${outcome.worker.workerId} stopped before the answer was complete (${reason}).`,
+          ).toProblem(c.req.path),
+        )
+      : outcome.response.body;
+  return new Response(body, { status: outcome.response.status, headers });
 }
 
 /**
