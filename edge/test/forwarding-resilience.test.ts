@@ -57,12 +57,7 @@ describe("circuit breaker", () => {
 
 describe("guardEventStream", () => {
   const encoder = new TextEncoder();
-  const problem = (reason: string) => ({
-    type: "about:blank",
-    title: "Upstream worker failed",
-    status: 502,
-    detail: reason,
-  });
+  const problem = (reason: string) => new ModelgateError("upstream_failed", reason).toProblem("/v1/generate");
 
   function upstream(chunks: string[], end: "close" | "error"): ReadableStream<Uint8Array> {
     let index = 0;

@@ -10,11 +10,7 @@ import {
   ModelgateError,
 } from "@modelgate/shared";
 import type { z } from "zod";
-import type {
-  ChatCompletionRequest,
-  OpenAiChatMessage,
-  TextCompletionRequest,
-} from "./openai-schemas.js";
+import type { ChatCompletionRequest, OpenAiChatMessage, TextCompletionRequest } from "./openai-schemas.js";
 
 export interface TranslatedRequest {
   generate: GenerateRequest;
@@ -64,18 +60,29 @@ export function parseOpenAiRequest<S extends z.ZodType>(raw: unknown, schema: S,
   );
 }
 
-/** Renames an error's fields from modelgate's names to the client's (`max_new_tokens` → `max_tokens`). */
+function renameField(field: string, fieldNames: Readonly<Record<string, string>>): string {
+  const [head = "", ...rest] = field.split(".");
+  const client = fieldNames[head];
+  return client === undefined ? field : [client, ...rest].join(".");
+}
+
+const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+
+/**
+ * Renames an error's fields (and their mentions in its detail) from modelgate's names to the
+ * client's: `max_new_tokens` → `max_tokens`, `judge.model` → `modelgate.judge.model`.
+ */
 export function withClientFieldNames(error: unknown, fieldNames: Readonly<Record<string, string>>): unknown {
   if (!(error instanceof ModelgateError) || error.fieldErrors === undefined) return error;
-  const renamed = error.fieldErrors.map((problem) => {
-    const [head = "", ...rest] = problem.field.split(".");
-    const client = fieldNames[head];
-    return client === undefined ? problem : { ...problem, field: [client, ...rest].join(".") };
-  });
   let detail = error.message;
-  for (const [original, client] of Object.entries(fieldNames)) {
-    detail = detail.replaceAll(original, client);
-  }
+  const renamed = error.fieldErrors.map((problem) => {
+    const field = renameField(problem.field, fieldNames);
+    if (field !== problem.field) {
+      // Whole field names only: `max_new_tokens` but not the one inside `runtime_config.max_new_tokens`.
+      detail = detail.replace(new RegExp(`(?<![\\w.])${escapeRegExp(problem.field)}(?![\\w])`, "g"), field);
+    }
+    return { ...problem, field };
+  });
   return new ModelgateError(error.code, detail, renamed, {
     ...(error.retryAfterSeconds === undefined ? {} : { retryAfterSeconds: error.retryAfterSeconds }),
   });
@@ -97,7 +104,9 @@ const MODELGATE_FIELD_NAMES: Record<string, string> = {
 
 /** Drops absent (`undefined`) and OpenAI-null fields, so the forwarded body carries only what was set. */
 function present<T extends object>(fields: { [K in keyof T]: T[K] | null | undefined }): Partial<T> {
-  return Object.fromEntries(Object.entries(fields).filter(([, value]) => value !== undefined && value !== null)) as Partial<T>;
+  return Object.fromEntries(
+    Object.entries(fields).filter(([, value]) => value !== undefined && value !== null),
+  ) as Partial<T>;
 }
 
 function translate(
@@ -124,8 +133,10 @@ function translate(
   // The cross-field rules (min ≤ max, one prompt form) and every range, exactly as /v1/generate applies them.
   const checked = GenerateRequestSchema.safeParse(candidate);
   if (!checked.success) {
-    const problems = checked.error.issues.flatMap((issue) => fieldProblemsOf(issue, []));
-    throw withClientFieldNames(validationFailure(what, problems), fieldNames);
+    const problems = checked.error.issues
+      .flatMap((issue) => fieldProblemsOf(issue, []))
+      .map((problem) => ({ ...problem, field: renameField(problem.field, fieldNames) }));
+    throw validationFailure(what, problems);
   }
   return {
     generate: checked.data,
