@@ -17,6 +17,8 @@ export interface EdgeBindings {
   MODELGATE_SIGNING_SECRET?: string;
   MODELGATE_MAX_BODY_BYTES?: string;
   MODELGATE_FORWARD_TIMEOUT_MS?: string;
+  MODELGATE_CIRCUIT_FAILURE_THRESHOLD?: string;
+  MODELGATE_CIRCUIT_COOLDOWN_MS?: string;
   /** S3 (or any S3-compatible store) holding model artifacts; see artifacts/s3-artifact-store.ts. */
   MODELGATE_S3_ENDPOINT?: string;
   /** Where clients reach S3, when it differs from where the edge does (used in presigned URLs). */
@@ -47,6 +49,9 @@ export const EdgeConfigSchema = z.object({
     .max(100 * 1024 * 1024)
     .default(1024 * 1024),
   MODELGATE_FORWARD_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(120_000),
+  /** Consecutive failed forwards that open a worker's circuit, and how long it stays open. */
+  MODELGATE_CIRCUIT_FAILURE_THRESHOLD: z.coerce.number().int().min(1).max(100).default(3),
+  MODELGATE_CIRCUIT_COOLDOWN_MS: z.coerce.number().int().min(100).max(3_600_000).default(10_000),
   // Object storage is checked where it is used (artifactStoreFromBindings): an edge without S3
   // still authenticates and serves inference, and uploads/registration answer 503 naming the
   // missing variable. Only the shape of what is set is checked here.

@@ -1,12 +1,14 @@
 import { DurableObject } from "cloudflare:workers";
 import { type WorkerHeartbeat, type WorkerState, WorkerStateSchema } from "@modelgate/shared";
-import type { EdgeBindings } from "../env.js";
+import { type EdgeBindings, EdgeConfigSchema } from "../env.js";
 import {
   admitForward,
   type CircuitPosition,
+  type CircuitSettings,
   type CircuitState,
   CLOSED_CIRCUIT,
   circuitPosition,
+  DEFAULT_CIRCUIT_SETTINGS,
   recordForwardOutcome,
 } from "./circuit-breaker.js";
 
@@ -32,9 +34,11 @@ export class WorkerPool extends DurableObject<EdgeBindings> {
    * which at worst lets a failing worker fail a few more forwards before it opens again.
    */
   private readonly circuits = new Map<string, CircuitState>();
+  private readonly circuitSettings: CircuitSettings;
 
   constructor(ctx: DurableObjectState, env: EdgeBindings) {
     super(ctx, env);
+    this.circuitSettings = circuitSettingsFrom(env);
     void ctx.blockConcurrencyWhile(async () => {
       const stored = await ctx.storage.list<unknown>({ prefix: WORKER_KEY_PREFIX });
       for (const value of stored.values()) {
@@ -66,21 +70,25 @@ export class WorkerPool extends DurableObject<EdgeBindings> {
     const circuits: Record<string, WorkerCircuit> = {};
     for (const id of this.workers.keys()) {
       const state = this.circuits.get(id) ?? CLOSED_CIRCUIT;
-      circuits[id] = { position: circuitPosition(state, now), consecutiveFailures: state.consecutiveFailures };
+      circuits[id] = {
+        position: circuitPosition(state, now, this.circuitSettings),
+        consecutiveFailures: state.consecutiveFailures,
+      };
     }
     return { workers: await this.listWorkers(), circuits };
   }
 
   /** Claims the half-open probe for a worker (always true while its circuit is closed). */
   async admitForward(workerId: string, now: number = Date.now()): Promise<boolean> {
-    const { admitted, state } = admitForward(this.circuits.get(workerId) ?? CLOSED_CIRCUIT, now);
+    const { admitted, state } = admitForward(this.circuits.get(workerId) ?? CLOSED_CIRCUIT, now, this.circuitSettings);
     if (admitted) this.circuits.set(workerId, state);
     return admitted;
   }
 
   /** One forward's outcome: a connect error, timeout or 5xx is a failure; any other answer a success. */
   async recordForwardOutcome(workerId: string, succeeded: boolean, now: number = Date.now()): Promise<void> {
-    this.circuits.set(workerId, recordForwardOutcome(this.circuits.get(workerId) ?? CLOSED_CIRCUIT, succeeded, now));
+    const state = this.circuits.get(workerId) ?? CLOSED_CIRCUIT;
+    this.circuits.set(workerId, recordForwardOutcome(state, succeeded, now, this.circuitSettings));
   }
 
   private async forgetLongSilentWorkers(now: number): Promise<void> {
@@ -95,6 +103,19 @@ export class WorkerPool extends DurableObject<EdgeBindings> {
     }
     await this.ctx.storage.delete(forgotten.map((id) => WORKER_KEY_PREFIX + id));
   }
+}
+
+/** The circuit settings from the edge's variables (validated like the rest of its configuration). */
+function circuitSettingsFrom(env: EdgeBindings): CircuitSettings {
+  const config = EdgeConfigSchema.pick({
+    MODELGATE_CIRCUIT_FAILURE_THRESHOLD: true,
+    MODELGATE_CIRCUIT_COOLDOWN_MS: true,
+  }).safeParse(env);
+  if (!config.success) return DEFAULT_CIRCUIT_SETTINGS;
+  return {
+    failureThreshold: config.data.MODELGATE_CIRCUIT_FAILURE_THRESHOLD,
+    cooldownMs: config.data.MODELGATE_CIRCUIT_COOLDOWN_MS,
+  };
 }
 
 export function workerPoolStub(namespace: DurableObjectNamespace<WorkerPool>): DurableObjectStub<WorkerPool> {

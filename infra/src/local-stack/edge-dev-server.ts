@@ -15,6 +15,8 @@ export interface EdgeDevServerOptions {
   dataDir: string;
   port: number;
   secrets: LocalSecrets;
+  /** Extra edge variables (`[vars]` overrides), e.g. circuit-breaker settings for a test. */
+  vars?: Record<string, string>;
   /** Object storage for artifacts (uploads, registration checks); without it those routes answer 503. */
   s3?: EdgeS3Settings;
   /** Called with each line wrangler prints, for logs; silent by default. */
@@ -72,6 +74,7 @@ export async function startEdgeDevServer(options: EdgeDevServerOptions): Promise
     `MODELGATE_WORKER_TOKEN=${workerToken}`,
     `MODELGATE_SIGNING_SECRET=${signingSecret}`,
     ...s3EnvLines(options.s3),
+    ...Object.entries(options.vars ?? {}).map(([name, value]) => `${name}=${value}`),
   ];
   await writeFile(envFile, `${lines.join("\n")}\n`, { mode: 0o600 });
   const args = [

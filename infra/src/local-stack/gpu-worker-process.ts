@@ -7,6 +7,8 @@ export interface GpuWorkerProcess {
   url: string;
   workerId: string;
   stop(): Promise<void>;
+  /** SIGKILL to the whole process group, no grace: a crashed box, for resilience tests. */
+  kill(): Promise<void>;
 }
 
 export interface GpuWorkerProcessOptions {
@@ -50,5 +52,10 @@ export async function startGpuWorkerProcess(options: GpuWorkerProcessOptions): P
     }
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
-  return { url, workerId: options.workerId, stop: () => stopProcessGroup(child) };
+  return {
+    url,
+    workerId: options.workerId,
+    stop: () => stopProcessGroup(child),
+    kill: () => stopProcessGroup(child, 0),
+  };
 }

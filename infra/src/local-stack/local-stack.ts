@@ -20,6 +20,8 @@ export interface LocalStackOptions {
   /** Progress lines ("starting s3rver…"), and each child's output prefixed with its name. */
   log?: (line: string) => void;
   childOutput?: (source: "edge" | "worker", line: string) => void;
+  /** Extra edge variables, e.g. `MODELGATE_CIRCUIT_COOLDOWN_MS` for a resilience test. */
+  edgeVars?: Record<string, string>;
 }
 
 export interface LocalStack {
@@ -31,6 +33,8 @@ export interface LocalStack {
   workerToken: string;
   workerId: string;
   seeded: SeededModel[];
+  /** Starts one more GPU worker against this stack (same S3, edge and secrets), as a second box would. */
+  startExtraWorker(workerId: string, port: number): Promise<GpuWorkerProcess>;
   stop(): Promise<void>;
 }
 
@@ -97,6 +101,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       dataDir: options.dataDir,
       port: options.edgePort,
       secrets,
+      ...(options.edgeVars ? { vars: options.edgeVars } : {}),
       s3: {
         endpoint: s3.endpoint,
         bucket,
@@ -107,26 +112,30 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     });
     stoppers.push(edge.stop);
     const workerId = "local-cpu-0";
-    log(`starting GPU worker ${workerId} on 127.0.0.1:${options.workerPort}`);
-    const worker: GpuWorkerProcess = await startGpuWorkerProcess({
-      repoRoot: REPO_ROOT,
-      port: options.workerPort,
-      workerId,
-      onOutput: (line) => options.childOutput?.("worker", line),
-      env: {
-        MODELGATE_EDGE_URL: edge.url,
-        MODELGATE_WORKER_TOKEN: secrets.workerToken,
-        MODELGATE_SIGNING_SECRET: secrets.signingSecret,
-        MODELGATE_WORKER_URL: `http://127.0.0.1:${options.workerPort}`,
-        MODELGATE_CACHE_DIR: join(options.dataDir, "cache"),
-        HOST: "127.0.0.1",
-        S3_ENDPOINT: s3.endpoint,
-        S3_BUCKET: bucket,
-        S3_ACCESS_KEY_ID: s3.accessKeyId,
-        S3_SECRET_ACCESS_KEY: s3.secretAccessKey,
-        GPU_MONITOR_INTERVAL_MS: String(options.gpuMonitorIntervalMs ?? 5000),
-      },
-    });
+    const startWorker = async (id: string, port: number) => {
+      log(`starting GPU worker ${id} on 127.0.0.1:${port}`);
+      return startGpuWorkerProcess({
+        repoRoot: REPO_ROOT,
+        port,
+        workerId: id,
+        onOutput: (line) => options.childOutput?.("worker", line),
+        env: {
+          MODELGATE_EDGE_URL: edge.url,
+          MODELGATE_WORKER_TOKEN: secrets.workerToken,
+          MODELGATE_SIGNING_SECRET: secrets.signingSecret,
+          MODELGATE_WORKER_URL: `http://127.0.0.1:${port}`,
+          // Each worker keeps its own artifact cache, as separate boxes would.
+          MODELGATE_CACHE_DIR: join(options.dataDir, id === workerId ? "cache" : `cache-${id}`),
+          HOST: "127.0.0.1",
+          S3_ENDPOINT: s3.endpoint,
+          S3_BUCKET: bucket,
+          S3_ACCESS_KEY_ID: s3.accessKeyId,
+          S3_SECRET_ACCESS_KEY: s3.secretAccessKey,
+          GPU_MONITOR_INTERVAL_MS: String(options.gpuMonitorIntervalMs ?? 5000),
+        },
+      });
+    };
+    const worker: GpuWorkerProcess = await startWorker(workerId, options.workerPort);
     stoppers.push(worker.stop);
     await waitForLiveWorker(edge.url, secrets.adminKey, workerId, 30_000);
     log("seeding demo models (build → upload → register → promote)");
@@ -140,6 +149,12 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       workerToken: secrets.workerToken,
       workerId,
       seeded,
+      async startExtraWorker(id, port) {
+        const extra = await startWorker(id, port);
+        stoppers.push(extra.stop);
+        await waitForLiveWorker(edge.url, secrets.adminKey, id, 30_000);
+        return extra;
+      },
       stop: stopAll,
     };
   } catch (error) {
