@@ -3,6 +3,9 @@ import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type EdgeDevServer, startEdgeDevServer } from "./edge-dev-server.js";
 import { type GpuWorkerProcess, startGpuWorkerProcess } from "./gpu-worker-process.js";
+
+export type { GpuWorkerProcess } from "./gpu-worker-process.js";
+
 import { type LocalS3Server, startLocalS3Server } from "./local-s3-server.js";
 import { loadOrCreateLocalSecrets } from "./local-secrets.js";
 import { type SeededModel, seedDemoModels } from "./seed-demo-models.js";
@@ -33,6 +36,8 @@ export interface LocalStack {
   workerToken: string;
   workerId: string;
   seeded: SeededModel[];
+  /** The stack's own GPU worker process (for crash tests: `kill()`). */
+  worker: GpuWorkerProcess;
   /** Starts one more GPU worker against this stack (same S3, edge and secrets), as a second box would. */
   startExtraWorker(workerId: string, port: number): Promise<GpuWorkerProcess>;
   stop(): Promise<void>;
@@ -149,6 +154,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       workerToken: secrets.workerToken,
       workerId,
       seeded,
+      worker,
       async startExtraWorker(id, port) {
         const extra = await startWorker(id, port);
         stoppers.push(extra.stop);
