@@ -62,12 +62,27 @@ export const VersionSearchItemSchema = ModelVersionSchema.extend({
 });
 export type VersionSearchItem = z.infer<typeof VersionSearchItemSchema>;
 
+/** An OpenAI `model` object: `GET /v1/models` is also OpenAI's model list. */
+export const OpenAiModelSchema = z.strictObject({
+  /** `name@version`, or the bare `name` for a Production version. */
+  id: z.string(),
+  object: z.literal("model"),
+  /** Unix seconds: when the version was registered. */
+  created: z.int(),
+  owned_by: z.string(),
+});
+export type OpenAiModel = z.infer<typeof OpenAiModelSchema>;
+
 export const VersionSearchPageSchema = z.strictObject({
   items: z.array(VersionSearchItemSchema),
   /** Pass back as `cursor` with the same filters for the next page; null on the last page. */
   next_cursor: z.string().nullable(),
   /** How many versions match the filters in all. */
   total: z.int().min(0),
+  /** OpenAI's list envelope, so OpenAI clients can read the same answer (set by the edge's route). */
+  object: z.literal("list").optional(),
+  /** The page's causal LMs as OpenAI `model` objects (ids usable as `model` in completions). */
+  data: z.array(OpenAiModelSchema).optional(),
 });
 export type VersionSearchPage = z.infer<typeof VersionSearchPageSchema>;
 

@@ -72,7 +72,7 @@ const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&
  * Renames an error's fields (and their mentions in its detail) from modelgate's names to the
  * client's: `max_new_tokens` → `max_tokens`, `judge.model` → `modelgate.judge.model`.
  */
-export function withClientFieldNames(error: unknown, fieldNames: Readonly<Record<string, string>>): unknown {
+export function withClientFieldNames<E>(error: E, fieldNames: Readonly<Record<string, string>>): E | ModelgateError {
   if (!(error instanceof ModelgateError) || error.fieldErrors === undefined) return error;
   let detail = error.message;
   const renamed = error.fieldErrors.map((problem) => {
@@ -103,7 +103,7 @@ const MODELGATE_FIELD_NAMES: Record<string, string> = {
 };
 
 /** Drops absent (`undefined`) and OpenAI-null fields, so the forwarded body carries only what was set. */
-function present<T extends object>(fields: { [K in keyof T]: T[K] | null | undefined }): Partial<T> {
+function present<T extends object>(fields: { [K in keyof T]?: T[K] | null }): Partial<T> {
   return Object.fromEntries(
     Object.entries(fields).filter(([, value]) => value !== undefined && value !== null),
   ) as Partial<T>;

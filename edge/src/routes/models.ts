@@ -12,6 +12,7 @@ import { z } from "zod";
 import type { AppEnv } from "../env.js";
 import { readJsonBody } from "../http/json-body.js";
 import { requireScope } from "../middleware/authenticate.js";
+import { openAiModelList } from "../openai/openai-model-list.js";
 import {
   aliasParam,
   modelNameParam,
@@ -36,7 +37,9 @@ export const ReasonQuerySchema = z.strictObject({ reason: z.string().max(1000).o
 export const modelRoutes = new Hono<AppEnv>()
   .get("/v1/models", requireScope("models:read"), async (c) => {
     const query = parseQuery(c, VersionSearchQuerySchema, "search query");
-    return c.json(unwrapWire(await registryCoordinator(c.env).search(query)));
+    const page = unwrapWire(await registryCoordinator(c.env).search(query));
+    // The same answer is OpenAI's model list (`object`, `data`), so OpenAI clients can list models too.
+    return c.json({ ...page, ...openAiModelList(page.items) });
   })
   .get("/v1/models/:name", requireScope("models:read"), async (c) => {
     const record = await requireLiveModel(c.env, modelNameParam(c));
