@@ -7,9 +7,11 @@
  *   directly in this process on the same model (the peer: no HTTP, no threads);
  * - edge overhead: the same signed request sent to the worker directly vs through the edge;
  * - predict latency for one row through the edge;
- * - the generation engine on ref-decoder (generation-engine-bench.ts).
+ * - the generation engine on ref-decoder (generation-engine-bench.ts);
+ * - the routing decision, `selectRoute` over 1,000 versions × 64 GPUs (selection-bench.ts).
  *
  * `npm run bench -- --only engine` (or a comma-separated list of SECTIONS) runs only those.
+ * Sections that are pure computation in this process (`selection`) do not start the stack.
  */
 import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
@@ -21,10 +23,13 @@ import { openDirectDecoder } from "../support/direct-onnx.js";
 import { type BenchRow, fmt, percentile, timeIt } from "./bench-stats.js";
 import { benchGenerationEngine } from "./generation-engine-bench.js";
 import { benchRegistrySearch, populateBenchRegistry } from "./registry-search-bench.js";
+import { benchSelection } from "./selection-bench.js";
 import { createWorkerClient } from "./worker-client.js";
 
-const SECTIONS = ["health", "decode", "edge", "keys", "search", "predict", "engine"] as const;
+const SECTIONS = ["health", "decode", "edge", "keys", "search", "predict", "engine", "selection"] as const;
 type Section = (typeof SECTIONS)[number];
+/** Sections measured in this process alone: they need no local stack. */
+const STACKLESS_SECTIONS: ReadonlySet<Section> = new Set<Section>(["selection"]);
 
 /** The sections `--only a,b` names (all of them without it). */
 function selectedSections(argv: readonly string[]): Set<Section> {
@@ -40,6 +45,23 @@ function selectedSections(argv: readonly string[]): Set<Section> {
 
 async function main(): Promise<void> {
   const sections = selectedSections(process.argv.slice(2));
+  const rows: BenchRow[] = [];
+  const notes: string[] = [];
+  if (sections.has("selection")) rows.push(...benchSelection());
+  if ([...sections].some((section) => !STACKLESS_SECTIONS.has(section))) {
+    await benchOnLocalStack(sections, rows, notes);
+  }
+  console.log(
+    `\nmodelgate benchmarks — ${new Date().toISOString()} — ${os.cpus().length} × ${os.cpus()[0]?.model ?? "cpu"}, Node ${process.version}\n`,
+  );
+  console.log("| measurement | modelgate | peer / target |");
+  console.log("|---|---|---|");
+  for (const [what, ours, peer] of rows) console.log(`| ${what} | ${ours} | ${peer} |`);
+  for (const note of notes) console.log(`\n${note}`);
+}
+
+/** The sections that time the local stack: starts it, measures, stops it. */
+async function benchOnLocalStack(sections: ReadonlySet<Section>, rows: BenchRow[], notes: string[]): Promise<void> {
   const dataDir = await mkdtemp(join(os.tmpdir(), "modelgate-bench-"));
   if (sections.has("search")) await populateBenchRegistry(dataDir);
   const stack = await startLocalStack({
@@ -47,8 +69,6 @@ async function main(): Promise<void> {
     ...(await freeStackPorts()),
     gpuMonitorIntervalMs: 1000,
   });
-  const rows: BenchRow[] = [];
-  const notes: string[] = [];
   try {
     const auth = { authorization: `Bearer ${stack.adminKey}`, "content-type": "application/json" };
     const generate = async (body: object) => {
@@ -222,13 +242,6 @@ async function main(): Promise<void> {
     await stack.stop();
     await rm(dataDir, { recursive: true, force: true });
   }
-  console.log(
-    `\nmodelgate benchmarks — ${new Date().toISOString()} — ${os.cpus().length} × ${os.cpus()[0]?.model ?? "cpu"}, Node ${process.version}\n`,
-  );
-  console.log("| measurement | modelgate | peer / target |");
-  console.log("|---|---|---|");
-  for (const [what, ours, peer] of rows) console.log(`| ${what} | ${ours} | ${peer} |`);
-  for (const note of notes) console.log(`\n${note}`);
 }
 
 main().catch((error: unknown) => {
