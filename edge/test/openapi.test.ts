@@ -104,6 +104,12 @@ describe("GET /openapi.json", () => {
     }
     for (const [status, response] of Object.entries(operation.responses)) {
       if (Number(status) < 400) continue;
+      // The Open Inference Protocol's routes answer in the protocol's own JSON (`{"error": …}`, or a
+      // `ready: false` body), as edge/src/kserve/v2-errors.ts explains; the loop above checks each schema.
+      if (spec.path === "/v2" || spec.path.startsWith("/v2/")) {
+        expect(Object.keys(response.content ?? {})).toEqual(["application/json"]);
+        continue;
+      }
       expect(response.content).toEqual({
         [PROBLEM_CONTENT_TYPE]: { schema: { $ref: "#/components/schemas/Problem" } },
       });

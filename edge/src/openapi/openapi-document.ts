@@ -52,7 +52,8 @@ export const AUTH_INTRODUCTION = [
   `needs: ${ScopeSchema.options.map((scope) => `\`${scope}\``).join(", ")}. A key without the scope gets 403;`,
   "no key, or an unknown, expired or revoked one, gets 401. `admin` implies every scope but `worker`, which only",
   "GPU workers hold (the worker token). Keys may carry a requests-per-minute limit (429 with `Retry-After`) and a",
-  "maximum CAWS tier. Every error is `application/problem+json` (RFC 9457) naming the field at fault.",
+  "maximum CAWS tier. Every error is `application/problem+json` (RFC 9457) naming the field at fault, " +
+    'except on the KServe V2 routes (`/v2/...`), which answer in the protocol\'s own `{"error": ...}` shape.',
 ].join(" ");
 
 /** `POST /v1/keys/{id}/rotate` → `postV1KeysIdRotate`. */

@@ -1,0 +1,46 @@
+import { ModelgateError } from "@modelgate/shared";
+import type { Context } from "hono";
+import type { AppEnv } from "../env.js";
+
+/**
+ * Every failure on a `/v2` route, authentication included, as the Open Inference Protocol's
+ * error object `{"error": "<message>"}` with the matching HTTP status. This is the one place
+ * where modelgate departs from its problem+json error model (edge/src/http/problem.ts): V2
+ * clients (KServe's, Triton's tritonclient) read the `error` member of any non-200 answer and
+ * break on any other shape, so for these routes the protocol's shape wins. The message is the
+ * same public detail a problem would carry; internals still never reach the client.
+ */
+export function v2ErrorResponse(c: Context<AppEnv>, error: unknown): Response {
+  const known =
+    error instanceof ModelgateError ? error : new ModelgateError("internal", "The edge failed to handle this request.");
+  if (!(error instanceof ModelgateError)) console.error("unhandled edge error", c.get("requestId"), error);
+  const headers: Record<string, string> = { "content-type": "application/json" };
+  const requestId = c.get("requestId");
+  if (requestId) headers["x-request-id"] = requestId;
+  if (known.code === "unauthorized") headers["www-authenticate"] = 'Bearer realm="modelgate"';
+  if (known.retryAfterSeconds !== undefined) headers["retry-after"] = String(known.retryAfterSeconds);
+  return new Response(JSON.stringify({ error: known.message }), { status: known.status, headers });
+}
+
+/**
+ * A worker's 4xx answer (a problem) in the protocol's shape: its `detail` is the message the
+ * caller needs (e.g. which row had the wrong number of values).
+ */
+export async function v2ErrorFromWorker(c: Context<AppEnv>, response: Response): Promise<Response> {
+  const text = await response.text();
+  let message = `The worker refused the request (${response.status}).`;
+  try {
+    const problem: unknown = JSON.parse(text);
+    if (typeof problem === "object" && problem !== null && "detail" in problem && typeof problem.detail === "string") {
+      message = problem.detail;
+    }
+  } catch {
+    // Not JSON: keep the generic message rather than echo whatever the worker sent.
+  }
+  const headers = new Headers(response.headers);
+  headers.set("content-type", "application/json");
+  headers.delete("content-length");
+  const requestId = c.get("requestId");
+  if (requestId) headers.set("x-request-id", requestId);
+  return new Response(JSON.stringify({ error: message }), { status: response.status, headers });
+}

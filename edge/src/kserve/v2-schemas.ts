@@ -1,0 +1,118 @@
+/**
+ * The Open Inference Protocol's (KServe V2) HTTP/REST JSON objects, as the protocol names them
+ * (kserve/open-inference-protocol, specification/protocol/inference_rest.md). The routes parse
+ * requests with these and the OpenAPI document is generated from them; field names and nesting
+ * are the protocol's, not modelgate's.
+ */
+import { z } from "zod";
+
+/** The protocol's tensor data types; strings are case-sensitive. */
+export const V2DatatypeSchema = z.enum([
+  "BOOL",
+  "UINT8",
+  "UINT16",
+  "UINT32",
+  "UINT64",
+  "INT8",
+  "INT16",
+  "INT32",
+  "INT64",
+  "FP16",
+  "FP32",
+  "FP64",
+  "BYTES",
+]);
+export type V2Datatype = z.infer<typeof V2DatatypeSchema>;
+
+/** `$parameters`: name → string, number or boolean. */
+export const V2ParametersSchema = z.record(z.string(), z.union([z.string(), z.number(), z.boolean()]));
+
+/** `$metadata_tensor`: variable-size dimensions are -1. */
+export const V2MetadataTensorSchema = z.strictObject({
+  name: z.string(),
+  datatype: V2DatatypeSchema,
+  shape: z.array(z.int().min(-1)),
+});
+export type V2MetadataTensor = z.infer<typeof V2MetadataTensorSchema>;
+
+/** `$metadata_server_response` (`GET /v2`). */
+export const V2ServerMetadataSchema = z.strictObject({
+  name: z.string(),
+  version: z.string(),
+  extensions: z.array(z.string()),
+});
+
+/** `$live_server_response` (`GET /v2/health/live`). */
+export const V2ServerLiveSchema = z.strictObject({ live: z.boolean() });
+
+/** `$ready_server_response` (`GET /v2/health/ready`). */
+export const V2ServerReadySchema = z.strictObject({ ready: z.boolean() });
+
+/** `$ready_model_response` (`GET /v2/models/{model}[/versions/{version}]/ready`). */
+export const V2ModelReadySchema = z.strictObject({ name: z.string(), ready: z.boolean() });
+
+/** `$metadata_model_response` (`GET /v2/models/{model}[/versions/{version}]`). */
+export const V2ModelMetadataSchema = z.strictObject({
+  name: z.string(),
+  versions: z.array(z.string()),
+  platform: z.string(),
+  inputs: z.array(V2MetadataTensorSchema),
+  outputs: z.array(V2MetadataTensorSchema),
+});
+export type V2ModelMetadata = z.infer<typeof V2ModelMetadataSchema>;
+
+/**
+ * `$tensor_data`: row-major, flat or nested. Element types are checked against the tensor's
+ * datatype by the translator, which names the element at fault.
+ */
+const TensorDataSchema = z
+  .array(z.unknown())
+  .describe("The tensor's elements in row-major order, flat (`[1, 2, 3, 4]`) or nested (`[[1, 2], [3, 4]]`).");
+
+/** `$request_input`. */
+export const V2RequestInputSchema = z.strictObject({
+  name: z.string().min(1).max(256),
+  shape: z.array(z.int().min(0)).max(8),
+  datatype: V2DatatypeSchema,
+  parameters: V2ParametersSchema.optional(),
+  data: TensorDataSchema,
+});
+export type V2RequestInput = z.infer<typeof V2RequestInputSchema>;
+
+/** `$request_output`. */
+export const V2RequestOutputSchema = z.strictObject({
+  name: z.string().min(1).max(256),
+  parameters: V2ParametersSchema.optional(),
+});
+
+/** `$inference_request` (`POST /v2/models/{model}[/versions/{version}]/infer`). */
+export const V2InferRequestSchema = z.strictObject({
+  id: z.string().max(256).optional(),
+  parameters: V2ParametersSchema.optional(),
+  inputs: z.array(V2RequestInputSchema).min(1).max(64),
+  outputs: z.array(V2RequestOutputSchema).max(64).optional(),
+});
+export type V2InferRequest = z.infer<typeof V2InferRequestSchema>;
+
+/** `$response_output`: data always flat, row-major. */
+export const V2ResponseOutputSchema = z.strictObject({
+  name: z.string(),
+  shape: z.array(z.int().min(0)),
+  datatype: V2DatatypeSchema,
+  parameters: V2ParametersSchema.optional(),
+  data: z.array(z.number()),
+});
+export type V2ResponseOutput = z.infer<typeof V2ResponseOutputSchema>;
+
+/** `$inference_response`. */
+export const V2InferResponseSchema = z.strictObject({
+  model_name: z.string(),
+  model_version: z.string().optional(),
+  id: z.string().optional(),
+  parameters: V2ParametersSchema.optional(),
+  outputs: z.array(V2ResponseOutputSchema),
+});
+export type V2InferResponse = z.infer<typeof V2InferResponseSchema>;
+
+/** `$inference_error_response` and the metadata error objects: the protocol's one error shape. */
+export const V2ErrorSchema = z.strictObject({ error: z.string() });

@@ -1,0 +1,292 @@
+import { reset } from "cloudflare:test";
+import type { Scope } from "@modelgate/shared";
+import { afterEach, beforeEach, describe, expect, inject, it, vi } from "vitest";
+import {
+  ADMIN,
+  call,
+  causalLmRegistration,
+  expectProblem,
+  type heartbeat,
+  putTestArtifact,
+  registerAndPromote,
+  sendHeartbeat,
+  tensorRegistration,
+} from "./support/requests.js";
+
+interface ForwardedPredict {
+  model: string;
+  data: number[][];
+  target: { name: string; version: number };
+}
+
+/**
+ * The stand-in worker verifies the edge's signature and echoes what it received; this turns its
+ * echo of a `/v1/predict` into a real worker's answer (class 1 when the second feature is larger)
+ * and records what was forwarded.
+ */
+function workerPredicts(): ForwardedPredict[] {
+  const forwarded: ForwardedPredict[] = [];
+  const realFetch = globalThis.fetch;
+  vi.spyOn(globalThis, "fetch").mockImplementation(async (input, init) => {
+    const response = await realFetch(input, init);
+    const url = new URL(input instanceof Request ? input.url : String(input));
+    if (url.pathname !== "/v1/predict" || response.status !== 200) return response;
+    const { echoed } = (await response.json()) as { echoed: ForwardedPredict };
+    forwarded.push(echoed);
+    const predictions = echoed.data.map((row) => ((row[1] ?? 0) > (row[0] ?? 0) ? 1 : 0));
+    return Response.json({
+      predictions,
+      probabilities: predictions.map((p) => (p === 1 ? [0.2, 0.8] : [0.9, 0.1])),
+      model_version: `${echoed.target.name}@${echoed.target.version}`,
+      model: echoed.target.name,
+      version: echoed.target.version,
+      worker_id: "stand-in",
+      inference_time_ms: 15.2,
+    });
+  });
+  return forwarded;
+}
+
+async function keyWith(scopes: Scope[]): Promise<string> {
+  const created = await call("POST", "/v1/keys", { key: ADMIN, body: { name: scopes.join("+"), scopes } });
+  return ((await created.json()) as { key: string }).key;
+}
+
+const live = (overrides: Parameters<typeof heartbeat>[0] = {}) =>
+  sendHeartbeat({ worker_id: "gpu-box-1", url: inject("standInWorkerUrl"), ...overrides });
+
+/** A second spirals version, registered (Staging by policy) but not promoted. */
+async function registerSecondVersion(): Promise<void> {
+  const registered = await call("POST", "/v1/models/spirals/versions", {
+    key: ADMIN,
+    body: tensorRegistration({ artifact: await putTestArtifact("spirals-v2") }),
+  });
+  expect(registered.status).toBe(201);
+}
+
+beforeEach(async () => {
+  await registerAndPromote("spirals", tensorRegistration());
+  await registerAndPromote("demo-lm", causalLmRegistration());
+});
+afterEach(async () => {
+  vi.restoreAllMocks();
+  await reset();
+});
+
+describe("GET /models", () => {
+  it("lists the tensor models with each version's stage, where it is loaded, readiness and the default", async () => {
+    await registerSecondVersion();
+    const empty = await call("GET", "/models", { key: ADMIN });
+    expect(empty.status).toBe(200);
+    expect(await empty.json()).toMatchObject({
+      default_model: "spirals",
+      models: [{ name: "spirals", production_version: 1, ready: false }],
+    });
+
+    const spirals = tensorRegistration();
+    await live({
+      loaded_models: [{ name: "spirals", version: 1, sha256: spirals.artifact.sha256, memory_mb: 10, gpu_index: 0 }],
+    });
+    const listed = await call("GET", "/models", { key: ADMIN });
+    expect(await listed.json()).toEqual({
+      default_model: "spirals",
+      models: [
+        {
+          name: "spirals",
+          production_version: 1,
+          ready: true,
+          versions: [
+            {
+              version: 1,
+              stage: "Production",
+              aliases: [],
+              metrics: { val_acc: 0.95 },
+              created_at: expect.any(String),
+              loaded_on: ["gpu-box-1"],
+            },
+            {
+              version: 2,
+              stage: "Staging",
+              aliases: [],
+              metrics: { val_acc: 0.95 },
+              created_at: expect.any(String),
+              loaded_on: [],
+            },
+          ],
+        },
+      ],
+    });
+  });
+
+  it("has no default model when two tensor models are in Production", async () => {
+    await registerAndPromote("moons", tensorRegistration());
+    const body = (await (await call("GET", "/models", { key: ADMIN })).json()) as {
+      default_model: string | null;
+      models: { name: string }[];
+    };
+    expect(body.default_model).toBeNull();
+    expect(body.models.map((m) => m.name)).toEqual(["moons", "spirals"]);
+  });
+
+  it("needs models:read", async () => {
+    await expectProblem(await call("GET", "/models"), 401);
+    await expectProblem(await call("GET", "/models", { key: await keyWith(["infer"]) }), 403);
+    expect((await call("GET", "/models", { key: await keyWith(["models:read"]) })).status).toBe(200);
+  });
+});
+
+describe("POST /predict", () => {
+  it("answers seed 004's shape, from the default model when none is named", async () => {
+    await live();
+    const forwarded = workerPredicts();
+    const response = await call("POST", "/predict", {
+      key: ADMIN,
+      body: {
+        data: [
+          [0.0, 0.0],
+          [0.2, 0.8],
+        ],
+      },
+    });
+    expect(response.status).toBe(200);
+    expect(response.headers.get("x-modelgate-model")).toBe("spirals@1");
+    expect(await response.json()).toEqual({
+      predictions: [0, 1],
+      probabilities: [
+        [0.9, 0.1],
+        [0.2, 0.8],
+      ],
+      model_version: "1",
+      inference_time_ms: 15.2,
+      model: "spirals",
+    });
+    expect(forwarded).toEqual([
+      {
+        model: "spirals",
+        data: [
+          [0.0, 0.0],
+          [0.2, 0.8],
+        ],
+        target: expect.objectContaining({ name: "spirals", version: 1 }),
+      },
+    ]);
+  });
+
+  it("uses model_version (seed 004's field) and an explicit model", async () => {
+    await registerSecondVersion();
+    await live();
+    workerPredicts();
+    const versioned = await call("POST", "/predict", { key: ADMIN, body: { data: [[1, 2]], model_version: "2" } });
+    expect(await versioned.json()).toMatchObject({ model_version: "2", model: "spirals" });
+    const numbered = await call("POST", "/predict", { key: ADMIN, body: { data: [[1, 2]], model_version: 2 } });
+    expect(await numbered.json()).toMatchObject({ model_version: "2" });
+    const named = await call("POST", "/predict", { key: ADMIN, body: { data: [[1, 2]], model: "spirals@staging" } });
+    expect(await named.json()).toMatchObject({ model_version: "2" });
+  });
+
+  it("refuses to guess: no default with none or several tensor models in Production", async () => {
+    await registerAndPromote("moons", tensorRegistration());
+    const several = await expectProblem(await call("POST", "/predict", { key: ADMIN, body: { data: [[1, 2]] } }), 400);
+    expect(several.detail).toContain("Several tensor models are in Production (moons, spirals)");
+    expect(several.errors?.map((e) => e.field)).toEqual(["model"]);
+    await reset();
+
+    const none = await expectProblem(await call("POST", "/predict", { key: ADMIN, body: { data: [[1, 2]] } }), 404);
+    expect(none.errors?.map((e) => e.field)).toEqual(["model"]);
+  });
+
+  it("names the field at fault", async () => {
+    const twice = await expectProblem(
+      await call("POST", "/predict", { key: ADMIN, body: { data: [[1, 2]], model: "spirals@1", model_version: "1" } }),
+      400,
+    );
+    expect(twice.errors?.map((e) => e.field)).toEqual(["model_version"]);
+    const empty = await expectProblem(await call("POST", "/predict", { key: ADMIN, body: { data: [] } }), 400);
+    expect(empty.errors?.map((e) => e.field)).toEqual(["data"]);
+    const lm = await expectProblem(
+      await call("POST", "/predict", { key: ADMIN, body: { data: [[1, 2]], model: "demo-lm" } }),
+      400,
+    );
+    expect(lm.detail).toContain("/v1/generate");
+    await expectProblem(await call("POST", "/predict", { key: ADMIN, body: { data: [[1, 2]], model: "nope" } }), 404);
+    await expectProblem(
+      await call("POST", "/predict", { key: ADMIN, body: { data: [[1, 2]], model_version: "9" } }),
+      404,
+    );
+  });
+
+  it("passes a worker's 4xx problem on and answers 503 without a worker", async () => {
+    await expectProblem(await call("POST", "/predict", { key: ADMIN, body: { data: [[1, 2]] } }), 503);
+    await live();
+    const wrongWidth = await expectProblem(
+      await call("POST", "/predict", { key: ADMIN, body: { data: [[1, 2, 3]] } }),
+      400,
+    );
+    expect(wrongWidth.errors?.map((e) => e.field)).toEqual(["data"]);
+  });
+
+  it("needs infer", async () => {
+    await expectProblem(await call("POST", "/predict", { body: { data: [[1, 2]] } }), 401);
+    await expectProblem(
+      await call("POST", "/predict", { key: await keyWith(["models:read"]), body: { data: [[1, 2]] } }),
+      403,
+    );
+  });
+});
+
+describe("POST /reload-model", () => {
+  it("re-resolves the Production version and warms it on the chosen worker", async () => {
+    await live();
+    const forwarded = workerPredicts();
+    const first = await call("POST", "/reload-model", { key: ADMIN });
+    expect(first.status).toBe(200);
+    expect(await first.json()).toEqual({
+      model: "spirals",
+      version: 1,
+      stage: "Production",
+      artifact_sha256: tensorRegistration().artifact.sha256,
+      reloaded_at: expect.any(String),
+      warm_up: { worker_id: "stand-in", elapsed_ms: expect.any(Number) },
+    });
+    expect(forwarded.map((f) => [f.target.version, f.data])).toEqual([[1, [[0, 0]]]]);
+
+    // Promoting version 2 needs no reload to take effect, and a reload reports and warms it.
+    await registerSecondVersion();
+    const promoted = await call("POST", "/v1/models/spirals/versions/2/stage", {
+      key: ADMIN,
+      body: { stage: "Production" },
+    });
+    expect(promoted.status).toBe(200);
+    const second = await call("POST", "/reload-model?model=spirals", { key: ADMIN });
+    expect(await second.json()).toMatchObject({ model: "spirals", version: 2, stage: "Production" });
+    expect(forwarded.at(-1)?.target.version).toBe(2);
+  });
+
+  it("skips the warm-up when the input has no fixed feature count", async () => {
+    await registerAndPromote(
+      "wide",
+      tensorRegistration({
+        io: {
+          inputs: [{ name: "features", dtype: "float32", shape: ["batch", "features"] }],
+          outputs: [{ name: "probabilities", dtype: "float32", shape: ["batch", 2] }],
+        },
+      }),
+    );
+    const response = await call("POST", "/reload-model?model=wide", { key: ADMIN });
+    expect(await response.json()).toMatchObject({ model: "wide", version: 1, warm_up: null });
+  });
+
+  it("fails when the model cannot be served, and names what is wrong", async () => {
+    await expectProblem(await call("POST", "/reload-model", { key: ADMIN }), 503);
+    await expectProblem(await call("POST", "/reload-model?model=demo-lm", { key: ADMIN }), 400);
+    await expectProblem(await call("POST", "/reload-model?model=nope", { key: ADMIN }), 404);
+    await expectProblem(await call("POST", "/reload-model?colour=blue", { key: ADMIN }), 400);
+    await sendHeartbeat({ worker_id: "failing", url: inject("failingWorkerUrl") });
+    await expectProblem(await call("POST", "/reload-model", { key: ADMIN }), 502);
+  });
+
+  it("needs admin", async () => {
+    await expectProblem(await call("POST", "/reload-model"), 401);
+    await expectProblem(await call("POST", "/reload-model", { key: await keyWith(["infer", "models:write"]) }), 403);
+  });
+});
