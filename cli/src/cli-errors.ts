@@ -73,6 +73,8 @@ function hintForProblem(problem: ProblemDetails, keySource: KeySource | undefine
   if (code === "no_worker_available")
     return `no live worker can serve this model (see \`modelgate workers list\`); ${STACK_HINT}`;
   if (code === "storage_unavailable") return "the edge cannot reach object storage: check its MODELGATE_S3_* settings";
+  if (code === "analytics_unavailable")
+    return "the edge has no analytics database: bind ANALYTICS (D1) in wrangler.toml";
   if (status >= 500) return `the edge or its worker failed; ${STACK_HINT}`;
   return "fix the request and try again";
 }

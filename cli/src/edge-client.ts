@@ -7,6 +7,7 @@ import {
   type ApiKeyView,
   type BestVersion,
   BestVersionSchema,
+  CategoryPerformanceSchema,
   type CompleteUploadRequest,
   type CreateApiKeyRequest,
   type CreateUploadRequest,
@@ -19,10 +20,12 @@ import {
   MetadataRevisionSchema,
   type ModelHistory,
   ModelHistorySchema,
+  ModelsPerCategorySchema,
   type ModelVersion,
   ModelVersionSchema,
   type ModelView,
   ModelViewSchema,
+  MultiCategorySchema,
   type PolicyResponse,
   PolicyResponseSchema,
   type PredictRequest,
@@ -31,6 +34,7 @@ import {
   type RegisteredVersion,
   RegisteredVersionSchema,
   type RegistryPolicy,
+  type SelectionAnalysis,
   type StageChangeRequest,
   type StageChangeResponse,
   StageChangeResponseSchema,
@@ -69,6 +73,14 @@ export const HealthResponseSchema = z.object({ status: z.string(), service: z.st
 export type HealthResponse = z.infer<typeof HealthResponseSchema>;
 
 const WorkerListSchema = z.object({ workers: z.array(WorkerListEntrySchema) });
+
+/** Each `GET /v1/analytics/<analysis>` answer's schema. */
+const SELECTION_ANALYSIS_SCHEMAS = {
+  "models-per-category": ModelsPerCategorySchema,
+  "multi-category": MultiCategorySchema,
+  "category-performance": CategoryPerformanceSchema,
+} as const satisfies Record<SelectionAnalysis, z.ZodType>;
+export type SelectionAnalysisResult<A extends SelectionAnalysis> = z.output<(typeof SELECTION_ANALYSIS_SCHEMAS)[A]>;
 
 /** `GET /v1/models` filters, as the edge names them; undefined ones are not sent. */
 export type VersionSearchParams = Partial<
@@ -240,6 +252,16 @@ export class EdgeClient {
 
   async listWorkers(): Promise<WorkerListEntry[]> {
     return listOf((await this.request("GET", "/v1/workers", WorkerListSchema)).body, "workers");
+  }
+
+  /** One of seed 002's selection analyses over `[from, to)` (edge defaults: the last 24 hours). */
+  async selectionAnalysis<A extends SelectionAnalysis>(
+    analysis: A,
+    window: { from?: string | undefined; to?: string | undefined } = {},
+  ): Promise<SelectionAnalysisResult<A>> {
+    const path = `/v1/analytics/${analysis}${queryString({ from: window.from, to: window.to })}`;
+    // Indexing the map with a generic key loses the correlation TypeScript cannot track; the schema is A's.
+    return (await this.request("GET", path, SELECTION_ANALYSIS_SCHEMAS[analysis])).body as SelectionAnalysisResult<A>;
   }
 
   async createKey(request: CreateApiKeyRequest): Promise<CreatedApiKey> {

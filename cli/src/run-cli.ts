@@ -5,6 +5,7 @@ import { registerHealthCommand } from "./commands/health.js";
 import { registerInferenceCommands } from "./commands/inference.js";
 import { registerKeyCommands } from "./commands/keys.js";
 import { registerModelCommands } from "./commands/models.js";
+import { registerStatsCommand } from "./commands/stats.js";
 import { registerWorkerCommands } from "./commands/workers.js";
 import { DEFAULT_EDGE_URL } from "./connection.js";
 import { EXIT_CODES } from "./exit-codes.js";
@@ -42,6 +43,7 @@ function buildProgram(session: CliSession): Command {
   registerWorkerCommands(program, session);
   registerKeyCommands(program, session);
   registerInferenceCommands(program, session);
+  registerStatsCommand(program, session);
   registerConfigCommands(program, session);
   // Added on the program only: subcommand help stays short and to the point.
   program.addHelpText("after", programEpilog(program));

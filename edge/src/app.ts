@@ -3,12 +3,16 @@ import { Hono } from "hono";
 import type { AppEnv } from "./env.js";
 import { problemResponse } from "./http/problem.js";
 import { requestContext } from "./middleware/request-context.js";
+import { analyticsRoutes } from "./routes/analytics.js";
 import { healthRoutes } from "./routes/health.js";
 import { inferenceRoutes } from "./routes/inference.js";
 import { keyRoutes } from "./routes/keys.js";
+import { kserveV2Routes } from "./routes/kserve-v2.js";
 import { modelVersionRoutes } from "./routes/model-versions.js";
 import { modelRoutes } from "./routes/models.js";
+import { openAiRoutes } from "./routes/openai-compatible.js";
 import { openApiRoutes } from "./routes/openapi.js";
+import { seed004Routes } from "./routes/seed-004-api.js";
 import { uploadRoutes } from "./routes/uploads.js";
 import { workerRoutes } from "./routes/workers.js";
 
@@ -23,7 +27,11 @@ export function createEdgeApp(): Hono<AppEnv> {
   app.route("/", workerRoutes);
   app.route("/", keyRoutes);
   app.route("/", inferenceRoutes);
+  app.route("/", kserveV2Routes);
+  app.route("/", seed004Routes);
+  app.route("/", openAiRoutes);
   app.route("/", uploadRoutes);
+  app.route("/", analyticsRoutes);
   app.notFound((c) =>
     problemResponse(c, new ModelgateError("not_found", `No route for ${c.req.method} ${c.req.path}.`)),
   );

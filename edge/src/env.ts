@@ -12,6 +12,8 @@ export interface EdgeBindings {
   API_KEYS: DurableObjectNamespace<ApiKeyStore>;
   RATE_LIMITER: DurableObjectNamespace<RateLimiter>;
   REGISTRY_COORDINATOR: DurableObjectNamespace<RegistryCoordinator>;
+  /** Selection events (D1). Optional: without it the edge serves, records nothing, and analytics answer 503. */
+  ANALYTICS?: D1Database;
   MODELGATE_ADMIN_KEY?: string;
   MODELGATE_WORKER_TOKEN?: string;
   MODELGATE_SIGNING_SECRET?: string;

@@ -22,6 +22,8 @@ export const ERROR_CODES = {
   rate_limited: 429,
   no_worker_available: 503,
   storage_unavailable: 503,
+  /** The selection-analytics database (D1) is not bound or did not answer. */
+  analytics_unavailable: 503,
   upstream_failed: 502,
   upstream_timeout: 504,
   artifact_integrity_failed: 502,
@@ -45,6 +47,7 @@ export const ERROR_TITLES: Record<ErrorCode, string> = {
   rate_limited: "Too many requests",
   no_worker_available: "No worker available",
   storage_unavailable: "Object storage unavailable",
+  analytics_unavailable: "Analytics database unavailable",
   upstream_failed: "Upstream worker failed",
   upstream_timeout: "Upstream worker timed out",
   artifact_integrity_failed: "Artifact integrity check failed",

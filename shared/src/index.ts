@@ -14,5 +14,7 @@ export * from "./request-body.js";
 export * from "./runtime-config.js";
 export * from "./scopes.js";
 export * from "./select-worker.js";
+export * from "./selection/index.js";
+export * from "./selection-analytics.js";
 export * from "./signing.js";
 export * from "./uploads.js";

@@ -1,10 +1,14 @@
 import { z } from "zod";
+import { analyticsRouteSpecs } from "./analytics-route-specs.js";
 import { docsRouteSpecs } from "./docs-route-specs.js";
 import { healthRouteSpecs } from "./health-route-specs.js";
 import { inferenceRouteSpecs } from "./inference-route-specs.js";
 import { keyRouteSpecs } from "./key-route-specs.js";
+import { kserveRouteSpecs } from "./kserve-route-specs.js";
 import { modelRouteSpecs } from "./model-route-specs.js";
+import { openAiRouteSpecs } from "./openai-route-specs.js";
 import type { RouteSpec } from "./route-spec.js";
+import { seed004RouteSpecs } from "./seed-004-route-specs.js";
 import { uploadRouteSpecs } from "./upload-route-specs.js";
 import { workerRouteSpecs } from "./worker-route-specs.js";
 
@@ -18,10 +22,14 @@ export const ROUTE_CATALOGUE: readonly RouteSpec[] = [
   ...healthRouteSpecs,
   ...docsRouteSpecs,
   ...inferenceRouteSpecs,
+  ...kserveRouteSpecs,
+  ...seed004RouteSpecs,
+  ...openAiRouteSpecs,
   ...modelRouteSpecs,
   ...uploadRouteSpecs,
   ...workerRouteSpecs,
   ...keyRouteSpecs,
+  ...analyticsRouteSpecs,
 ];
 
 /** The path with every `{param}` filled from its schema's first example (or `example`). */

@@ -13,6 +13,7 @@ import {
   selectWorkerForModel,
 } from "@modelgate/shared";
 import type { Context } from "hono";
+import { recordSelectionEvent, selectionEventFor } from "../analytics/selection-events.js";
 import type { AppEnv } from "../env.js";
 import { forwardToWorker } from "../forwarding/forward-to-worker.js";
 import { guardEventStream } from "../forwarding/guard-event-stream.js";
@@ -88,12 +89,23 @@ export async function routeToWorker(
   const { workers, circuits } = await pool.routingView();
   // Open circuits stay out of the decision; half-open ones may carry one probe.
   const routable = workers.filter((w) => circuits[w.heartbeat.worker_id]?.position !== "open");
+  const selectionStarted = performance.now();
   const selected = selectWorkerForModel(routable, target, Date.now());
+  // Selection analytics (recorded after the response; see analytics/selection-events.ts).
+  const selection = {
+    selected_model: `${target.name}@${target.version}`,
+    selection_duration_ms: performance.now() - selectionStarted,
+  };
   if (!selected.ok) {
-    throw new ModelgateError(
+    const error = new ModelgateError(
       "no_worker_available",
       `Cannot serve ${target.name}@${target.version}: ${selected.failure.reason}.`,
     );
+    recordSelectionEvent(
+      c,
+      selectionEventFor(c, { ...selection, gpu_id: null, worker_id: null, status: error.status, outcome: "no_worker" }),
+    );
+    throw error;
   }
   const { choice, fallbacks, reason } = selected.selection;
   const outcome = await forwardToWorker({
@@ -111,6 +123,19 @@ export async function routeToWorker(
       if (succeeded && circuit?.position === "closed" && circuit.consecutiveFailures === 0) return;
       c.executionCtx.waitUntil(pool.recordForwardOutcome(worker.workerId, succeeded));
     },
+  }).catch((error: unknown) => {
+    const failed = error instanceof ModelgateError ? error : undefined;
+    recordSelectionEvent(
+      c,
+      selectionEventFor(c, {
+        ...selection,
+        gpu_id: choice.gpuIndex,
+        worker_id: choice.workerId,
+        status: failed?.status ?? 502,
+        outcome: failed?.code === "no_worker_available" ? "no_worker" : "upstream_error",
+      }),
+    );
+    throw error;
   });
   const headers = new Headers({
     "content-type": outcome.response.headers.get("content-type") ?? "application/json",
@@ -131,6 +156,15 @@ export async function routeToWorker(
           ).toProblem(c.req.path),
         )
       : outcome.response.body;
+  recordSelectionEvent(
+    c,
+    selectionEventFor(c, {
+      ...selection,
+      gpu_id: outcome.worker.gpuIndex,
+      worker_id: outcome.worker.workerId,
+      status: outcome.response.status,
+    }),
+  );
   return new Response(body, { status: outcome.response.status, headers });
 }
 
