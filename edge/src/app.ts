@@ -13,6 +13,7 @@ import { modelRoutes } from "./routes/models.js";
 import { openAiRoutes } from "./routes/openai-compatible.js";
 import { openApiRoutes } from "./routes/openapi.js";
 import { seed004Routes } from "./routes/seed-004-api.js";
+import { selectionFlagRoutes } from "./routes/selection-flags.js";
 import { uploadRoutes } from "./routes/uploads.js";
 import { workerRoutes } from "./routes/workers.js";
 
@@ -32,6 +33,7 @@ export function createEdgeApp(): Hono<AppEnv> {
   app.route("/", openAiRoutes);
   app.route("/", uploadRoutes);
   app.route("/", analyticsRoutes);
+  app.route("/", selectionFlagRoutes);
   app.notFound((c) =>
     problemResponse(c, new ModelgateError("not_found", `No route for ${c.req.method} ${c.req.path}.`)),
   );

@@ -366,8 +366,10 @@ describe("routed requests", () => {
       requests: 2,
       outcomes: { ok: 1, client_error: 0, upstream_error: 0, no_worker: 1 },
       success_rate: 0.5,
-      avg_final_score: null,
     });
+    // The served request carries the routing decision's score; the refused one had none.
+    expect(explicit?.avg_final_score).toBeGreaterThan(0);
+    expect(explicit?.avg_final_score).toBeLessThanOrEqual(1.05);
     const perCategory = await analysis<ModelsPerCategory>("models-per-category", "");
     expect(perCategory.categories).toEqual([
       { task_category: null, total: 2, models: [{ selected_model: "demo-lm@1", usage_count: 2, share: 1 }] },

@@ -35,7 +35,7 @@ describe("inference routing", () => {
     expect(response.status).toBe(200);
     expect(response.headers.get("x-modelgate-worker")).toBe("gpu-box-1");
     expect(response.headers.get("x-modelgate-model")).toBe("demo-lm@1");
-    expect(response.headers.get("x-modelgate-route-reason")).toContain("worker gpu-box-1");
+    expect(response.headers.get("x-modelgate-route-reason")).toContain("demo-lm@1 on gpu-box-1");
     const echo = (await response.json()) as Echo;
     // The stand-in verified the HMAC signature before echoing; the body carries the resolved version.
     expect(echo.path).toBe("/v1/generate");
@@ -80,7 +80,7 @@ describe("inference routing", () => {
       await call("POST", "/v1/generate", { key: ADMIN, body: { model: "demo-lm", prompt: "hi" } }),
       503,
     );
-    expect(problem.detail).toContain("no live workers (1 stale)");
+    expect(problem.detail).toContain("1 stale");
   });
 
   it("fails over to the next worker when the first one fails or is unreachable", async () => {

@@ -327,7 +327,7 @@ describe("POST /v2/models/:model/infer", () => {
     ).toContain("No model named nope");
     expect(
       await expectV2Error(await call("POST", "/v2/models/spirals/infer", { key: ADMIN, body: inferBody() }), 503),
-    ).toContain("no live workers");
+    ).toContain("No worker can serve spirals@1");
   });
 
   it("answers a failing worker with 502 {error} and no internals", async () => {

@@ -1,10 +1,15 @@
 import { ModelgateError, signRequest, type WorkerChoice } from "@modelgate/shared";
 
-export interface ForwardOptions {
-  /** Ordered: the chosen worker first, then its fallbacks. */
-  workers: readonly WorkerChoice[];
+/** One place to try: a worker and the signed body for it (an `auto:` fallback may be another version). */
+export interface ForwardAttempt {
+  worker: WorkerChoice;
   path: string;
   body: string;
+}
+
+export interface ForwardOptions {
+  /** Ordered: the chosen worker first, then its fallbacks. */
+  attempts: readonly ForwardAttempt[];
   signingSecret: string;
   timeoutMs: number;
   requestId: string;
@@ -17,6 +22,8 @@ export interface ForwardOptions {
 export interface ForwardOutcome {
   response: Response;
   worker: WorkerChoice;
+  /** The attempt that answered (its index in `options.attempts`). */
+  attemptIndex: number;
   attempts: number;
   /** Milliseconds spent waiting for the answering worker's first byte (not failed attempts). */
   upstreamMs: number;
@@ -31,15 +38,16 @@ export interface ForwardOutcome {
 export async function forwardToWorker(options: ForwardOptions): Promise<ForwardOutcome> {
   let lastFailure: ModelgateError | undefined;
   let attempts = 0;
-  for (const worker of options.workers) {
+  for (const [attemptIndex, attempt] of options.attempts.entries()) {
+    const { worker } = attempt;
     if (options.admit && !(await options.admit(worker))) continue;
     attempts++;
     const started = Date.now();
-    const url = new URL(options.path, worker.url);
+    const url = new URL(attempt.path, worker.url);
     const signature = await signRequest(options.signingSecret, {
       method: "POST",
       pathWithQuery: url.pathname + url.search,
-      body: options.body,
+      body: attempt.body,
     });
     let response: Response;
     // The timeout covers the wait for the worker's answer to start, not a stream's whole length.
@@ -49,7 +57,7 @@ export async function forwardToWorker(options: ForwardOptions): Promise<ForwardO
       response = await fetch(url, {
         method: "POST",
         headers: { "content-type": "application/json", "x-request-id": options.requestId, ...signature },
-        body: options.body,
+        body: attempt.body,
         signal: connect.signal,
       });
     } catch (error) {
@@ -82,7 +90,7 @@ export async function forwardToWorker(options: ForwardOptions): Promise<ForwardO
       continue;
     }
     options.onOutcome?.(worker, true);
-    return { response, worker, attempts, upstreamMs: Date.now() - started };
+    return { response, worker, attemptIndex, attempts, upstreamMs: Date.now() - started };
   }
   throw lastFailure ?? new ModelgateError("no_worker_available", "No worker to forward to.");
 }

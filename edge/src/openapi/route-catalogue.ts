@@ -9,6 +9,7 @@ import { modelRouteSpecs } from "./model-route-specs.js";
 import { openAiRouteSpecs } from "./openai-route-specs.js";
 import type { RouteSpec } from "./route-spec.js";
 import { seed004RouteSpecs } from "./seed-004-route-specs.js";
+import { selectionRouteSpecs } from "./selection-route-specs.js";
 import { uploadRouteSpecs } from "./upload-route-specs.js";
 import { workerRouteSpecs } from "./worker-route-specs.js";
 
@@ -28,6 +29,7 @@ export const ROUTE_CATALOGUE: readonly RouteSpec[] = [
   ...modelRouteSpecs,
   ...uploadRouteSpecs,
   ...workerRouteSpecs,
+  ...selectionRouteSpecs,
   ...keyRouteSpecs,
   ...analyticsRouteSpecs,
 ];

@@ -1,5 +1,14 @@
 import { DurableObject } from "cloudflare:workers";
-import { type WorkerHeartbeat, type WorkerState, WorkerStateSchema } from "@modelgate/shared";
+import {
+  applySelectionFlagsPatch,
+  DEFAULT_SELECTION_FLAGS,
+  type SelectionFlags,
+  type SelectionFlagsPatch,
+  SelectionFlagsSchema,
+  type WorkerHeartbeat,
+  type WorkerState,
+  WorkerStateSchema,
+} from "@modelgate/shared";
 import { type EdgeBindings, EdgeConfigSchema } from "../env.js";
 import {
   admitForward,
@@ -19,6 +28,7 @@ export interface WorkerCircuit {
 }
 
 const WORKER_KEY_PREFIX = "worker:";
+const SELECTION_FLAGS_KEY = "selection-flags";
 /** Workers silent this long are forgotten entirely (they are excluded from routing long before). */
 const FORGET_AFTER_MS = 24 * 60 * 60 * 1000;
 
@@ -35,6 +45,8 @@ export class WorkerPool extends DurableObject<EdgeBindings> {
    */
   private readonly circuits = new Map<string, CircuitState>();
   private readonly circuitSettings: CircuitSettings;
+  /** Seed 002's rollback switches, read by every routing decision; changed at runtime by an admin. */
+  private selectionFlags: SelectionFlags = DEFAULT_SELECTION_FLAGS;
 
   constructor(ctx: DurableObjectState, env: EdgeBindings) {
     super(ctx, env);
@@ -45,6 +57,8 @@ export class WorkerPool extends DurableObject<EdgeBindings> {
         const parsed = WorkerStateSchema.safeParse(value);
         if (parsed.success) this.workers.set(parsed.data.heartbeat.worker_id, parsed.data);
       }
+      const flags = SelectionFlagsSchema.safeParse(await ctx.storage.get(SELECTION_FLAGS_KEY));
+      if (flags.success) this.selectionFlags = flags.data;
     });
   }
 
@@ -63,10 +77,22 @@ export class WorkerPool extends DurableObject<EdgeBindings> {
     return [...this.workers.values()].sort((a, b) => a.heartbeat.worker_id.localeCompare(b.heartbeat.worker_id));
   }
 
-  /** The fleet as routing sees it: heartbeats plus each worker's circuit. */
-  async routingView(
-    now: number = Date.now(),
-  ): Promise<{ workers: WorkerState[]; circuits: Record<string, WorkerCircuit> }> {
+  async getSelectionFlags(): Promise<SelectionFlags> {
+    return this.selectionFlags;
+  }
+
+  async setSelectionFlags(patch: SelectionFlagsPatch): Promise<SelectionFlags> {
+    this.selectionFlags = applySelectionFlagsPatch(this.selectionFlags, patch);
+    await this.ctx.storage.put(SELECTION_FLAGS_KEY, this.selectionFlags);
+    return this.selectionFlags;
+  }
+
+  /** The fleet as routing sees it: heartbeats, each worker's circuit, and the selection flags. */
+  async routingView(now: number = Date.now()): Promise<{
+    workers: WorkerState[];
+    circuits: Record<string, WorkerCircuit>;
+    flags: SelectionFlags;
+  }> {
     const circuits: Record<string, WorkerCircuit> = {};
     for (const id of this.workers.keys()) {
       const state = this.circuits.get(id) ?? CLOSED_CIRCUIT;
@@ -75,7 +101,7 @@ export class WorkerPool extends DurableObject<EdgeBindings> {
         consecutiveFailures: state.consecutiveFailures,
       };
     }
-    return { workers: await this.listWorkers(), circuits };
+    return { workers: await this.listWorkers(), circuits, flags: this.selectionFlags };
   }
 
   /** Claims the half-open probe for a worker (always true while its circuit is closed). */

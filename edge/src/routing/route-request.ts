@@ -3,14 +3,19 @@
  * family (modelgate's own, OpenAI-compatible, KServe), so each one only translates shapes.
  */
 import {
+  DEFAULT_SELECTION_CONFIG,
   describeModelReference,
   type GenerateRequest,
+  headerSafe,
   ModelgateError,
   type ModelKind,
   type ModelVersion,
   parseModelReference,
+  type RouteConstraints,
   resolveModelReference,
-  selectWorkerForModel,
+  selectRoute,
+  TaskCategoryNameSchema,
+  VersionSearchQuerySchema,
 } from "@modelgate/shared";
 import type { Context } from "hono";
 import { recordSelectionEvent, selectionEventFor } from "../analytics/selection-events.js";
@@ -18,7 +23,8 @@ import type { AppEnv } from "../env.js";
 import { forwardToWorker } from "../forwarding/forward-to-worker.js";
 import { guardEventStream } from "../forwarding/guard-event-stream.js";
 import { workerPoolStub } from "../pool/worker-pool-object.js";
-import { readLiveModel } from "../registry/registry-access.js";
+import { readLiveModel, registryCoordinator } from "../registry/registry-access.js";
+import { unwrapWire } from "../registry/wire-result.js";
 
 const ENDPOINT_FOR_KIND: Record<ModelKind, string> = {
   "causal-lm": "/v1/generate",
@@ -78,40 +84,76 @@ export function checkContextRoom(request: GenerateRequest, target: ModelVersion)
   );
 }
 
-/** Picks a worker, forwards the signed request, and returns the worker's answer with routing headers. */
-export async function routeToWorker(
+/** What a request may be served by: one version, or every servable version of an `auto:` category. */
+export interface RouteTarget {
+  candidates: readonly ModelVersion[];
+  /** Set for `auto:<category>`. */
+  category?: string | undefined;
+  constraints?: RouteConstraints | undefined;
+}
+
+/** An explicit version: route it and forward `forwardedBody` to the worker chosen for it. */
+export function routeToWorker(c: Context<AppEnv>, target: ModelVersion, forwardedBody: object): Promise<Response> {
+  return routeRequest(c, { candidates: [target] }, () => forwardedBody);
+}
+
+/**
+ * One routing decision over (version, worker, GPU) (`selectRoute`, seed 002), then a signed
+ * forward to the chosen worker with the ordered fallbacks after it. `bodyFor` builds the body
+ * for the version an attempt serves (an `auto:` fallback may be another version).
+ */
+export async function routeRequest(
   c: Context<AppEnv>,
-  target: ModelVersion,
-  forwardedBody: object,
+  target: RouteTarget,
+  bodyFor: (version: ModelVersion) => object,
 ): Promise<Response> {
   const config = c.get("config");
   const pool = workerPoolStub(c.env.WORKER_POOL);
-  const { workers, circuits } = await pool.routingView();
+  const { workers, circuits, flags } = await pool.routingView();
   // Open circuits stay out of the decision; half-open ones may carry one probe.
   const routable = workers.filter((w) => circuits[w.heartbeat.worker_id]?.position !== "open");
   const selectionStarted = performance.now();
-  const selected = selectWorkerForModel(routable, target, Date.now());
-  // Selection analytics (recorded after the response; see analytics/selection-events.ts).
-  const selection = {
-    selected_model: `${target.name}@${target.version}`,
-    selection_duration_ms: performance.now() - selectionStarted,
-  };
-  if (!selected.ok) {
-    const error = new ModelgateError(
-      "no_worker_available",
-      `Cannot serve ${target.name}@${target.version}: ${selected.failure.reason}.`,
-    );
+  const decided = selectRoute({
+    candidates: target.candidates,
+    category: target.category,
+    workers: routable,
+    now: Date.now(),
+    config: DEFAULT_SELECTION_CONFIG,
+    flags,
+    constraints: target.constraints,
+  });
+  const selectionMs = performance.now() - selectionStarted;
+  const only = target.candidates.length === 1 ? target.candidates[0] : undefined;
+  if (!decided.ok) {
     recordSelectionEvent(
       c,
-      selectionEventFor(c, { ...selection, gpu_id: null, worker_id: null, status: error.status, outcome: "no_worker" }),
+      selectionEventFor(c, {
+        task_category: target.category ?? null,
+        selected_model: only ? `${only.name}@${only.version}` : null,
+        selection_duration_ms: selectionMs,
+        gpu_id: null,
+        worker_id: null,
+        status: decided.error.status,
+        outcome: "no_worker",
+      }),
     );
-    throw error;
+    throw decided.error;
   }
-  const { choice, fallbacks, reason } = selected.selection;
+  const decision = decided.value;
+  const options = [decision, ...decision.fallbacks];
+  const selection = {
+    task_category: target.category ?? null,
+    primary_category: decision.primaryCategory ?? null,
+    confidence_score: decision.confidence ?? null,
+    final_score: decision.score,
+    selection_duration_ms: selectionMs,
+  };
   const outcome = await forwardToWorker({
-    workers: [choice, ...fallbacks],
-    path: ENDPOINT_FOR_KIND[target.kind],
-    body: JSON.stringify(forwardedBody),
+    attempts: options.map((option) => ({
+      worker: option.worker,
+      path: ENDPOINT_FOR_KIND[option.version.kind],
+      body: JSON.stringify(bodyFor(option.version)),
+    })),
     signingSecret: config.MODELGATE_SIGNING_SECRET,
     timeoutMs: config.MODELGATE_FORWARD_TIMEOUT_MS,
     requestId: c.get("requestId"),
@@ -129,30 +171,34 @@ export async function routeToWorker(
       c,
       selectionEventFor(c, {
         ...selection,
-        gpu_id: choice.gpuIndex,
-        worker_id: choice.workerId,
+        selected_model: `${decision.version.name}@${decision.version.version}`,
+        gpu_id: decision.worker.gpuIndex,
+        worker_id: decision.worker.workerId,
         status: failed?.status ?? 502,
         outcome: failed?.code === "no_worker_available" ? "no_worker" : "upstream_error",
       }),
     );
     throw error;
   });
+  const served = options[outcome.attemptIndex] ?? decision;
+  const servedModel = `${served.version.name}@${served.version.version}`;
+  const reason =
+    outcome.attempts > 1 ? `${decision.reason}; after ${outcome.attempts - 1} failed attempt(s)` : decision.reason;
   const headers = new Headers({
     "content-type": outcome.response.headers.get("content-type") ?? "application/json",
     "x-modelgate-worker": outcome.worker.workerId,
-    "x-modelgate-model": `${target.name}@${target.version}`,
-    "x-modelgate-route-reason":
-      outcome.attempts > 1 ? `${reason}; after ${outcome.attempts - 1} failed attempt(s)` : reason,
+    "x-modelgate-model": servedModel,
+    "x-modelgate-route-reason": headerSafe(reason),
     "x-request-id": c.get("requestId"),
   });
   // Time the edge spent on this request: everything until the answer's first byte but the wait for the worker.
   headers.set("x-modelgate-overhead-ms", String(Math.max(0, Date.now() - c.get("startedAt") - outcome.upstreamMs)));
   const body =
     outcome.response.body !== null && headers.get("content-type")?.startsWith("text/event-stream")
-      ? guardEventStream(outcome.response.body, (reason) =>
+      ? guardEventStream(outcome.response.body, (streamReason) =>
           new ModelgateError(
             "upstream_failed",
-            `Worker ${outcome.worker.workerId} stopped before the answer was complete (${reason}).`,
+            `Worker ${outcome.worker.workerId} stopped before the answer was complete (${streamReason}).`,
           ).toProblem(c.req.path),
         )
       : outcome.response.body;
@@ -160,6 +206,7 @@ export async function routeToWorker(
     c,
     selectionEventFor(c, {
       ...selection,
+      selected_model: servedModel,
       gpu_id: outcome.worker.gpuIndex,
       worker_id: outcome.worker.workerId,
       status: outcome.response.status,
@@ -168,23 +215,73 @@ export async function routeToWorker(
   return new Response(body, { status: outcome.response.status, headers });
 }
 
+/** The category of an `auto:<category>` model reference; undefined for any other reference. */
+export function autoCategoryOf(reference: string): string | undefined {
+  if (!reference.startsWith(AUTO_PREFIX)) return undefined;
+  const parsed = TaskCategoryNameSchema.safeParse(reference.slice(AUTO_PREFIX.length));
+  if (!parsed.success) {
+    throw new ModelgateError("validation_failed", `"${reference}" is not a task category.`, [
+      { field: "model", message: "expected auto:<category>, e.g. auto:code (a lower-case category name)" },
+    ]);
+  }
+  return parsed.data;
+}
+
+const AUTO_PREFIX = "auto:";
+
+/** Every Production version of a kind in a category: the candidates of an `auto:` request. */
+async function servableVersionsInCategory(
+  c: Context<AppEnv>,
+  category: string,
+  kind: ModelKind,
+): Promise<ModelVersion[]> {
+  const query = VersionSearchQuerySchema.parse({ category, stage: "Production", kind, limit: 1000 });
+  const page = unwrapWire(await registryCoordinator(c.env).search(query));
+  // Search items carry their aliases; a worker takes the version document alone.
+  const versions = page.items.map(({ aliases: _aliases, ...version }) => version);
+  if (versions.length === 0) {
+    throw new ModelgateError("not_found", `No ${kind} model in Production serves the category ${category}.`, [
+      { field: "model", message: `no Production ${kind} version lists the category ${category}` },
+    ]);
+  }
+  return versions;
+}
+
 /**
- * A generate request, checked and forwarded: the target and a model judge resolved, the context
- * room checked, the caller's tier cap attached (signed, so the worker applies it last).
+ * A generate request, checked and forwarded: the target (a model reference, or `auto:<category>`
+ * for seed 002's selection among every Production version of the category) and a model judge
+ * resolved, the context room checked, the caller's tier cap attached (signed, so the worker
+ * applies it last).
  */
 export async function forwardGenerate(c: Context<AppEnv>, request: GenerateRequest): Promise<Response> {
-  const target = await resolveTargetVersion(c, request.model, "causal-lm");
-  checkContextRoom(request, target);
   // A model judge is resolved here too: the worker has no registry.
   const judgeTarget =
     request.judge?.type === "model"
       ? await resolveTargetVersion(c, request.judge.model, "scorer", "judge.model")
       : undefined;
   const cap = c.get("principal").maxTier;
-  return routeToWorker(c, target, {
+  const bodyFor = (target: ModelVersion) => ({
     ...request,
     target,
     ...(judgeTarget === undefined ? {} : { judge_target: judgeTarget }),
     ...(cap === undefined ? {} : { caws_tier_cap: cap }),
   });
+  const category = autoCategoryOf(request.model);
+  if (category !== undefined) {
+    const asked = request.max_new_tokens ?? request.runtime_config?.max_new_tokens;
+    // Only versions whose context has room for the new tokens are candidates (no limit: any).
+    const candidates = (await servableVersionsInCategory(c, category, "causal-lm")).filter(
+      (version) =>
+        asked === undefined || version.max_context_tokens === undefined || asked < version.max_context_tokens,
+    );
+    if (candidates.length === 0) {
+      throw new ModelgateError("validation_failed", `No model in ${category} has room for ${asked} new tokens.`, [
+        { field: "max_new_tokens", message: "is at or over the context length of every candidate" },
+      ]);
+    }
+    return routeRequest(c, { candidates, category }, bodyFor);
+  }
+  const target = await resolveTargetVersion(c, request.model, "causal-lm");
+  checkContextRoom(request, target);
+  return routeRequest(c, { candidates: [target] }, bodyFor);
 }
