@@ -150,6 +150,27 @@ describe("the reference decoder through the edge", () => {
     expect(capped.latent_spans_used).toBe(0);
   });
 
+  it("routes auto:<category> to a model that serves the category", async () => {
+    for (const category of ["general", "code", "math"]) {
+      const response = await post("/v1/generate", {
+        model: `auto:${category}`,
+        prompt: "The worker",
+        max_new_tokens: 4,
+      });
+      expect(response.status, await response.clone().text()).toBe(200);
+      const served = response.headers.get("x-modelgate-model") ?? "";
+      const [name] = served.split("@");
+      const version = await fetch(`${stack.edgeUrl}/v1/models/${name}/versions/production`, {
+        headers: { authorization: `Bearer ${stack.adminKey}` },
+      });
+      expect(((await version.json()) as { categories: string[] }).categories).toContain(category);
+      expect(response.headers.get("x-modelgate-route-reason")).toContain(category);
+      await response.body?.cancel();
+    }
+    const none = await post("/v1/generate", { model: "auto:vision", prompt: "hi" });
+    expect(none.status).toBe(404);
+  });
+
   it("answers bad generation requests 4xx before any inference", async () => {
     for (const [body, field] of [
       [{ prompt: "hi", judge: { type: "json_schema", schema: { type: 12 } } }, "judge.schema"],

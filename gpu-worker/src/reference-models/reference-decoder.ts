@@ -163,7 +163,10 @@ export function buildReferenceDecoder(options: ReferenceDecoderOptions = {}): Bu
       outputs: io.outputs.map(({ name, dtype, shape }) => ({ name, dtype, shape })),
     },
     max_context_tokens: dims.maxPositionEmbeddings,
-    categories: ["general"],
+    // The stack's one real decoder takes code and math requests too (`auto:code`, `auto:math`);
+    // general is its primary category. No seed 002 benchmark is measured for it, so selection
+    // scores it as unscored (0.5) times the category confidence.
+    categories: ["general", "code", "math"],
     primary_category: "general",
     // The registry's 0–100 benchmark scale: next-token top-1 accuracy on the corpus, in percent.
     benchmark_scores: { next_token_top1: Math.round(metrics.next_token_top1_accuracy * 10000) / 100 },
