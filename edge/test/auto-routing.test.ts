@@ -110,6 +110,43 @@ describe("selection flags", () => {
     expect((await routedTo("auto:code")).name).toBe("coder");
   });
 
+  it("flips mid-load without failing a request, and the decisions follow the flags", async () => {
+    await registerAndPromote(
+      "weak-coder",
+      causalLmRegistration({
+        categories: ["code"],
+        primary_category: "code",
+        benchmark_scores: { HumanEval: 20, MBPP: 10 },
+      }),
+    );
+    const served: string[] = [];
+    let flipping = true;
+    // The load runs until every flip is done (and at least 4 requests per client).
+    const load = Promise.all(
+      Array.from({ length: 4 }, async () => {
+        for (let i = 0; flipping || i < 4; i++) served.push((await routedTo("auto:code")).name);
+      }),
+    );
+    // Let the load start under the default flags.
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    for (const flags of [
+      { benchmark_scoring: false },
+      { gpu_awareness: false },
+      { multi_category: false },
+      { benchmark_scoring: true, gpu_awareness: true, multi_category: true },
+    ]) {
+      expect((await setFlags(flags)).status).toBe(200);
+      // Give each rule some requests of its own.
+      await new Promise((resolve) => setTimeout(resolve, 30));
+    }
+    flipping = false;
+    await load;
+    expect(served.length).toBeGreaterThanOrEqual(16);
+    // Both rules were in force at some point during the load.
+    expect(new Set(served)).toEqual(new Set(["coder", "weak-coder"]));
+    expect((await routedTo("auto:code")).name).toBe("coder");
+  });
+
   it("needs the admin scope to change", async () => {
     const created = await call("POST", "/v1/keys", { key: ADMIN, body: { name: "reader", scopes: ["models:read"] } });
     const { key } = (await created.json()) as { key: string };
