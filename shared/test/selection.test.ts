@@ -455,6 +455,8 @@ describe("selectRoute: constraints", () => {
     expect(expectedServiceMs({ queue_depth: 1, in_flight: 1, tokens_per_second: 100 }, latency)).toBe(7680);
     // 0 tokens/s (idle) falls back to the assumed 100 tokens/s.
     expect(expectedServiceMs({ queue_depth: 0, in_flight: 0, tokens_per_second: 0 }, latency)).toBe(2560);
+    // A worker that served nothing lately is credited with the fleet's best recent rate.
+    expect(expectedServiceMs({ queue_depth: 0, in_flight: 0, tokens_per_second: 0 }, latency, 1000)).toBe(256);
     expect(coldLoadMs(2048, latency)).toBe(2048);
     const decision = route({ candidates: [lm("m")], workers: [worker({ id: "a", tokensPerSecond: 1000 })] });
     expect(decision.worker.expectedLatencyMs).toBe(256 + 2048);
@@ -788,6 +790,7 @@ describe("selectRoute agrees with scoring every (version, GPU) pair", () => {
     const code = prepareCategories(config.categories).get(input.category ?? "");
     const best = new Map<string, number>();
     const maxLatency = input.constraints?.max_expected_latency_ms ?? Number.POSITIVE_INFINITY;
+    const fleetRate = Math.max(0, ...input.workers.map((w) => w.heartbeat.tokens_per_second));
     for (const state of input.workers) {
       const { heartbeat } = state;
       const age = T0 - Date.parse(state.received_at);
@@ -797,7 +800,7 @@ describe("selectRoute agrees with scoring every (version, GPU) pair", () => {
           ? 1
           : 0;
       if (factor === 0) continue;
-      const service = expectedServiceMs(heartbeat, scoring.latency);
+      const service = expectedServiceMs(heartbeat, scoring.latency, fleetRate);
       for (const snapshot of heartbeat.gpus) {
         const workerScore = input.flags.gpu_awareness
           ? factor * gpuLoadScore(snapshot, service, weights, scoring)

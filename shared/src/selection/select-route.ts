@@ -207,9 +207,12 @@ export function selectRoute(input: SelectRouteInput): Result<RouteDecision, Rout
 
   let slotTotal = 0;
   let loadedTotal = 0;
+  // The best recent rate in the fleet stands in for workers that have served nothing lately.
+  let fleetTokensPerSecond = 0;
   for (const state of workers) {
     slotTotal += state.heartbeat.gpus.length;
     loadedTotal += state.heartbeat.loaded_models.length;
+    fleetTokensPerSecond = Math.max(fleetTokensPerSecond, state.heartbeat.tokens_per_second);
   }
   ensureCapacity(workers.length, slotTotal, candidates.length, loadedTotal);
 
@@ -234,7 +237,7 @@ export function selectRoute(input: SelectRouteInput): Result<RouteDecision, Rout
       workerServiceMs[w] = Number.NaN;
       continue;
     }
-    const serviceMs = expectedServiceMs(heartbeat, latency);
+    const serviceMs = expectedServiceMs(heartbeat, latency, fleetTokensPerSecond);
     workerServiceMs[w] = serviceMs;
     if (serviceMs > maxLatencyMs) continue;
     // The largest model whose cold load still meets the latency limit.

@@ -84,14 +84,19 @@ export function stalenessFactor(ageMs: number, intervalMs: number, agingFloor: n
 /**
  * Expected time to serve one more request on this worker, without a model load:
  * `1000 × T × (queue_depth + in_flight + 1) / rate` ms, where T is the expected tokens per
- * request and rate the worker's recent tokens/s (`assumed_tokens_per_second` while it reports
- * 0). The work ahead of the request plus its own, at the worker's aggregate throughput.
+ * request and rate the worker's recent tokens/s. A worker that reports 0 has served nothing
+ * lately (just started, or idle): it is credited with the fleet's best recent rate
+ * (`fleetTokensPerSecond`), else `assumed_tokens_per_second` — assuming it slow would keep a
+ * fresh worker out of traffic for good. The work ahead of the request plus its own, at the
+ * worker's aggregate throughput.
  */
 export function expectedServiceMs(
   heartbeat: Pick<WorkerHeartbeat, "queue_depth" | "in_flight" | "tokens_per_second">,
   latency: WorkerScoring["latency"],
+  fleetTokensPerSecond = 0,
 ): number {
-  const rate = heartbeat.tokens_per_second > 0 ? heartbeat.tokens_per_second : latency.assumed_tokens_per_second;
+  const unknownRate = fleetTokensPerSecond > 0 ? fleetTokensPerSecond : latency.assumed_tokens_per_second;
+  const rate = heartbeat.tokens_per_second > 0 ? heartbeat.tokens_per_second : unknownRate;
   return (1000 * latency.expected_request_tokens * (heartbeat.queue_depth + heartbeat.in_flight + 1)) / rate;
 }
 
