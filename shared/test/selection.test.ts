@@ -32,6 +32,7 @@ import {
   expectedServiceMs,
   gpuLoadScore,
   heartbeatFreshness,
+  latencyScaleFor,
   normaliseGpuWeights,
   parseTimestampMs,
   stalenessFactor,
@@ -803,7 +804,7 @@ describe("selectRoute agrees with scoring every (version, GPU) pair", () => {
       const service = expectedServiceMs(heartbeat, scoring.latency, fleetRate);
       for (const snapshot of heartbeat.gpus) {
         const workerScore = input.flags.gpu_awareness
-          ? factor * gpuLoadScore(snapshot, service, weights, scoring)
+          ? factor * gpuLoadScore(snapshot, service, weights, scoring, latencyScaleFor(fleetRate, scoring.latency))
           : 1 / (1 + heartbeat.queue_depth);
         for (const version of input.candidates) {
           if (input.category !== undefined) {

@@ -141,8 +141,9 @@ describe("a worker killed under load", () => {
     let servedAgain = false;
     const deadline = Date.now() + 20_000;
     while (!servedAgain && Date.now() < deadline) {
+      // Enough concurrent clients that the loaded survivor is visibly busier than the returned worker.
       const round = await steadyLoad(
-        4,
+        6,
         (() => {
           const until = Date.now() + 500;
           return () => Date.now() > until;
@@ -150,6 +151,12 @@ describe("a worker killed under load", () => {
       );
       expect(round.filter((a) => a.status !== 200)).toEqual([]);
       servedAgain = round.some((a) => a.worker === victim);
+      if (process.env.DEBUG_CRASH)
+        console.log(
+          "ROUND",
+          JSON.stringify(round.slice(0, 2).map((a) => a.reason)),
+          JSON.stringify(await workerView(victim ?? "")),
+        );
     }
     expect(servedAgain).toBe(true);
     expect((await workerView(victim ?? ""))?.circuit).toBe("closed");

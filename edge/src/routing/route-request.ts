@@ -16,6 +16,7 @@ import {
   selectRoute,
   TaskCategoryNameSchema,
   VersionSearchQuerySchema,
+  type WorkerState,
 } from "@modelgate/shared";
 import type { Context } from "hono";
 import { recordSelectionEvent, selectionEventFor } from "../analytics/selection-events.js";
@@ -84,6 +85,29 @@ export function checkContextRoom(request: GenerateRequest, target: ModelVersion)
   );
 }
 
+/**
+ * Requests this isolate has forwarded and not yet seen finish, per worker. Heartbeats report a
+ * worker's queue once per interval, so a burst of requests would all see the same stale "idle"
+ * worker; counting our own outstanding forwards spreads a burst as it happens (least outstanding).
+ */
+const outstandingForwards = new Map<string, number>();
+
+function trackForward(workerId: string, delta: number): void {
+  const next = (outstandingForwards.get(workerId) ?? 0) + delta;
+  if (next > 0) outstandingForwards.set(workerId, next);
+  else outstandingForwards.delete(workerId);
+}
+
+/** Heartbeats with this isolate's outstanding forwards folded into `in_flight` (never below the report). */
+function withOutstandingForwards(workers: readonly WorkerState[]): readonly WorkerState[] {
+  if (outstandingForwards.size === 0) return workers;
+  return workers.map((state) => {
+    const outstanding = outstandingForwards.get(state.heartbeat.worker_id) ?? 0;
+    if (outstanding <= state.heartbeat.in_flight) return state;
+    return { ...state, heartbeat: { ...state.heartbeat, in_flight: outstanding } };
+  });
+}
+
 /** What a request may be served by: one version, or every servable version of an `auto:` category. */
 export interface RouteTarget {
   candidates: readonly ModelVersion[];
@@ -111,7 +135,7 @@ export async function routeRequest(
   const pool = workerPoolStub(c.env.WORKER_POOL);
   const { workers, circuits, flags } = await pool.routingView();
   // Open circuits stay out of the decision; half-open ones may carry one probe.
-  const routable = workers.filter((w) => circuits[w.heartbeat.worker_id]?.position !== "open");
+  const routable = withOutstandingForwards(workers.filter((w) => circuits[w.heartbeat.worker_id]?.position !== "open"));
   const selectionStarted = performance.now();
   const decided = selectRoute({
     candidates: target.candidates,
@@ -157,9 +181,15 @@ export async function routeRequest(
     signingSecret: config.MODELGATE_SIGNING_SECRET,
     timeoutMs: config.MODELGATE_FORWARD_TIMEOUT_MS,
     requestId: c.get("requestId"),
-    admit: async (worker) =>
-      circuits[worker.workerId]?.position === "half-open" ? pool.admitForward(worker.workerId) : true,
+    admit: async (worker) => {
+      const admitted =
+        circuits[worker.workerId]?.position === "half-open" ? await pool.admitForward(worker.workerId) : true;
+      if (admitted) trackForward(worker.workerId, 1);
+      return admitted;
+    },
     onOutcome: (worker, succeeded) => {
+      // A failed attempt is over; a successful one is outstanding until its body has been sent.
+      if (!succeeded) trackForward(worker.workerId, -1);
       const circuit = circuits[worker.workerId];
       // A success on a healthy circuit changes nothing: skip the Durable Object call.
       if (succeeded && circuit?.position === "closed" && circuit.consecutiveFailures === 0) return;
@@ -193,15 +223,18 @@ export async function routeRequest(
   });
   // Time the edge spent on this request: everything until the answer's first byte but the wait for the worker.
   headers.set("x-modelgate-overhead-ms", String(Math.max(0, Date.now() - c.get("startedAt") - outcome.upstreamMs)));
-  const body =
-    outcome.response.body !== null && headers.get("content-type")?.startsWith("text/event-stream")
-      ? guardEventStream(outcome.response.body, (streamReason) =>
-          new ModelgateError(
-            "upstream_failed",
-            `Worker ${outcome.worker.workerId} stopped before the answer was complete (${streamReason}).`,
-          ).toProblem(c.req.path),
-        )
-      : outcome.response.body;
+  const finished = once(() => trackForward(outcome.worker.workerId, -1));
+  let body: ReadableStream<Uint8Array> | null = outcome.response.body;
+  if (body !== null && headers.get("content-type")?.startsWith("text/event-stream")) {
+    body = guardEventStream(body, (streamReason) =>
+      new ModelgateError(
+        "upstream_failed",
+        `Worker ${outcome.worker.workerId} stopped before the answer was complete (${streamReason}).`,
+      ).toProblem(c.req.path),
+    );
+  }
+  body = body === null ? null : whenDone(body, finished);
+  if (body === null) finished();
   recordSelectionEvent(
     c,
     selectionEventFor(c, {
@@ -213,6 +246,41 @@ export async function routeRequest(
     }),
   );
   return new Response(body, { status: outcome.response.status, headers });
+}
+
+/** Calls `fn` the first time only. */
+function once(fn: () => void): () => void {
+  let called = false;
+  return () => {
+    if (called) return;
+    called = true;
+    fn();
+  };
+}
+
+/** The same bytes, with `done` called when the stream ends, fails or is cancelled by the client. */
+function whenDone(stream: ReadableStream<Uint8Array>, done: () => void): ReadableStream<Uint8Array> {
+  const reader = stream.getReader();
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      try {
+        const chunk = await reader.read();
+        if (chunk.done) {
+          done();
+          controller.close();
+        } else {
+          controller.enqueue(chunk.value);
+        }
+      } catch (error) {
+        done();
+        controller.error(error);
+      }
+    },
+    cancel(reason) {
+      done();
+      return reader.cancel(reason);
+    },
+  });
 }
 
 /** The category of an `auto:<category>` model reference; undefined for any other reference. */

@@ -42,6 +42,7 @@ import {
   type Freshness,
   gpuLoadScore,
   heartbeatFreshness,
+  latencyScaleFor,
   parseTimestampMs,
   stalenessFactor,
 } from "./worker-score.js";
@@ -214,6 +215,7 @@ export function selectRoute(input: SelectRouteInput): Result<RouteDecision, Rout
     loadedTotal += state.heartbeat.loaded_models.length;
     fleetTokensPerSecond = Math.max(fleetTokensPerSecond, state.heartbeat.tokens_per_second);
   }
+  const latencyScaleMs = latencyScaleFor(fleetTokensPerSecond, latency);
   ensureCapacity(workers.length, slotTotal, candidates.length, loadedTotal);
 
   // 1. Workers → GPU slots, each with a score and the largest model it can take now.
@@ -257,7 +259,7 @@ export function selectRoute(input: SelectRouteInput): Result<RouteDecision, Rout
       slotBestLoaded[s] = -1;
       let capMb = latencyCapMb;
       if (gpuAware) {
-        slotScore[s] = factor * gpuLoadScore(gpu, serviceMs, prepared.gpuWeights, scoring);
+        slotScore[s] = factor * gpuLoadScore(gpu, serviceMs, prepared.gpuWeights, scoring, latencyScaleMs);
         // Unknown free memory ([N/A]) is not counted as "not enough" (as in selectWorkerForModel).
         if (gpu.memory_free_mb !== null && gpu.memory_free_mb < capMb) capMb = gpu.memory_free_mb;
       } else {

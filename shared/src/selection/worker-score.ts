@@ -49,7 +49,11 @@ export const WorkerScoringSchema = z.strictObject({
       assumed_tokens_per_second: z.number().gt(0).default(100),
       /** How fast a worker loads a model it does not hold (local cache → GPU). */
       load_mb_per_second: z.number().gt(0).default(1000),
-      /** Expected latency at which the latency part of the worker score is 0.5. */
+      /**
+       * Expected latency at which the latency part of the worker score is 0.5, while no worker
+       * has reported a throughput; once one has, the scale is one request's time at the fleet's
+       * best rate, so queues weigh as much on a fast small model as on a slow large one.
+       */
       latency_scale_ms: z.number().gt(0).default(5000),
     })
     .prefault({}),
@@ -100,6 +104,13 @@ export function expectedServiceMs(
   return (1000 * latency.expected_request_tokens * (heartbeat.queue_depth + heartbeat.in_flight + 1)) / rate;
 }
 
+/** The latency part's scale: one request at the fleet's best rate, or `latency_scale_ms` without one. */
+export function latencyScaleFor(fleetTokensPerSecond: number, latency: WorkerScoring["latency"]): number {
+  return fleetTokensPerSecond > 0
+    ? (1000 * latency.expected_request_tokens) / fleetTokensPerSecond
+    : latency.latency_scale_ms;
+}
+
 /** Time to load a model the GPU does not hold: `1000 × memory_mb / load_mb_per_second` ms. */
 export function coldLoadMs(memoryMb: number, latency: WorkerScoring["latency"]): number {
   return (1000 * memoryMb) / latency.load_mb_per_second;
@@ -138,8 +149,9 @@ export function gpuLoadScore(
   serviceMs: number,
   weights: NormalisedGpuWeights,
   scoring: Pick<WorkerScoring, "temperature_c" | "latency">,
+  latencyScaleMs: number = scoring.latency.latency_scale_ms,
 ): number {
-  const latencyPart = 1 / (1 + serviceMs / scoring.latency.latency_scale_ms);
+  const latencyPart = 1 / (1 + serviceMs / latencyScaleMs);
   const free = gpu.memory_free_mb;
   const total = gpu.memory_total_mb;
   const memoryPart = free !== null && total !== null && total > 0 ? Math.min(1, free / total) : UNKNOWN_PART;
