@@ -151,12 +151,6 @@ describe("a worker killed under load", () => {
       );
       expect(round.filter((a) => a.status !== 200)).toEqual([]);
       servedAgain = round.some((a) => a.worker === victim);
-      if (process.env.DEBUG_CRASH)
-        console.log(
-          "ROUND",
-          JSON.stringify(round.slice(0, 2).map((a) => a.reason)),
-          JSON.stringify(await workerView(victim ?? "")),
-        );
     }
     expect(servedAgain).toBe(true);
     expect((await workerView(victim ?? ""))?.circuit).toBe("closed");
