@@ -9,7 +9,9 @@ import { forwardGenerate, resolveTargetVersion, routeToWorker } from "../routing
 export const inferenceRoutes = new Hono<AppEnv>()
   .post("/v1/generate", requireScope("infer"), async (c) => {
     const request = await readJsonBody(c, GenerateRequestSchema, "generate request");
-    return forwardGenerate(c, request);
+    // Awaited here: forwardGenerate may reject before its first await (a malformed auto: category),
+    // and workerd reports a promise rejected before any handler is attached as unhandled.
+    return await forwardGenerate(c, request);
   })
   .post("/v1/predict", requireScope("infer"), async (c) => {
     const request = await readJsonBody(c, PredictRequestSchema, "predict request");
