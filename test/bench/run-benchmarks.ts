@@ -8,7 +8,9 @@
  * - edge overhead: the same signed request sent to the worker directly vs through the edge;
  * - predict latency for one row through the edge;
  * - the generation engine on ref-decoder (generation-engine-bench.ts);
- * - the routing decision, `selectRoute` over 1,000 versions × 64 GPUs (selection-bench.ts).
+ * - the routing decision, `selectRoute` over 1,000 versions × 64 GPUs (selection-bench.ts);
+ * - forwarding (routing-bench.ts): edge overhead at a steady 200 req/s, and load-aware vs
+ *   round-robin routing on a skewed fleet of four workers (it starts three extra workers).
  *
  * `npm run bench -- --only engine` (or a comma-separated list of SECTIONS) runs only those.
  * Sections that are pure computation in this process (`selection`) do not start the stack.
@@ -23,10 +25,11 @@ import { openDirectDecoder } from "../support/direct-onnx.js";
 import { type BenchRow, fmt, percentile, timeIt } from "./bench-stats.js";
 import { benchGenerationEngine } from "./generation-engine-bench.js";
 import { benchRegistrySearch, populateBenchRegistry } from "./registry-search-bench.js";
+import { benchRouting } from "./routing-bench.js";
 import { benchSelection } from "./selection-bench.js";
 import { createWorkerClient } from "./worker-client.js";
 
-const SECTIONS = ["health", "decode", "edge", "keys", "search", "predict", "engine", "selection"] as const;
+const SECTIONS = ["health", "decode", "edge", "keys", "search", "predict", "engine", "selection", "routing"] as const;
 type Section = (typeof SECTIONS)[number];
 /** Sections measured in this process alone: they need no local stack. */
 const STACKLESS_SECTIONS: ReadonlySet<Section> = new Set<Section>(["selection"]);
@@ -237,6 +240,14 @@ async function benchOnLocalStack(sections: ReadonlySet<Section>, rows: BenchRow[
         `p50 ${fmt(percentile(predict, 50))} ms, p95 ${fmt(percentile(predict, 95))} ms`,
         "—",
       ]);
+    }
+
+    // 7. Forwarding: edge overhead at 200 req/s, load-aware vs round-robin on a skewed fleet.
+    // Last, because it starts (and stops again) three extra workers.
+    if (sections.has("routing")) {
+      const routing = await benchRouting(stack);
+      rows.push(...routing.rows);
+      notes.push(...routing.notes);
     }
   } finally {
     await stack.stop();
