@@ -19,6 +19,8 @@ export const ERROR_CODES = {
   artifact_mismatch: 422,
   /** The model's registration policy refused the version (e.g. val_acc below threshold). */
   policy_rejected: 422,
+  /** A version or converted format failed a must-pass quality gate (seed 001): not promotable or servable. */
+  gate_failed: 422,
   rate_limited: 429,
   no_worker_available: 503,
   storage_unavailable: 503,
@@ -44,6 +46,7 @@ export const ERROR_TITLES: Record<ErrorCode, string> = {
   artifact_missing: "Artifact not found in object storage",
   artifact_mismatch: "Artifact does not match its declaration",
   policy_rejected: "Refused by the model's registration policy",
+  gate_failed: "A must-pass quality gate failed",
   rate_limited: "Too many requests",
   no_worker_available: "No worker available",
   storage_unavailable: "Object storage unavailable",

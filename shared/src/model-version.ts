@@ -1,4 +1,7 @@
 import { z } from "zod";
+import { ArtifactSchema, ModelFileSchema, TensorSpecSchema } from "./artifact.js";
+import { ConversionTargetSchema } from "./conversion/conversion-target.js";
+import { ConvertedFormatsSchema, SourceVerificationSchema } from "./conversion/converted-format.js";
 import { err, ok, type Result, validationError } from "./errors.js";
 import { RuntimeConfigOverridesSchema } from "./runtime-config.js";
 
@@ -22,42 +25,24 @@ export type ModelKind = z.infer<typeof ModelKindSchema>;
 export const StageSchema = z.enum(["None", "Staging", "Production", "Archived"]);
 export type Stage = z.infer<typeof StageSchema>;
 
-export const Sha256HexSchema = z.string().regex(/^[0-9a-f]{64}$/, "must be 64 lower-case hex characters (sha256)");
-
-export const ArtifactFormatSchema = z.enum(["onnx", "onnx-fp16", "onnx-int8", "onnx-int4"]);
-
-/** An immutable file in object storage; `sha256` is checked every time a worker loads it. */
-export const ArtifactSchema = z.strictObject({
-  uri: z.string().regex(/^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]\/.+$/, "must be an s3://bucket/key URI"),
-  sha256: Sha256HexSchema,
-  bytes: z
-    .int()
-    .min(1)
-    .max(64 * 1024 ** 3),
-  format: ArtifactFormatSchema,
-});
-export type Artifact = z.infer<typeof ArtifactSchema>;
-
-export const TensorDtypeSchema = z.enum(["float32", "float16", "int64", "int32", "bool", "uint8", "int8"]);
-export type TensorDtype = z.infer<typeof TensorDtypeSchema>;
-
-/** A dimension is a fixed size or a named dynamic axis (`batch`, `sequence`). */
-export const TensorSpecSchema = z.strictObject({
-  name: z.string().min(1).max(256),
-  dtype: TensorDtypeSchema,
-  shape: z.array(z.union([z.int().min(1), z.string().min(1).max(64)])).max(8),
-});
-export type TensorSpec = z.infer<typeof TensorSpecSchema>;
+export {
+  type Artifact,
+  ArtifactFormatSchema,
+  ArtifactSchema,
+  type ModelFile,
+  ModelFileSchema,
+  Sha256HexSchema,
+  type TensorDtype,
+  TensorDtypeSchema,
+  type TensorSpec,
+  TensorSpecSchema,
+} from "./artifact.js";
 
 export const IoContractSchema = z.strictObject({
   inputs: z.array(TensorSpecSchema).min(1).max(64),
   outputs: z.array(TensorSpecSchema).min(1).max(64),
 });
 export type IoContract = z.infer<typeof IoContractSchema>;
-
-/** A file that travels with a model (tokenizer.json, tokenizer_config.json), checked like the artifact. */
-export const ModelFileSchema = ArtifactSchema.omit({ format: true });
-export type ModelFile = z.infer<typeof ModelFileSchema>;
 
 /**
  * How a causal LM's text becomes token ids.
@@ -258,6 +243,12 @@ export const ModelVersionSchema = z.strictObject({
   ...VersionProvenanceShape,
   ...VersionMetadataShape,
   metadata_revision: z.int().min(1),
+  /** The original's contract, shape runs and gates, from its latest conversion job. */
+  verification: SourceVerificationSchema.optional(),
+  /** Converted formats with their verification (`name@3:int8` serves one). */
+  converted_formats: ConvertedFormatsSchema.optional(),
+  /** The format served when a request names none; set by promoting with a verified `format`. */
+  serving_format: ConversionTargetSchema.optional(),
   created_at: z.iso.datetime(),
   created_by: z.string(),
   updated_at: z.iso.datetime(),
@@ -297,12 +288,22 @@ export function applyMetadataPatch(current: VersionMetadata, patch: VersionMetad
   return ok(parsed.data);
 }
 
-export const StageChangeRequestSchema = z.strictObject({
-  stage: StageSchema,
-  /** Promoting to Production archives the previous Production version unless this is false. */
-  archive_existing: z.boolean().default(true),
-  reason: z.string().max(1000).optional(),
-});
+export const StageChangeRequestSchema = z
+  .strictObject({
+    stage: StageSchema,
+    /** Promoting to Production archives the previous Production version unless this is false. */
+    archive_existing: z.boolean().default(true),
+    reason: z.string().max(1000).optional(),
+    /** Promote a converted format as the one served by default; it must have passed its must-pass gates. */
+    format: ConversionTargetSchema.optional(),
+    /** Promote although must-pass gates failed; needs a `reason`, recorded in the history. */
+    force: z.boolean().default(false),
+  })
+  .superRefine((change, ctx) => {
+    if (change.force && (change.reason === undefined || change.reason.trim() === "")) {
+      ctx.addIssue({ code: "custom", path: ["reason"], message: "a forced promotion needs a reason" });
+    }
+  });
 export type StageChangeRequest = z.infer<typeof StageChangeRequestSchema>;
 
 /** Loaded size estimate: ONNX weights plus room for activations and the runtime. */

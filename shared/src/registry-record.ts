@@ -49,6 +49,8 @@ export const HistoryActionSchema = z.enum([
   "version_deleted",
   "model_deleted",
   "policy_updated",
+  "conversion_recorded",
+  "verification_recorded",
 ]);
 export type HistoryAction = z.infer<typeof HistoryActionSchema>;
 
@@ -69,6 +71,12 @@ export const HistoryEventSchema = z.strictObject({
   reason: z.string().optional(),
   metadata_revision: z.int().min(1).optional(),
   purged: z.boolean().optional(),
+  /** A converted format the event is about (`conversion_recorded`, a promotion with `format`). */
+  format: z.string().optional(),
+  job_id: z.string().optional(),
+  /** A promotion made although these must-pass gates failed (`force: true`, with `reason`). */
+  forced: z.boolean().optional(),
+  gates_failed: z.array(z.string()).optional(),
 });
 export type HistoryEvent = z.infer<typeof HistoryEventSchema>;
 
