@@ -36,7 +36,8 @@ export const SourceVerificationSchema = z.strictObject({
   must_pass_failed: z.array(z.string()).max(64),
   should_pass_ok: z.boolean(),
   primary_shape: z.string().regex(/^T[1-9][0-9]*$/),
-  files: PipelineFilesSchema,
+  /** Partial when the pipeline stopped early: a corrupt model has a report but no contract. */
+  files: PipelineFilesSchema.partial(),
   job_id: z.string().min(1).max(64),
   verified_at: z.iso.datetime(),
 });
