@@ -5,3 +5,4 @@ export * from "./deployment-manifest.js";
 export * from "./model-contract.js";
 export * from "./quality-gates.js";
 export * from "./verification-report.js";
+export * from "./verification-view.js";
