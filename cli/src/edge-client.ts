@@ -9,6 +9,9 @@ import {
   BestVersionSchema,
   CategoryPerformanceSchema,
   type CompleteUploadRequest,
+  type ConversionJob,
+  ConversionJobSchema,
+  type ConversionRequest,
   type CreateApiKeyRequest,
   type CreateUploadRequest,
   type Deleted,
@@ -43,6 +46,8 @@ import {
   type VersionMetadataPatch,
   type VersionSearchPage,
   VersionSearchPageSchema,
+  type VersionVerificationView,
+  VersionVerificationViewSchema,
   type VersionWithAliases,
   VersionWithAliasesSchema,
   type WorkerListEntry,
@@ -115,6 +120,12 @@ function listOf<K extends string, T>(body: Record<K, T[]>, field: K): T[] {
 }
 
 const segment = (value: string | number) => encodeURIComponent(String(value));
+
+/** Job routes answer with the job, or with `{ job }` where more travels along. */
+const JobAnswerSchema = z.union([
+  ConversionJobSchema,
+  z.strictObject({ job: ConversionJobSchema }).transform((answer) => answer.job),
+]);
 
 function queryString(params: Record<string, string | number | boolean | undefined>): string {
   const search = new URLSearchParams();
@@ -248,6 +259,25 @@ export class EdgeClient {
   async completeUpload(id: string, request: CompleteUploadRequest = {}): Promise<UploadResponse> {
     const path = `/v1/uploads/${encodeURIComponent(id)}/complete`;
     return (await this.request("POST", path, UploadResponseSchema, request)).body;
+  }
+
+  /** Queues a conversion job (`202`); poll it with `getConversion`. */
+  async createConversion(name: string, version: number, request: ConversionRequest): Promise<ConversionJob> {
+    const path = `/v1/models/${segment(name)}/versions/${version}/conversions`;
+    return (await this.request("POST", path, JobAnswerSchema, request)).body;
+  }
+
+  async getConversion(id: string): Promise<ConversionJob> {
+    return (await this.request("GET", `/v1/conversions/${segment(id)}`, JobAnswerSchema)).body;
+  }
+
+  async cancelConversion(id: string): Promise<ConversionJob> {
+    return (await this.request("POST", `/v1/conversions/${segment(id)}/cancel`, JobAnswerSchema)).body;
+  }
+
+  async getVerification(name: string, version: number): Promise<VersionVerificationView> {
+    const path = `/v1/models/${segment(name)}/versions/${version}/verification`;
+    return (await this.request("GET", path, VersionVerificationViewSchema)).body;
   }
 
   async listWorkers(): Promise<WorkerListEntry[]> {

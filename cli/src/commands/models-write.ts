@@ -1,4 +1,6 @@
 import {
+  type ConversionTarget,
+  ConversionTargetSchema,
   DEFAULT_REGISTRY_POLICY,
   type RegistryPolicy,
   RegistryPolicySchema,
@@ -103,19 +105,30 @@ export function registerModelWriteCommands(models: Command, session: CliSession)
     .addOption(new Option("--stage <stage>", "the target stage").choices(StageSchema.options).default("Production"))
     .option("--reason <text>", "why, kept in the model's history")
     .option("--no-archive", "keep the current Production version where it is instead of archiving it")
+    .addOption(
+      new Option("--format <target>", "serve this verified converted format by default").choices(
+        ConversionTargetSchema.options,
+      ),
+    )
+    .option("--force", "promote although must-pass gates failed (needs --reason; recorded in the history)")
     .option("--json", "print the edge's JSON response")
     .action(
       async (
         name: string,
         version: number,
-        options: { stage: Stage; reason?: string; archive: boolean },
+        options: { stage: Stage; reason?: string; archive: boolean; format?: ConversionTarget; force?: boolean },
         command: Command,
       ) => {
+        if (options.force && options.reason === undefined) {
+          throw new UsageError("--force needs --reason.", "say why the failed gates may be overridden");
+        }
         const client = await session.client(command);
         const result = await client.changeStage(name, version, {
           stage: options.stage,
           archive_existing: options.archive,
           ...(options.reason === undefined ? {} : { reason: options.reason }),
+          ...(options.format === undefined ? {} : { format: options.format }),
+          ...(options.force ? { force: true } : {}),
         });
         session.emit(result, formatStageChange);
       },

@@ -1,5 +1,6 @@
 import type { Command } from "commander";
 import type { CliSession } from "../session.js";
+import { registerConvertCommands } from "./models-convert.js";
 import { registerModelReadCommands } from "./models-read.js";
 import { registerRegisterCommand } from "./models-register.js";
 import { registerUploadCommand } from "./models-upload.js";
@@ -17,4 +18,5 @@ export function registerModelCommands(program: Command, session: CliSession): vo
   registerRegisterCommand(models, session);
   registerUploadCommand(models, session);
   registerModelWriteCommands(models, session);
+  registerConvertCommands(models, session);
 }
