@@ -1,0 +1,82 @@
+/**
+ * Which float32 initializers the weight-only quantizers may rewrite, and along which axis each
+ * one's output channels run. A weight qualifies only when every reader agrees on that axis, so a
+ * single dequantized copy can serve all of them.
+ */
+import { type OnnxTypes, tensorDims } from "../onnx/onnx-graph-builder.js";
+import { consumersByValue, FLOAT, intAttribute } from "./graph-analysis.js";
+
+/**
+ * Fewer values per scale than this and quantizing saves little or nothing (a float32 scale per
+ * 2-wide row of demo-lm's halt table would make the table bigger), so such weights stay float32.
+ */
+export const MIN_VALUES_PER_SCALE = 16;
+
+export interface WeightUse {
+  node: OnnxTypes.INodeProto;
+  kind: "matmul" | "gemm" | "gather";
+}
+
+export interface WeightCandidate {
+  name: string;
+  tensor: OnnxTypes.ITensorProto;
+  rows: number;
+  columns: number;
+  /** The axis that indexes output channels: 1 for a MatMul B [K, N], 0 for a Gather table row. */
+  channelAxis: 0 | 1;
+  uses: WeightUse[];
+}
+
+/** The channel axis this reader needs, or undefined when the reader cannot take a dequantized weight. */
+function channelAxisFor(
+  node: OnnxTypes.INodeProto,
+  name: string,
+): { axis: 0 | 1; kind: WeightUse["kind"] } | undefined {
+  if (node.domain && node.domain !== "ai.onnx") return undefined;
+  const inputs = node.input ?? [];
+  // Only the B input: an initializer in the A slot (or in both) is data, not a layer's weight.
+  const onlyAt = (index: number) => inputs.every((input, i) => (i === index) === (input === name));
+  if (node.opType === "MatMul" && onlyAt(1)) return { axis: 1, kind: "matmul" };
+  if (node.opType === "Gemm" && onlyAt(1)) return { axis: intAttribute(node, "transB", 0) === 1 ? 0 : 1, kind: "gemm" };
+  if (node.opType === "Gather" && onlyAt(0) && intAttribute(node, "axis", 0) === 0) return { axis: 0, kind: "gather" };
+  return undefined;
+}
+
+export function findWeightCandidates(graph: OnnxTypes.IGraphProto): WeightCandidate[] {
+  const consumers = consumersByValue(graph);
+  const graphInputs = new Set((graph.input ?? []).map((info) => info.name ?? ""));
+  const graphOutputs = new Set((graph.output ?? []).map((info) => info.name ?? ""));
+  const candidates: WeightCandidate[] = [];
+  for (const tensor of graph.initializer ?? []) {
+    const name = tensor.name ?? "";
+    const dims = tensorDims(tensor);
+    const [rows, columns] = dims;
+    // A weight that is also a graph input can be overridden at run time; one that is a graph
+    // output must come out as it went in.
+    if (tensor.dataType !== FLOAT || graphInputs.has(name) || graphOutputs.has(name)) continue;
+    if (dims.length !== 2 || rows === undefined || columns === undefined) continue;
+    const readers = consumers.get(name) ?? [];
+    const axes = readers.map((node) => channelAxisFor(node, name));
+    const first = axes[0];
+    if (!first || axes.some((axis) => axis === undefined || axis.axis !== first.axis)) continue;
+    const valuesPerScale = first.axis === 1 ? rows : columns;
+    if (valuesPerScale < MIN_VALUES_PER_SCALE) continue;
+    const uses = readers.map((node, i) => ({ node, kind: axes[i]?.kind ?? first.kind }));
+    candidates.push({ name, tensor, rows, columns, channelAxis: first.axis, uses });
+  }
+  return candidates;
+}
+
+/** Sorted op types that still read a float32 matrix (2-D or larger) initializer after a pass. */
+export function opsWithFloatMatrixWeights(graph: OnnxTypes.IGraphProto): string[] {
+  const floatMatrices = new Set(
+    (graph.initializer ?? [])
+      .filter((tensor) => tensor.dataType === FLOAT && tensorDims(tensor).length >= 2)
+      .map((tensor) => tensor.name ?? ""),
+  );
+  const ops = new Set<string>();
+  for (const node of graph.node ?? []) {
+    if ((node.input ?? []).some((input) => floatMatrices.has(input))) ops.add(node.opType ?? "");
+  }
+  return [...ops].sort();
+}
