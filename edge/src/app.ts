@@ -4,6 +4,8 @@ import type { AppEnv } from "./env.js";
 import { problemResponse } from "./http/problem.js";
 import { requestContext } from "./middleware/request-context.js";
 import { analyticsRoutes } from "./routes/analytics.js";
+import { conversionWorkerRoutes } from "./routes/conversion-worker.js";
+import { conversionRoutes } from "./routes/conversions.js";
 import { healthRoutes } from "./routes/health.js";
 import { inferenceRoutes } from "./routes/inference.js";
 import { keyRoutes } from "./routes/keys.js";
@@ -15,6 +17,7 @@ import { openApiRoutes } from "./routes/openapi.js";
 import { seed004Routes } from "./routes/seed-004-api.js";
 import { selectionFlagRoutes } from "./routes/selection-flags.js";
 import { uploadRoutes } from "./routes/uploads.js";
+import { verificationRoutes } from "./routes/verification.js";
 import { workerRoutes } from "./routes/workers.js";
 
 export function createEdgeApp(): Hono<AppEnv> {
@@ -32,8 +35,11 @@ export function createEdgeApp(): Hono<AppEnv> {
   app.route("/", seed004Routes);
   app.route("/", openAiRoutes);
   app.route("/", uploadRoutes);
+  app.route("/", verificationRoutes);
   app.route("/", analyticsRoutes);
   app.route("/", selectionFlagRoutes);
+  app.route("/", conversionRoutes);
+  app.route("/", conversionWorkerRoutes);
   app.notFound((c) =>
     problemResponse(c, new ModelgateError("not_found", `No route for ${c.req.method} ${c.req.path}.`)),
   );

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { analyticsRouteSpecs } from "./analytics-route-specs.js";
+import { conversionRouteSpecs } from "./conversion-route-specs.js";
 import { docsRouteSpecs } from "./docs-route-specs.js";
 import { healthRouteSpecs } from "./health-route-specs.js";
 import { inferenceRouteSpecs } from "./inference-route-specs.js";
@@ -11,6 +12,7 @@ import type { RouteSpec } from "./route-spec.js";
 import { seed004RouteSpecs } from "./seed-004-route-specs.js";
 import { selectionRouteSpecs } from "./selection-route-specs.js";
 import { uploadRouteSpecs } from "./upload-route-specs.js";
+import { verificationRouteSpecs } from "./verification-route-specs.js";
 import { workerRouteSpecs } from "./worker-route-specs.js";
 
 export type { HttpMethod, ResponseSpec, RouteSpec } from "./route-spec.js";
@@ -28,6 +30,8 @@ export const ROUTE_CATALOGUE: readonly RouteSpec[] = [
   ...openAiRouteSpecs,
   ...modelRouteSpecs,
   ...uploadRouteSpecs,
+  ...conversionRouteSpecs,
+  ...verificationRouteSpecs,
   ...workerRouteSpecs,
   ...selectionRouteSpecs,
   ...keyRouteSpecs,
