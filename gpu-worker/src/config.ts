@@ -51,6 +51,8 @@ export interface WorkerConfig {
   modelMemoryBudgetMb: number;
   /** DEFAULT_RUNTIME_CONFIG < MODELGATE_RUNTIME_CONFIG_FILE < seed 000 env vars. */
   runtimeConfig: RuntimeConfig;
+  /** How often an idle worker asks the edge for a conversion job; 0: this worker takes none. */
+  conversionPollMs: number;
 }
 
 export type WorkerEnv = Readonly<Record<string, string | undefined>>;
@@ -144,6 +146,7 @@ const WorkerEnvSchema = z.object({
       .optional(),
   ),
   MODELGATE_RUNTIME_CONFIG_FILE: optionalText,
+  MODELGATE_CONVERSION_POLL_MS: integerVar(0, 600_000, 2000),
 });
 
 type Problem = { variable: string; message: string };
@@ -207,6 +210,7 @@ export function loadWorkerConfig(env: WorkerEnv): WorkerConfig {
     maxBatchSize: vars.MODELGATE_MAX_BATCH_SIZE,
     modelMemoryBudgetMb: vars.MODELGATE_MODEL_MEMORY_BUDGET_MB,
     runtimeConfig,
+    conversionPollMs: vars.MODELGATE_CONVERSION_POLL_MS,
   };
 }
 

@@ -25,6 +25,8 @@ export interface LocalStackOptions {
   childOutput?: (source: "edge" | "worker", line: string) => void;
   /** Extra edge variables, e.g. `MODELGATE_CIRCUIT_COOLDOWN_MS` for a resilience test. */
   edgeVars?: Record<string, string>;
+  /** Extra worker variables, e.g. `MODELGATE_CONVERSION_POLL_MS` so a test need not wait 2 s for a job. */
+  workerEnv?: Record<string, string>;
 }
 
 export interface LocalStack {
@@ -137,6 +139,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
           S3_ACCESS_KEY_ID: s3.accessKeyId,
           S3_SECRET_ACCESS_KEY: s3.secretAccessKey,
           GPU_MONITOR_INTERVAL_MS: String(options.gpuMonitorIntervalMs ?? 5000),
+          ...options.workerEnv,
         },
       });
     };
