@@ -37,6 +37,8 @@ export default defineProject({
           // Small, so that the tests exercise multipart uploads with a few KiB.
           MODELGATE_UPLOAD_MULTIPART_THRESHOLD_BYTES: "4096",
           MODELGATE_UPLOAD_PART_BYTES: "2048",
+          // Short, so that the tests see conversion leases expire within a second (default 30 s).
+          MODELGATE_CONVERSION_LEASE_MS: "1000",
         },
       },
     }),

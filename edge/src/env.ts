@@ -1,5 +1,6 @@
 import type { CawsTier, Scope } from "@modelgate/shared";
 import { z } from "zod";
+import type { ConversionQueue } from "./conversions/conversion-queue-object.js";
 import type { ApiKeyStore } from "./keys/api-key-store-object.js";
 import type { RateLimiter } from "./keys/rate-limiter-object.js";
 import type { WorkerPool } from "./pool/worker-pool-object.js";
@@ -12,6 +13,8 @@ export interface EdgeBindings {
   API_KEYS: DurableObjectNamespace<ApiKeyStore>;
   RATE_LIMITER: DurableObjectNamespace<RateLimiter>;
   REGISTRY_COORDINATOR: DurableObjectNamespace<RegistryCoordinator>;
+  /** The conversion job queue (one instance): jobs, their leases and the alarm that hands expired ones back. */
+  CONVERSION_QUEUE: DurableObjectNamespace<ConversionQueue>;
   /** Selection events (D1). Optional: without it the edge serves, records nothing, and analytics answer 503. */
   ANALYTICS?: D1Database;
   MODELGATE_ADMIN_KEY?: string;
@@ -21,6 +24,7 @@ export interface EdgeBindings {
   MODELGATE_FORWARD_TIMEOUT_MS?: string;
   MODELGATE_CIRCUIT_FAILURE_THRESHOLD?: string;
   MODELGATE_CIRCUIT_COOLDOWN_MS?: string;
+  MODELGATE_CONVERSION_LEASE_MS?: string;
   /** S3 (or any S3-compatible store) holding model artifacts; see artifacts/s3-artifact-store.ts. */
   MODELGATE_S3_ENDPOINT?: string;
   /** Where clients reach S3, when it differs from where the edge does (used in presigned URLs). */
@@ -54,6 +58,11 @@ export const EdgeConfigSchema = z.object({
   /** Consecutive failed forwards that open a worker's circuit, and how long it stays open. */
   MODELGATE_CIRCUIT_FAILURE_THRESHOLD: z.coerce.number().int().min(1).max(100).default(3),
   MODELGATE_CIRCUIT_COOLDOWN_MS: z.coerce.number().int().min(100).max(3_600_000).default(10_000),
+  /**
+   * How long a claimed conversion job stays with its worker without a progress report; after
+   * that it goes back to the queue (or fails after its last attempt). Workers renew well inside it.
+   */
+  MODELGATE_CONVERSION_LEASE_MS: z.coerce.number().int().min(100).max(3_600_000).default(30_000),
   // Object storage is checked where it is used (artifactStoreFromBindings): an edge without S3
   // still authenticates and serves inference, and uploads/registration answer 503 naming the
   // missing variable. Only the shape of what is set is checked here.

@@ -1,6 +1,7 @@
 import { createEdgeApp } from "./app.js";
 import type { EdgeBindings } from "./env.js";
 
+export { ConversionQueue } from "./conversions/conversion-queue-object.js";
 export { ApiKeyStore } from "./keys/api-key-store-object.js";
 export { RateLimiter } from "./keys/rate-limiter-object.js";
 export { WorkerPool } from "./pool/worker-pool-object.js";

@@ -1,0 +1,188 @@
+import { DurableObject } from "cloudflare:workers";
+import {
+  type ConversionJob,
+  type ConversionJobStatus,
+  type ConversionProgressRequest,
+  type ConversionRequestInput,
+  err,
+  type FailConversionRequest,
+  ModelgateError,
+  ok,
+  type Result,
+} from "@modelgate/shared";
+import { type EdgeBindings, EdgeConfigSchema } from "../env.js";
+import { toWire, type WireResult } from "../registry/wire-result.js";
+import { type ConversionJobFilter, ConversionJobTable } from "./conversion-job-table.js";
+import {
+  applyProgress,
+  type ConversionJobResult,
+  cancelJob,
+  checkLeaseHolder,
+  claimJob,
+  completeJob,
+  expireLease,
+  failJob,
+  newConversionJob,
+  renewLease,
+} from "./conversion-jobs.js";
+
+const DEFAULT_LEASE_MS = 30_000;
+
+/** A claimed job and how long its lease lasts without a renewal. */
+export interface ClaimedJob {
+  job: ConversionJob;
+  leaseMs: number;
+}
+
+/**
+ * The conversion job queue: one instance (`idFromName("global")`) so every isolate sees the
+ * same jobs. Each method reads and writes the SQLite table synchronously, without an await in
+ * between, and a Durable Object runs one such turn at a time — so two simultaneous claims can
+ * never take the same job. Leases are enforced twice: expired ones are handed back before every
+ * claim, and an alarm at the earliest lease expiry hands them back when no worker is claiming.
+ */
+export class ConversionQueue extends DurableObject<EdgeBindings> {
+  private readonly jobs: ConversionJobTable;
+  private readonly leaseMs: number;
+
+  constructor(ctx: DurableObjectState, env: EdgeBindings) {
+    super(ctx, env);
+    this.jobs = new ConversionJobTable(ctx.storage.sql);
+    this.leaseMs = leaseMsFrom(env);
+  }
+
+  async enqueue(
+    model: string,
+    version: number,
+    request: ConversionRequestInput,
+    actor: string,
+    now: number = Date.now(),
+  ): Promise<ConversionJob> {
+    const job = newConversionJob(`cj_${crypto.randomUUID()}`, model, version, request, actor, now);
+    this.jobs.insert(job);
+    return job;
+  }
+
+  async get(id: string): Promise<WireResult<ConversionJob>> {
+    return toWire(this.find(id));
+  }
+
+  async list(filter: ConversionJobFilter): Promise<ConversionJob[]> {
+    return this.jobs.list(filter);
+  }
+
+  /** The oldest queued job, leased to `workerId`; null when nothing is waiting. */
+  async claim(workerId: string, now: number = Date.now()): Promise<ClaimedJob | null> {
+    this.handBackExpiredLeases(now);
+    const oldest = this.jobs.oldestQueued();
+    const claimed = oldest ? claimJob(oldest, workerId, this.leaseMs, now) : undefined;
+    if (claimed) this.jobs.update(claimed);
+    await this.scheduleAlarm();
+    return claimed ? { job: claimed, leaseMs: this.leaseMs } : null;
+  }
+
+  /** Stores the worker's report and renews its lease; a cancelled job comes back as such so the worker stops. */
+  async progress(
+    id: string,
+    report: ConversionProgressRequest,
+    now: number = Date.now(),
+  ): Promise<WireResult<ConversionJob>> {
+    const held = this.held(id, report.worker_id, "cancelled");
+    if (!held.ok) return toWire(held);
+    const next = applyProgress(held.value, report, this.leaseMs, now);
+    if (next !== held.value) this.jobs.update(next);
+    await this.scheduleAlarm();
+    return toWire(ok(next));
+  }
+
+  /**
+   * Confirms `workerId` holds a running job and renews its lease, before the edge checks the
+   * files a finished job names and records them in the registry (a non-holder never gets there).
+   * `repeating` lets a worker whose complete succeeded but whose answer was lost send it again.
+   */
+  async confirmLease(
+    id: string,
+    workerId: string,
+    repeating?: "succeeded",
+    now: number = Date.now(),
+  ): Promise<WireResult<ConversionJob>> {
+    const held = this.held(id, workerId, repeating);
+    if (!held.ok) return toWire(held);
+    const renewed = renewLease(held.value, this.leaseMs, now);
+    if (renewed !== held.value) this.jobs.update(renewed);
+    await this.scheduleAlarm();
+    return toWire(ok(renewed));
+  }
+
+  async complete(
+    id: string,
+    workerId: string,
+    result: ConversionJobResult,
+    now: number = Date.now(),
+  ): Promise<WireResult<ConversionJob>> {
+    const held = this.held(id, workerId, "succeeded");
+    if (!held.ok) return toWire(held);
+    const done = completeJob(held.value, result, now);
+    if (done !== held.value) this.jobs.update(done);
+    await this.scheduleAlarm();
+    return toWire(ok(done));
+  }
+
+  async fail(id: string, failure: FailConversionRequest, now: number = Date.now()): Promise<WireResult<ConversionJob>> {
+    const held = this.held(id, failure.worker_id);
+    if (!held.ok) return toWire(held);
+    const failed = failJob(held.value, failure, now);
+    this.jobs.update(failed);
+    await this.scheduleAlarm();
+    return toWire(ok(failed));
+  }
+
+  async cancel(id: string, actor: string, now: number = Date.now()): Promise<WireResult<ConversionJob>> {
+    const found = this.find(id);
+    if (!found.ok) return toWire(found);
+    const cancelled = cancelJob(found.value, actor, now);
+    if (!cancelled.ok) return toWire(cancelled);
+    this.jobs.update(cancelled.value);
+    await this.scheduleAlarm();
+    return toWire(cancelled);
+  }
+
+  /** Runs at the earliest lease expiry: a job whose worker died goes back even if no one claims. */
+  override async alarm(): Promise<void> {
+    this.handBackExpiredLeases(Date.now());
+    await this.scheduleAlarm();
+  }
+
+  private find(id: string): Result<ConversionJob> {
+    const job = this.jobs.get(id);
+    return job ? ok(job) : err(new ModelgateError("not_found", `No conversion job ${id}.`));
+  }
+
+  private held(id: string, workerId: string, alsoAccepted?: ConversionJobStatus): Result<ConversionJob> {
+    const found = this.find(id);
+    return found.ok ? checkLeaseHolder(found.value, workerId, alsoAccepted) : found;
+  }
+
+  private handBackExpiredLeases(now: number): void {
+    for (const job of this.jobs.runningWithLeaseBefore(now)) this.jobs.update(expireLease(job, now));
+  }
+
+  private async scheduleAlarm(): Promise<void> {
+    const next = this.jobs.earliestLeaseExpiry();
+    if (next === undefined) await this.ctx.storage.deleteAlarm();
+    else await this.ctx.storage.setAlarm(next);
+  }
+}
+
+/**
+ * The lease length from the edge's variables. The request context has already refused an
+ * invalid value with a 500 naming it, so the default here only covers calls made outside a request.
+ */
+function leaseMsFrom(env: EdgeBindings): number {
+  const config = EdgeConfigSchema.pick({ MODELGATE_CONVERSION_LEASE_MS: true }).safeParse(env);
+  return config.success ? config.data.MODELGATE_CONVERSION_LEASE_MS : DEFAULT_LEASE_MS;
+}
+
+export function conversionQueue(env: EdgeBindings): DurableObjectStub<ConversionQueue> {
+  return env.CONVERSION_QUEUE.get(env.CONVERSION_QUEUE.idFromName("global"));
+}
