@@ -1,5 +1,5 @@
 import { reset } from "cloudflare:test";
-import type { ConversionJob, ModelVersion } from "@modelgate/shared";
+import { ClaimedConversionSchema, type ConversionJob, ConversionJobSchema, type ModelVersion } from "@modelgate/shared";
 import { afterEach, describe, expect, it } from "vitest";
 import {
   claim,
@@ -48,6 +48,8 @@ describe("conversion jobs: request → claim → progress → complete", () => {
     expect(queued.id).toMatch(/^cj_[0-9a-f-]{36}$/);
 
     const claimed = await claim("worker-a");
+    // What the GPU worker parses: the job and the version document, exactly as the shared schema says.
+    expect(ClaimedConversionSchema.safeParse(claimed).success).toBe(true);
     expect(claimed?.lease_ms).toBe(1000);
     expect(claimed?.job).toMatchObject({ id: queued.id, status: "running", worker_id: "worker-a", attempts: 1 });
     expect(claimed?.source).toMatchObject({ name: "demo-lm", version: 1, kind: "causal-lm" });
@@ -76,6 +78,7 @@ describe("conversion jobs: request → claim → progress → complete", () => {
     expect(repeated.status).toBe(200);
     const done = await getJob(queued.id);
     expect(await repeated.json()).toEqual(done);
+    expect(ConversionJobSchema.safeParse(done).success).toBe(true);
     expect(done).toMatchObject({ status: "succeeded", step: "done", progress: 1, result: { source_gates_ok: true } });
     expect(done.finished_at).toBeDefined();
     expect(done.lease_expires_at).toBeUndefined();
