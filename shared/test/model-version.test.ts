@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { parseModelReference, resolveModelReference } from "../src/model-reference.js";
+import { describeModelReference, parseModelReference, resolveModelReference } from "../src/model-reference.js";
 import {
   ArtifactSchema,
   applyMetadataPatch,
@@ -76,6 +76,44 @@ describe("parseModelReference", () => {
     const name = `a${"b".repeat(63)}`;
     expect(parseModelReference(name)?.name).toBe(name);
     expect(parseModelReference("a@999999999")?.selector).toEqual({ kind: "version", version: 999_999_999 });
+  });
+
+  it("`:<format>` after any selector names a converted format (or fp32 / best)", () => {
+    expect(parseModelReference("tiny-lm:int8")).toEqual({
+      name: "tiny-lm",
+      selector: { kind: "stage", stage: "Production" },
+      format: "int8",
+    });
+    expect(parseModelReference("tiny-lm@3:int4")).toEqual({
+      name: "tiny-lm",
+      selector: { kind: "version", version: 3 },
+      format: "int4",
+    });
+    expect(parseModelReference("tiny-lm@production:best")?.format).toBe("best");
+    expect(parseModelReference("tiny-lm@champion:fp32")).toEqual({
+      name: "tiny-lm",
+      selector: { kind: "alias", alias: "champion" },
+      format: "fp32",
+    });
+    expect(parseModelReference("tiny-lm@latest:FP16")?.format).toBe("fp16");
+    // No suffix, no format: the version's serving format decides.
+    expect(parseModelReference("tiny-lm@3")).not.toHaveProperty("format");
+  });
+
+  it.each(["a@3:int9", "a:", "a@3:", "a:int8:int8", "a:q4", "a@3:int8@4", "a@:int8", ":int8"])(
+    "rejects the format reference %j",
+    (reference) => {
+      expect(parseModelReference(reference)).toBeUndefined();
+    },
+  );
+
+  it("describes a reference with its format, and without one as before", () => {
+    for (const reference of ["tiny-lm@3:int8", "tiny-lm@production:best", "tiny-lm@champion:fp32", "tiny-lm@3"]) {
+      const parsed = parseModelReference(reference);
+      expect(parsed && describeModelReference(parsed)).toBe(reference);
+    }
+    const bare = parseModelReference("tiny-lm:int4");
+    expect(bare && describeModelReference(bare)).toBe("tiny-lm@production:int4");
   });
 
   it("accepts exactly the names ModelNameSchema accepts", () => {

@@ -6,13 +6,16 @@ import {
 } from "@modelgate/shared";
 import { component, problemResponses, type RouteSpec } from "./route-spec.js";
 
-const INFERENCE_PROBLEMS = problemResponses([404, 502, 503, 504], {
-  404: "No such model, or it has no version matching the reference.",
+const INFERENCE_PROBLEMS = problemResponses([404, 422, 502, 503, 504], {
+  404: "No such model, or it has no version matching the reference, or the version has no such converted format.",
+  422: "`gate_failed`: the requested converted format failed its must-pass gates and is not served.",
 });
 
 const MODEL_REFERENCE_HELP =
   "`model` is `name` (its Production version), `name@<version>`, `name@production`, `name@staging`, " +
-  "`name@latest` or `name@<alias>`.";
+  "`name@latest` or `name@<alias>`, optionally followed by `:<format>` (`fp32` the registered original, " +
+  "`fp16`, `int8`, `int4` a converted format that passed its gates, `best` the preferred one that did); " +
+  "without it the version's `serving_format` is served.";
 
 export const inferenceRouteSpecs: readonly RouteSpec[] = [
   {

@@ -336,7 +336,11 @@ export const modelRouteSpecs: readonly RouteSpec[] = [
     description:
       "Moves the version to None, Staging, Production or Archived. Promotion to Production archives the " +
       "previous Production version unless `archive_existing` is false; both moves are in the history. " +
-      "Moving a version to the stage it is in writes nothing.",
+      "Moving a version to the stage it is in writes nothing. Production needs the version's must-pass " +
+      "gates (seed 001) when it has been verified; a version never verified promotes as before. `format` " +
+      "makes that converted format the one served by default (`serving_format`); it must exist and have " +
+      "passed its own must-pass gates. `force: true` with a `reason` overrides failed gates, and the " +
+      "history records `forced`, the reason and `gates_failed`.",
     pathParams: VersionNumberParamsSchema,
     body: component("StageChangeRequest", StageChangeRequestSchema),
     responses: {
@@ -347,7 +351,11 @@ export const modelRouteSpecs: readonly RouteSpec[] = [
           z.strictObject({ version: ModelVersionComponent, model: ModelViewComponent }),
         ),
       },
-      ...problemResponses([404, 409], { ...noVersion, 409: "Another write to the model raced this one; try again." }),
+      ...problemResponses([404, 409, 422], {
+        404: "No live model or version with this name, or the version has no such converted `format`.",
+        409: "Another write to the model raced this one; try again.",
+        422: "`gate_failed`: must-pass gates of the version (`errors[].field` `stage`) or of the `format` failed.",
+      }),
     },
   },
   {

@@ -1,10 +1,7 @@
-import { DurableObject } from "cloudflare:workers";
 import {
   type AliasRequest,
   type DeleteQuery,
-  err,
   type ModelFile,
-  ModelgateError,
   type ModelRecord,
   type ModelVersion,
   ok,
@@ -16,35 +13,25 @@ import {
   type VersionSearchPage,
   type VersionSearchQuery,
 } from "@modelgate/shared";
-import type { ArtifactPurger, ArtifactVerifier } from "../artifacts/artifact-verifier.js";
-import { artifactStoreFromBindings } from "../artifacts/s3-artifact-store.js";
-import type { EdgeBindings } from "../env.js";
-import { RegistryDocuments } from "./registry-documents.js";
 import {
-  changeStage,
-  type Deletion,
-  deleteModel,
-  deleteVersion,
+  type ConversionOutcome,
+  recordConversion,
+  recordedFormats,
+  recordSourceVerification,
+  type SourceVerificationOutcome,
+} from "./conversion-records.js";
+import { type Deletion, deleteModel, deleteVersion } from "./registry-deletions.js";
+import {
   patchMetadata,
   registerVersion,
   removeAlias,
-  type StageChangeInput,
   setAlias,
   setPolicy,
   type WriteContext,
 } from "./registry-mutations.js";
-import { RegistrySearchIndex } from "./search-index.js";
+import { RegistryWriter } from "./registry-writer.js";
+import { changeStage, type StageChangeInput } from "./stage-change.js";
 import { toWire, type WireResult } from "./wire-result.js";
-
-/** Another writer (not through this object) won the compare-and-swap; re-read and retry. */
-const MAX_CONFLICT_RETRIES = 8;
-
-interface Mutation<T> {
-  record: ModelRecord;
-  result: T;
-  /** Objects the new record refers to, written before the record itself. */
-  before?: () => Promise<void>;
-}
 
 /**
  * The one writer of the registry (a single instance, `idFromName("registry")`). Every write
@@ -53,35 +40,7 @@ interface Mutation<T> {
  * acknowledged write is in R2 — and in the search index beside it — before the caller hears
  * back. Reads of one model go straight to R2; searches come here.
  */
-export class RegistryCoordinator extends DurableObject<EdgeBindings> {
-  private readonly documents: RegistryDocuments;
-  private readonly index: RegistrySearchIndex;
-  private tail: Promise<unknown> = Promise.resolve();
-
-  constructor(ctx: DurableObjectState, env: EdgeBindings) {
-    super(ctx, env);
-    this.documents = new RegistryDocuments(env.REGISTRY);
-    this.index = new RegistrySearchIndex(ctx.storage.sql, (fn) => ctx.storage.transactionSync(fn));
-    ctx.blockConcurrencyWhile(async () => {
-      if (!this.index.isBuilt()) await this.rebuildIndex();
-    });
-  }
-
-  /** Recreates the search index from the R2 documents (e.g. after the index was lost). */
-  async rebuildIndex(): Promise<{ models: number; versions: number }> {
-    this.index.clear();
-    let versions = 0;
-    const names = await this.documents.listModelNames();
-    for (const name of names) {
-      const stored = await this.documents.readModel(name);
-      if (!stored) continue;
-      this.index.replaceModel(stored.record);
-      versions += stored.record.versions.length;
-    }
-    this.index.markBuilt(new Date().toISOString());
-    return { models: names.length, versions };
-  }
-
+export class RegistryCoordinator extends RegistryWriter {
   async reindex(): Promise<WireResult<{ models: number; versions: number }>> {
     return this.serialize(async () => ok(await this.rebuildIndex())).then(toWire);
   }
@@ -95,14 +54,9 @@ export class RegistryCoordinator extends DurableObject<EdgeBindings> {
     input: RegisterVersionInput,
     actor: string,
   ): Promise<WireResult<{ version: ModelVersion; policy: PolicyDecision }>> {
-    // Hashing a large artifact takes a while: do it before taking the write lock.
-    const verified = await this.artifactStore().verify(input.artifact);
+    // A tokenizer's files are checked like the artifact: a worker must find them exactly as declared.
+    const verified = await this.verifyFiles([["artifact", input.artifact], ...tokenizerFiles(input)]);
     if (!verified.ok) return toWire(verified);
-    // A tokenizer's files are checked the same way: a worker must find them exactly as declared.
-    for (const [field, file] of tokenizerFiles(input)) {
-      const checked = await this.artifactStore().verify(file);
-      if (!checked.ok) return toWire(err(withFieldPrefix(checked.error, field)));
-    }
     return toWire(
       await this.write(name, actor, (current, context) => {
         const registration = registerVersion(current, name, input, context);
@@ -124,6 +78,55 @@ export class RegistryCoordinator extends DurableObject<EdgeBindings> {
     return toWire(
       await this.write(name, actor, (current, context) => {
         const next = changeStage(current, name, change, context);
+        return next.ok ? ok({ record: next.value, result: next.value }) : next;
+      }),
+    );
+  }
+
+  /**
+   * A finished conversion job's outcome (called by the conversion job queue): the converted
+   * artifacts are checked in object storage first, like a registration's, because they will be
+   * served; then the version's verification, formats and labels are recorded (conversion-records.ts).
+   */
+  async recordConversion(
+    name: string,
+    version: number,
+    outcome: ConversionOutcome,
+    actor: string,
+  ): Promise<WireResult<ModelRecord>> {
+    const artifacts = recordedFormats(outcome.formats).map(([target, format]): [string, ModelFile] => [
+      `formats.${target}.artifact`,
+      format.artifact,
+    ]);
+    const verified = await this.verifyFiles(artifacts);
+    if (!verified.ok) return toWire(verified);
+    return toWire(
+      await this.write(name, actor, (current, context) => {
+        const next = recordConversion(current, name, version, outcome, context);
+        if (!next.ok) return next;
+        const { record, metadata } = next.value;
+        const revision = next.value.version.metadata_revision;
+        // New format labels are a metadata revision like a PATCH, so the revision history stays complete.
+        const before =
+          metadata === undefined
+            ? undefined
+            : () =>
+                this.documents.putMetadataRevision({ name, version, revision, at: context.at, by: actor, metadata });
+        return ok({ record, result: record, before });
+      }),
+    );
+  }
+
+  /** A job that only verified the registered original. */
+  async recordSourceVerification(
+    name: string,
+    version: number,
+    outcome: SourceVerificationOutcome,
+    actor: string,
+  ): Promise<WireResult<ModelRecord>> {
+    return toWire(
+      await this.write(name, actor, (current, context) => {
+        const next = recordSourceVerification(current, name, version, outcome, context);
         return next.ok ? ok({ record: next.value, result: next.value }) : next;
       }),
     );
@@ -246,47 +249,6 @@ export class RegistryCoordinator extends DurableObject<EdgeBindings> {
       return ok({ removed: deletion.value.map((v) => v.version), purged });
     });
   }
-
-  private artifactStore(): ArtifactVerifier & ArtifactPurger {
-    return artifactStoreFromBindings(this.env);
-  }
-
-  /** Runs `task` after every earlier task has finished: one write at a time. */
-  private serialize<T>(task: () => Promise<T>): Promise<T> {
-    const run = this.tail.then(task, task);
-    this.tail = run.catch(() => undefined);
-    return run;
-  }
-
-  private write<T>(
-    name: string,
-    actor: string,
-    mutate: (current: ModelRecord | undefined, context: WriteContext) => Result<Mutation<T>>,
-  ): Promise<Result<T>> {
-    return this.serialize(() => this.writeUnlocked(name, actor, mutate));
-  }
-
-  /** Read → mutate → dependent objects → conditional put → index. Call only inside serialize. */
-  private async writeUnlocked<T>(
-    name: string,
-    actor: string,
-    mutate: (current: ModelRecord | undefined, context: WriteContext) => Result<Mutation<T>>,
-  ): Promise<Result<T>> {
-    for (let attempt = 0; attempt < MAX_CONFLICT_RETRIES; attempt++) {
-      const stored = await this.documents.readModel(name);
-      const context = { actor, at: new Date().toISOString() };
-      const mutation = mutate(stored?.record, context);
-      if (!mutation.ok) return mutation;
-      const { record, result, before } = mutation.value;
-      if (stored && record === stored.record) return ok(result);
-      await before?.();
-      if (await this.documents.writeModel(record, stored?.etag)) {
-        this.index.replaceModel(record);
-        return ok(result);
-      }
-    }
-    return err(new ModelgateError("conflict", `Model ${name} is being changed by another writer; try again.`));
-  }
 }
 
 /** The tokenizer files a registration declares, with the request field that names each. */
@@ -296,13 +258,4 @@ function tokenizerFiles(input: RegisterVersionInput): [string, ModelFile][] {
   const files: [string, ModelFile][] = [["tokenizer.tokenizer_json", tokenizer.tokenizer_json]];
   if (tokenizer.tokenizer_config_json) files.push(["tokenizer.tokenizer_config_json", tokenizer.tokenizer_config_json]);
   return files;
-}
-
-/** The artifact checker names `artifact.*`; a tokenizer file's problem names that file's field instead. */
-function withFieldPrefix(error: ModelgateError, prefix: string): ModelgateError {
-  const renamed = error.fieldErrors?.map((problem) => ({
-    ...problem,
-    field: problem.field.replace(/^artifact(?=\.|$)/, prefix),
-  }));
-  return new ModelgateError(error.code, error.message, renamed);
 }

@@ -35,6 +35,9 @@ export interface MetadataRevision {
  * - `registry/versions/<name>/<n>.json`: each version as registered, written once with
  *   `If-None-Match: *` so not even a bug can change it afterwards;
  * - `registry/metadata/<name>/<n>/<rev>.json`: every metadata revision.
+ * A version's conversion state (`verification`, `converted_formats`, `serving_format`) lives in
+ * the model document beside its stage: it arrives after registration, so the registration
+ * document never carries it.
  */
 export class RegistryDocuments {
   constructor(private readonly bucket: R2Bucket) {}

@@ -29,22 +29,22 @@ export interface WriteContext {
   at: string;
 }
 
-type NewEvent = Omit<HistoryEvent, "seq" | "at" | "by">;
+export type NewEvent = Omit<HistoryEvent, "seq" | "at" | "by">;
 
-function withEvents(record: ModelRecord, context: WriteContext, events: NewEvent[]): ModelRecord {
+export function withEvents(record: ModelRecord, context: WriteContext, events: NewEvent[]): ModelRecord {
   let seq = record.history.at(-1)?.seq ?? 0;
   const stamped = events.map((event) => ({ ...event, seq: ++seq, at: context.at, by: context.actor }));
   return { ...record, revision: record.revision + 1, updated_at: context.at, history: [...record.history, ...stamped] };
 }
 
-function liveRecord(record: ModelRecord | undefined, name: string): Result<ModelRecord> {
+export function liveRecord(record: ModelRecord | undefined, name: string): Result<ModelRecord> {
   if (!record || record.deleted_at !== undefined)
     return err(new ModelgateError("not_found", `No model named ${name}.`));
   return ok(record);
 }
 
 /** The live model and one of its versions, or the 404 that says which is missing. */
-function liveVersion(
+export function liveVersion(
   current: ModelRecord | undefined,
   name: string,
   version: number,
@@ -119,53 +119,6 @@ export function registerVersion(
     events,
   );
   return ok({ record, version, decision });
-}
-
-export interface StageChangeInput {
-  version: number;
-  stage: Stage;
-  archiveExisting: boolean;
-  reason?: string | undefined;
-}
-
-/**
- * Moves a version to a stage. Promoting to Production archives the previous Production
- * version unless told not to; both moves are recorded. A no-op change writes nothing.
- */
-export function changeStage(
-  current: ModelRecord | undefined,
-  name: string,
-  change: StageChangeInput,
-  context: WriteContext,
-): Result<ModelRecord> {
-  const found = liveVersion(current, name, change.version);
-  if (!found.ok) return found;
-  const { record, target } = found.value;
-  if (target.stage === change.stage) return ok(record);
-  const events: NewEvent[] = [
-    {
-      action: "stage_changed",
-      version: change.version,
-      from: target.stage,
-      to: change.stage,
-      reason: change.reason,
-    },
-  ];
-  const versions = record.versions.map((v) => {
-    if (v.version === change.version) return { ...v, stage: change.stage, updated_at: context.at };
-    if (change.stage === "Production" && change.archiveExisting && v.stage === "Production") {
-      events.push({
-        action: "stage_changed",
-        version: v.version,
-        from: "Production",
-        to: "Archived",
-        reason: `superseded by version ${change.version}`,
-      });
-      return { ...v, stage: "Archived" as const, updated_at: context.at };
-    }
-    return v;
-  });
-  return ok(withEvents({ ...record, versions }, context, events));
 }
 
 export function setAlias(
@@ -256,83 +209,6 @@ export function patchMetadata(
     },
   ]);
   return ok({ record, version, metadata: metadata.value });
-}
-
-export interface Deletion {
-  record: ModelRecord;
-  removed: ModelVersion[];
-}
-
-function refuseProduction(versions: ModelVersion[], force: boolean, what: string): Result<void> {
-  const serving = versions.find((v) => v.stage === "Production");
-  if (serving && !force) {
-    return err(
-      new ModelgateError(
-        "conflict",
-        `${what} has version ${serving.version} in Production; promote another version first or pass force=true.`,
-      ),
-    );
-  }
-  return ok(undefined);
-}
-
-/** Removes one version (and aliases pointing at it); its number is never reused. */
-export function deleteVersion(
-  current: ModelRecord | undefined,
-  name: string,
-  number: number,
-  options: { force: boolean; purge: boolean; reason?: string | undefined },
-  context: WriteContext,
-): Result<Deletion> {
-  const found = liveVersion(current, name, number);
-  if (!found.ok) return found;
-  const { record: live, target } = found.value;
-  const allowed = refuseProduction([target], options.force, `Model ${name}`);
-  if (!allowed.ok) return allowed;
-  const aliases = Object.fromEntries(Object.entries(live.aliases).filter(([, v]) => v !== number));
-  const events: NewEvent[] = Object.keys(live.aliases)
-    .filter((alias) => !(alias in aliases))
-    .map((alias) => ({
-      action: "alias_removed",
-      alias,
-      version: number,
-      from: String(number),
-      to: null,
-      reason: "version deleted",
-    }));
-  events.push({
-    action: "version_deleted",
-    version: number,
-    from: target.stage,
-    to: "Deleted",
-    reason: options.reason,
-    purged: options.purge,
-  });
-  const versions = live.versions.filter((v) => v.version !== number);
-  return ok({ record: withEvents({ ...live, versions, aliases }, context, events), removed: [target] });
-}
-
-/** Removes the model; its record stays as a tombstone holding the history. */
-export function deleteModel(
-  current: ModelRecord | undefined,
-  name: string,
-  options: { force: boolean; purge: boolean; reason?: string | undefined },
-  context: WriteContext,
-): Result<Deletion> {
-  const live = liveRecord(current, name);
-  if (!live.ok) return live;
-  const allowed = refuseProduction(live.value.versions, options.force, `Model ${name}`);
-  if (!allowed.ok) return allowed;
-  const record = withEvents({ ...live.value, versions: [], aliases: {}, deleted_at: context.at }, context, [
-    {
-      action: "model_deleted",
-      from: null,
-      to: "Deleted",
-      reason: options.reason ?? `removed versions ${live.value.versions.map((v) => v.version).join(", ") || "(none)"}`,
-      purged: options.purge,
-    },
-  ]);
-  return ok({ record, removed: live.value.versions });
 }
 
 /** Sets the model's policy; allowed before the first version so auto-registration uses it. */

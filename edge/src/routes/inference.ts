@@ -3,7 +3,8 @@ import { Hono } from "hono";
 import type { AppEnv } from "../env.js";
 import { readJsonBody } from "../http/json-body.js";
 import { requireScope } from "../middleware/authenticate.js";
-import { forwardGenerate, resolveTargetVersion, routeToWorker } from "../routing/route-request.js";
+import { resolveTargetVersion } from "../routing/resolve-target.js";
+import { forwardGenerate, routeToWorker } from "../routing/route-request.js";
 
 /** Inference: resolve the model, pick a worker, forward signed. */
 export const inferenceRoutes = new Hono<AppEnv>()

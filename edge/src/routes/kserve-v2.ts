@@ -21,12 +21,22 @@ import { requireScope } from "../middleware/authenticate.js";
 import { API_VERSION } from "../openapi/openapi-document.js";
 import { workerPoolStub } from "../pool/worker-pool-object.js";
 import { readLiveModel } from "../registry/registry-access.js";
-import { resolveTargetVersion, routeToWorker } from "../routing/route-request.js";
+import { resolveTargetVersion } from "../routing/resolve-target.js";
+import { routeToWorker } from "../routing/route-request.js";
 
-/** The model named by the path: `{model}` alone (its Production version, or any `name@ref`), or `{model}@{version}`. */
+/**
+ * The model named by the path: `{model}` alone (its Production version, or any `name@ref`), or
+ * `{model}@{version}`, always in the version's serving format: KServe model names cannot carry a
+ * `:format` suffix, so a `:` in the path is refused rather than read as one.
+ */
 function resolvePathTarget(c: Context<AppEnv>) {
   const model = c.req.param("model") ?? "";
   const version = c.req.param("version");
+  if (`${model}${version ?? ""}`.includes(":")) {
+    throw new ModelgateError("validation_failed", `"${model}" is not a KServe model name.`, [
+      { field: "model", message: "KServe names carry no `:format`; the version's serving format is served" },
+    ]);
+  }
   return resolveTargetVersion(c, version === undefined ? model : `${model}@${version}`, "tensor");
 }
 

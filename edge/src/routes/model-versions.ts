@@ -104,7 +104,14 @@ export const modelVersionRoutes = new Hono<AppEnv>()
     const record = unwrapWire(
       await registryCoordinator(c.env).changeStage(
         name,
-        { version: number, stage: change.stage, archiveExisting: change.archive_existing, reason: change.reason },
+        {
+          version: number,
+          stage: change.stage,
+          archiveExisting: change.archive_existing,
+          reason: change.reason,
+          format: change.format,
+          force: change.force,
+        },
         c.get("principal").id,
       ),
     );

@@ -33,7 +33,8 @@ import { requireScope } from "../middleware/authenticate.js";
 import { workerPoolStub } from "../pool/worker-pool-object.js";
 import { parseQuery, registryCoordinator } from "../registry/registry-access.js";
 import { unwrapWire } from "../registry/wire-result.js";
-import { resolveTargetVersion, routeToWorker } from "../routing/route-request.js";
+import { resolveTargetVersion } from "../routing/resolve-target.js";
+import { routeToWorker } from "../routing/route-request.js";
 
 /** Seed 004's request: `{"data": [[...]], "model_version"?: "3"}`, plus modelgate's optional `model`. */
 export const Seed004PredictRequestSchema = z.strictObject({

@@ -4,18 +4,12 @@
  */
 import {
   DEFAULT_SELECTION_CONFIG,
-  describeModelReference,
   type GenerateRequest,
   headerSafe,
   ModelgateError,
-  type ModelKind,
   type ModelVersion,
-  parseModelReference,
   type RouteConstraints,
-  resolveModelReference,
   selectRoute,
-  TaskCategoryNameSchema,
-  VersionSearchQuerySchema,
   type WorkerState,
 } from "@modelgate/shared";
 import type { Context } from "hono";
@@ -24,66 +18,14 @@ import type { AppEnv } from "../env.js";
 import { forwardToWorker } from "../forwarding/forward-to-worker.js";
 import { guardEventStream } from "../forwarding/guard-event-stream.js";
 import { workerPoolStub } from "../pool/worker-pool-object.js";
-import { readLiveModel, registryCoordinator } from "../registry/registry-access.js";
-import { unwrapWire } from "../registry/wire-result.js";
-
-const ENDPOINT_FOR_KIND: Record<ModelKind, string> = {
-  "causal-lm": "/v1/generate",
-  tensor: "/v1/predict",
-  scorer: "/v1/generate as a judge",
-};
-
-/** `name` → its Production version, `name@N` → version N. `field` names the reference in errors. */
-export async function resolveTargetVersion(
-  c: Context<AppEnv>,
-  reference: string,
-  kind: ModelKind,
-  field = "model",
-): Promise<ModelVersion> {
-  const parsed = parseModelReference(reference);
-  if (!parsed) {
-    throw new ModelgateError("validation_failed", `"${reference}" is not a model reference.`, [
-      {
-        field,
-        message:
-          "expected `name`, `name@<version>`, `name@production`, `name@staging`, `name@latest` or `name@<alias>`",
-      },
-    ]);
-  }
-  const record = await readLiveModel(c.env, parsed.name);
-  if (!record)
-    throw new ModelgateError("not_found", `No model named ${parsed.name}.`, [{ field, message: "no such model" }]);
-  const version = resolveModelReference(record, parsed);
-  if (!version) {
-    throw new ModelgateError("not_found", `${describeModelReference(parsed)} does not exist.`, [
-      { field, message: "no such version" },
-    ]);
-  }
-  if (version.kind !== kind) {
-    throw new ModelgateError(
-      "bad_request",
-      `${version.name}@${version.version} is a ${version.kind} model; use it with ${ENDPOINT_FOR_KIND[version.kind]} instead.`,
-      [{ field, message: `expected a ${kind} model` }],
-    );
-  }
-  return version;
-}
-
-/**
- * Refuses, before forwarding, a generation whose new tokens alone would fill the model's
- * context (the worker checks the prompt's share once it has tokenized it).
- */
-export function checkContextRoom(request: GenerateRequest, target: ModelVersion): void {
-  const limit = target.max_context_tokens;
-  const asked = request.max_new_tokens ?? request.runtime_config?.max_new_tokens;
-  if (limit === undefined || asked === undefined || asked < limit) return;
-  const field = request.max_new_tokens !== undefined ? "max_new_tokens" : "runtime_config.max_new_tokens";
-  throw new ModelgateError(
-    "validation_failed",
-    `${target.name}@${target.version} has a ${limit}-token context; max_new_tokens ${asked} leaves no room for the prompt.`,
-    [{ field, message: `must be less than the model's context length (${limit})` }],
-  );
-}
+import {
+  autoCategoryOf,
+  checkContextRoom,
+  ENDPOINT_FOR_KIND,
+  resolveTargetVersion,
+  servableVersionsInCategory,
+} from "./resolve-target.js";
+import { servedModelName } from "./served-format.js";
 
 /**
  * Requests this isolate has forwarded and not yet seen finish, per worker. Heartbeats report a
@@ -211,7 +153,7 @@ export async function routeRequest(
     throw error;
   });
   const served = options[outcome.attemptIndex] ?? decision;
-  const servedModel = `${served.version.name}@${served.version.version}`;
+  const servedModel = servedModelName(served.version);
   const reason =
     outcome.attempts > 1 ? `${decision.reason}; after ${outcome.attempts - 1} failed attempt(s)` : decision.reason;
   const headers = new Headers({
@@ -239,7 +181,8 @@ export async function routeRequest(
     c,
     selectionEventFor(c, {
       ...selection,
-      selected_model: servedModel,
+      // Analytics group by `name@version` (the event schema's shape); the format is in the response header.
+      selected_model: `${served.version.name}@${served.version.version}`,
       gpu_id: outcome.worker.gpuIndex,
       worker_id: outcome.worker.workerId,
       status: outcome.response.status,
@@ -281,38 +224,6 @@ function whenDone(stream: ReadableStream<Uint8Array>, done: () => void): Readabl
       return reader.cancel(reason);
     },
   });
-}
-
-/** The category of an `auto:<category>` model reference; undefined for any other reference. */
-export function autoCategoryOf(reference: string): string | undefined {
-  if (!reference.startsWith(AUTO_PREFIX)) return undefined;
-  const parsed = TaskCategoryNameSchema.safeParse(reference.slice(AUTO_PREFIX.length));
-  if (!parsed.success) {
-    throw new ModelgateError("validation_failed", `"${reference}" is not a task category.`, [
-      { field: "model", message: "expected auto:<category>, e.g. auto:code (a lower-case category name)" },
-    ]);
-  }
-  return parsed.data;
-}
-
-const AUTO_PREFIX = "auto:";
-
-/** Every Production version of a kind in a category: the candidates of an `auto:` request. */
-async function servableVersionsInCategory(
-  c: Context<AppEnv>,
-  category: string,
-  kind: ModelKind,
-): Promise<ModelVersion[]> {
-  const query = VersionSearchQuerySchema.parse({ category, stage: "Production", kind, limit: 1000 });
-  const page = unwrapWire(await registryCoordinator(c.env).search(query));
-  // Search items carry their aliases; a worker takes the version document alone.
-  const versions = page.items.map(({ aliases: _aliases, ...version }) => version);
-  if (versions.length === 0) {
-    throw new ModelgateError("not_found", `No ${kind} model in Production serves the category ${category}.`, [
-      { field: "model", message: `no Production ${kind} version lists the category ${category}` },
-    ]);
-  }
-  return versions;
 }
 
 /**
