@@ -11,6 +11,8 @@ import type { ObjectStore } from "./artifacts/object-store.js";
 import { createS3Client, S3ObjectStore } from "./artifacts/s3-object-store.js";
 import { type Clock, systemClock } from "./clock.js";
 import type { WorkerConfig } from "./config.js";
+import { ConversionJobRunner } from "./conversion/conversion-job-runner.js";
+import { EdgeConversionClient } from "./conversion/edge-conversion-client.js";
 import { createGpuMonitor, type GpuMonitor } from "./gpu/gpu-monitor.js";
 import { createHeartbeatSender } from "./heartbeat/heartbeat-sender.js";
 import type { WorkerAppEnv } from "./http/app-env.js";
@@ -157,6 +159,21 @@ export async function startWorker(config: WorkerConfig, options: StartWorkerOpti
     logger,
   });
   if (options.heartbeats !== false) heartbeats.start();
+  // Conversion jobs share the worker's artifact cache and object store; they run in their own
+  // thread, so inference and health keep answering while a model is converted.
+  const conversions =
+    config.conversionPollMs > 0 && options.heartbeats !== false
+      ? new ConversionJobRunner({
+          workerId: config.workerId,
+          client: new EdgeConversionClient({ edgeUrl: config.edgeUrl, workerToken: config.workerToken }),
+          artifacts,
+          store,
+          bucket: config.s3.bucket,
+          pollMs: config.conversionPollMs,
+          logger,
+        })
+      : undefined;
+  conversions?.start();
   logger.info("gpu worker listening", { url, advertised_url: advertisedUrl, worker_id: config.workerId });
 
   let closed: Promise<void> | undefined;
@@ -167,6 +184,7 @@ export async function startWorker(config: WorkerConfig, options: StartWorkerOpti
     close() {
       closed ??= (async () => {
         heartbeats.stop();
+        await conversions?.stop();
         gpuMonitor.stop();
         await new Promise<void>((resolve) => {
           server.close(() => resolve());

@@ -20,7 +20,7 @@ export interface SeededModel {
   created: boolean;
 }
 
-async function edgeJson(
+export async function edgeJson(
   edgeUrl: string,
   adminKey: string,
   method: string,
@@ -45,7 +45,7 @@ async function edgeJson(
  * presigned S3 URL, then complete (the edge checks size and sha256). An artifact the edge has
  * already verified comes back `complete` at once, so a second start uploads nothing.
  */
-async function uploadArtifact(
+export async function uploadArtifact(
   edgeUrl: string,
   adminKey: string,
   filename: string,

@@ -1,0 +1,260 @@
+/**
+ * Claims conversion jobs from the edge, one at a time, and sees each through: download the
+ * source, run the pipeline in its own thread, keep the lease alive with progress, upload every
+ * file content-addressed, then complete (or fail) the job. A job whose lease this worker loses
+ * (cancelled, or handed to another worker after a stall) is abandoned at once.
+ */
+import { Worker } from "node:worker_threads";
+import type { ClaimedConversion, ConversionJob } from "@modelgate/shared";
+import type { ArtifactCache } from "../artifacts/artifact-cache.js";
+import type { ObjectStore } from "../artifacts/object-store.js";
+import { type Logger, silentLogger } from "../logger.js";
+import type { PipelineOutput } from "./conversion-pipeline.js";
+import type { FromConversionThread, PipelineProgress, RunConversionMessage } from "./conversion-thread-protocol.js";
+import type { EdgeConversionClient } from "./edge-conversion-client.js";
+import { publishPipelineOutput } from "./publish-pipeline-output.js";
+
+export const CONVERSION_THREAD_ENTRY = new URL("./conversion-thread-bootstrap.mjs", import.meta.url);
+
+export interface ConversionJobRunnerOptions {
+  workerId: string;
+  client: EdgeConversionClient;
+  artifacts: ArtifactCache;
+  store: ObjectStore;
+  /** The bucket converted files are written to (the edge checks they are in its bucket). */
+  bucket: string;
+  /** How often an idle runner asks for work. */
+  pollMs: number;
+  logger?: Logger;
+}
+
+type JobEnd = "completed" | "failed" | "abandoned";
+
+export class ConversionJobRunner {
+  readonly #options: ConversionJobRunnerOptions;
+  readonly #logger: Logger;
+  #timer: NodeJS.Timeout | undefined;
+  #busy = false;
+  #stopped = false;
+  #thread: Worker | undefined;
+  /** Resolves when the job in hand (if any) has ended; `stop()` waits for it. */
+  #current: Promise<JobEnd> | undefined;
+
+  constructor(options: ConversionJobRunnerOptions) {
+    this.#options = options;
+    this.#logger = options.logger ?? silentLogger;
+  }
+
+  start(): void {
+    this.#stopped = false;
+    this.#schedule(0);
+  }
+
+  /**
+   * Stops polling and abandons a job in hand without failing it: its lease runs out and the
+   * edge hands it to another worker, which is what a restart should mean for a long job.
+   */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    if (this.#timer) clearTimeout(this.#timer);
+    await this.#thread?.terminate();
+    await this.#current?.catch(() => undefined);
+  }
+
+  /** Claims and runs one job if one is queued; resolves with how it ended (undefined: none). */
+  async runOnce(): Promise<JobEnd | undefined> {
+    if (this.#busy) return undefined;
+    this.#busy = true;
+    try {
+      const claimed = await this.#options.client.claim(this.#options.workerId);
+      if (!claimed.ok) {
+        this.#logger.warn("claiming a conversion job failed", { status: claimed.status, reason: claimed.message });
+        return undefined;
+      }
+      if (claimed.value === undefined) return undefined;
+      this.#current = this.#run(claimed.value);
+      return await this.#current;
+    } finally {
+      this.#busy = false;
+      this.#current = undefined;
+    }
+  }
+
+  #schedule(delayMs: number): void {
+    if (this.#stopped) return;
+    this.#timer = setTimeout(async () => {
+      const ended = await this.runOnce().catch((error: unknown) => {
+        this.#logger.error("conversion runner failed", { error: String(error) });
+        return undefined;
+      });
+      // After a job, look for the next one at once; when idle, wait an interval.
+      this.#schedule(ended === undefined ? this.#options.pollMs : 0);
+    }, delayMs);
+    this.#timer.unref();
+  }
+
+  async #run({ job, source, lease_ms: leaseMs }: ClaimedConversion): Promise<JobEnd> {
+    const log = { job_id: job.id, model: `${job.model}@${job.version}`, targets: job.targets.join(",") };
+    this.#logger.info("conversion job claimed", log);
+    const lease = new LeaseKeeper(this.#options.client, job, this.#options.workerId, leaseMs, this.#logger);
+    lease.report({ step: "download", progress: 0.01, message: `fetching ${source.artifact.uri}` });
+    await lease.flush();
+    if (lease.lost) return "abandoned";
+
+    const sourcePath = await this.#options.artifacts.ensureArtifact(source.artifact);
+    if (!sourcePath.ok) {
+      lease.stop();
+      return this.#fail(job, { step: "download", message: sourcePath.error.message });
+    }
+    lease.start(() => this.#thread?.terminate());
+    const output = await this.#runThread(
+      { type: "run", job, source, sourcePath: sourcePath.value, bucket: this.#options.bucket },
+      lease,
+    );
+    if (lease.lost || output === undefined) {
+      lease.stop();
+      this.#logger.info("conversion job abandoned", { ...log, reason: lease.lostReason ?? "stopped" });
+      return "abandoned";
+    }
+    if ("crashed" in output) {
+      lease.stop();
+      return this.#fail(job, { step: lease.lastStep, message: `the pipeline crashed: ${output.crashed}` });
+    }
+
+    lease.report({ step: "upload", progress: 0.92, message: "writing artifacts to object storage" });
+    const published = await publishPipelineOutput(output, job, {
+      store: this.#options.store,
+      bucket: this.#options.bucket,
+    }).catch((error: unknown) => ({ error: error instanceof Error ? error.message : String(error) }));
+    if ("error" in published) {
+      lease.stop();
+      return this.#fail(job, { step: "upload", message: `writing to object storage failed: ${published.error}` });
+    }
+    if (output.failure !== undefined) {
+      lease.stop();
+      return this.#fail(job, output.failure, published.sourceVerification);
+    }
+    lease.report({ step: "register", progress: 0.97, message: "recording the formats in the registry" });
+    await lease.flush();
+    lease.stop();
+    if (lease.lost) return "abandoned";
+    const completed = await this.#options.client.complete(job.id, {
+      worker_id: this.#options.workerId,
+      source_verification: published.sourceVerification,
+      formats: published.formats,
+    });
+    if (!completed.ok) {
+      return this.#fail(job, { step: "register", message: `the edge refused the result: ${completed.message}` });
+    }
+    this.#logger.info("conversion job completed", { ...log, status: completed.value.status });
+    return "completed";
+  }
+
+  async #fail(
+    job: ConversionJob,
+    error: NonNullable<PipelineOutput["failure"]>,
+    sourceVerification?: Awaited<ReturnType<typeof publishPipelineOutput>>["sourceVerification"],
+  ): Promise<JobEnd> {
+    this.#logger.warn("conversion job failed", { job_id: job.id, step: error.step, reason: error.message });
+    const failed = await this.#options.client.fail(job.id, {
+      worker_id: this.#options.workerId,
+      error,
+      ...(sourceVerification === undefined ? {} : { source_verification: sourceVerification }),
+    });
+    if (!failed.ok) this.#logger.warn("reporting the failure failed", { job_id: job.id, reason: failed.message });
+    return "failed";
+  }
+
+  /** Runs the pipeline thread; undefined when it was terminated (lease lost or worker stopping). */
+  #runThread(
+    message: RunConversionMessage,
+    lease: LeaseKeeper,
+  ): Promise<PipelineOutput | { crashed: string } | undefined> {
+    return new Promise((resolve) => {
+      const thread = new Worker(CONVERSION_THREAD_ENTRY, { name: `conversion-${message.job.id}` });
+      this.#thread = thread;
+      let settled = false;
+      const settle = (value: PipelineOutput | { crashed: string } | undefined) => {
+        if (settled) return;
+        settled = true;
+        this.#thread = undefined;
+        void thread.terminate();
+        resolve(value);
+      };
+      thread.on("message", (reply: FromConversionThread) => {
+        if (reply.type === "progress") lease.report(reply);
+        else if (reply.type === "done") settle(reply.output);
+        else settle({ crashed: reply.message });
+      });
+      thread.on("error", (error) => settle({ crashed: error.message }));
+      thread.on("exit", () => settle(undefined));
+      thread.postMessage(message);
+    });
+  }
+}
+
+/**
+ * Sends the latest progress every third of the lease (progress renews it). A refused renewal
+ * means the job is no longer ours: cancelled, or handed to another worker.
+ */
+class LeaseKeeper {
+  #latest: PipelineProgress;
+  #timer: NodeJS.Timeout | undefined;
+  #onLost: (() => void) | undefined;
+  #sending: Promise<void> | undefined;
+  lost = false;
+  lostReason: string | undefined;
+
+  constructor(
+    private readonly client: EdgeConversionClient,
+    private readonly job: ConversionJob,
+    private readonly workerId: string,
+    private readonly leaseMs: number,
+    private readonly logger: Logger,
+  ) {
+    this.#latest = { step: "download", progress: 0 };
+  }
+
+  get lastStep(): PipelineProgress["step"] {
+    return this.#latest.step;
+  }
+
+  report(progress: PipelineProgress): void {
+    this.#latest = progress;
+  }
+
+  start(onLost: () => void): void {
+    this.#onLost = onLost;
+    const every = Math.max(50, Math.floor(this.leaseMs / 3));
+    this.#timer = setInterval(() => void this.flush(), every);
+    this.#timer.unref();
+  }
+
+  stop(): void {
+    if (this.#timer) clearInterval(this.#timer);
+    this.#timer = undefined;
+  }
+
+  /** Sends the latest progress now (one send at a time). */
+  flush(): Promise<void> {
+    this.#sending ??= this.#send().finally(() => {
+      this.#sending = undefined;
+    });
+    return this.#sending;
+  }
+
+  async #send(): Promise<void> {
+    if (this.lost) return;
+    const answer = await this.client.progress(this.job.id, { worker_id: this.workerId, ...this.#latest });
+    if (answer.ok && answer.value.status === "running") return;
+    if (!answer.ok && (answer.status === 0 || answer.status >= 500)) {
+      // The edge is briefly unreachable: keep working; the lease outlives a missed renewal or two.
+      this.logger.warn("renewing a conversion lease failed", { job_id: this.job.id, reason: answer.message });
+      return;
+    }
+    this.lost = true;
+    this.lostReason = answer.ok ? `the job is ${answer.value.status}` : answer.message;
+    this.stop();
+    this.#onLost?.();
+  }
+}

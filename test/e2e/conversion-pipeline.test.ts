@@ -1,0 +1,265 @@
+/**
+ * Issue 6's "done when", against the `npm start` stack: the edge queues conversion jobs, the
+ * GPU worker claims them with a lease, converts the reference LM to fp16/int8/int4, verifies each
+ * against fp32, stores every file content-addressed in S3, and the registry records the formats
+ * and gates. `@…:int8` is served through the edge; a failed gate blocks a promotion unless
+ * forced with a reason; bad models fail their job and register nothing as converted.
+ */
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { runCli } from "@modelgate/cli/run-cli";
+import { buildReferenceDecoder } from "@modelgate/gpu-worker/reference-models/index";
+import { freeStackPorts, type LocalStack, startLocalStack } from "@modelgate/infra/local-stack";
+import { uploadArtifact } from "@modelgate/infra/seed-demo-models";
+import {
+  type ConversionJob,
+  ConversionJobSchema,
+  GenerateResponseSchema,
+  ModelHistorySchema,
+  ModelVersionSchema,
+  ProblemDetailsSchema,
+  TERMINAL_JOB_STATUSES,
+  VersionVerificationViewSchema,
+} from "@modelgate/shared";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
+let dataDir: string;
+let stack: LocalStack;
+const decoder = buildReferenceDecoder();
+
+beforeAll(async () => {
+  dataDir = await mkdtemp(join(tmpdir(), "modelgate-conversion-"));
+  stack = await startLocalStack({
+    dataDir,
+    ...(await freeStackPorts()),
+    gpuMonitorIntervalMs: 1000,
+    workerEnv: { MODELGATE_CONVERSION_POLL_MS: "200" },
+  });
+});
+
+afterAll(async () => {
+  await stack?.stop();
+  await rm(dataDir, { recursive: true, force: true });
+});
+
+function call(method: string, path: string, body?: unknown): Promise<Response> {
+  return fetch(`${stack.edgeUrl}${path}`, {
+    method,
+    headers: {
+      authorization: `Bearer ${stack.adminKey}`,
+      ...(body === undefined ? {} : { "content-type": "application/json" }),
+    },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+}
+
+async function json(response: Response, status: number): Promise<unknown> {
+  const text = await response.text();
+  expect(response.status, text).toBe(status);
+  return JSON.parse(text);
+}
+
+/** Queues a job and follows it to the end, keeping every state it was seen in. */
+async function convert(name: string, version: number, body: Record<string, unknown>) {
+  const queued = ConversionJobSchema.parse(
+    await json(await call("POST", `/v1/models/${name}/versions/${version}/conversions`, body), 202),
+  );
+  const seen: ConversionJob[] = [queued];
+  let job = queued;
+  const deadline = Date.now() + 120_000;
+  while (!TERMINAL_JOB_STATUSES.has(job.status)) {
+    if (Date.now() > deadline) throw new Error(`job ${job.id} did not finish: ${JSON.stringify(job)}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    job = ConversionJobSchema.parse(await json(await call("GET", `/v1/conversions/${job.id}`), 200));
+    seen.push(job);
+  }
+  return { job, seen };
+}
+
+const decoderVersion = () => stack.seeded.find((model) => model.name === "ref-decoder")?.version ?? 1;
+
+describe("conversion through the local stack", () => {
+  it("converts the reference LM to fp16, int8 and int4, records formats and gates, and serves @…:int8", async () => {
+    const version = decoderVersion();
+    const { job, seen } = await convert("ref-decoder", version, {
+      targets: ["fp16", "int8", "int4"],
+      shapes: [128, 512, 1024],
+      primary: 1024,
+    });
+    expect(job.status, JSON.stringify(job.errors)).toBe("succeeded");
+    expect(job).toMatchObject({ step: "done", progress: 1, attempts: 1, worker_id: stack.workerId });
+    // Progress was visible while it ran, and only went forward.
+    expect(seen.some((state) => state.status === "running" && state.progress > 0 && state.progress < 1)).toBe(true);
+    const fractions = seen.map((state) => state.progress);
+    expect(fractions).toEqual([...fractions].sort((a, b) => a - b));
+
+    const view = VersionVerificationViewSchema.parse(
+      await json(await call("GET", `/v1/models/ref-decoder/versions/${version}/verification`), 200),
+    );
+    expect(view.source?.summary.gates_ok).toBe(true);
+    expect(view.source?.contract?.model_arch).toMatchObject({ use_halt_head: true, use_kv_cache: true });
+    expect(view.source?.contract?.shape_validation.T1024?.status).toBe("ok");
+    for (const target of ["fp16", "int8", "int4"] as const) {
+      const format = view.formats[target];
+      expect(format?.report?.target).toBe(target);
+      expect(format?.summary.artifact.format).toBe(`onnx-${target}`);
+      expect(format?.summary.artifact.uri).toMatch(/\/artifacts\/sha256\/[0-9a-f]{64}$/);
+      expect(format?.report?.converted_sha256).toBe(format?.summary.artifact.sha256);
+      expect(format?.summary.metrics.size_ratio).toBeLessThan(0.7);
+    }
+    expect(view.formats.int8?.summary.gates_ok).toBe(true);
+
+    const served = await call("POST", "/v1/generate", {
+      model: `ref-decoder@${version}:int8`,
+      prompt: "A request arrives at the edge",
+      max_new_tokens: 12,
+      temperature: 0,
+    });
+    const answer = GenerateResponseSchema.parse(await json(served, 200));
+    expect(served.headers.get("x-modelgate-model")).toBe(`ref-decoder@${version}:int8`);
+    expect(answer.token_ids.length).toBeGreaterThan(0);
+
+    const history = ModelHistorySchema.parse(await json(await call("GET", "/v1/models/ref-decoder/history"), 200));
+    const recorded = history.events.filter(
+      (event) => event.action === "conversion_recorded" && event.job_id === job.id,
+    );
+    expect(recorded.map((event) => event.format).sort()).toEqual(["fp16", "int4", "int8"]);
+  });
+
+  it("blocks promoting a format whose must-pass gate failed, unless forced with a reason that the history keeps", async () => {
+    const version = decoderVersion();
+    // int4 moves the halt probability by a few thousandths; a deployment that tolerates only
+    // 0.0001 (the halt head decides when refinement stops) sees its must-pass gate fail for real.
+    const { job } = await convert("ref-decoder", version, {
+      targets: ["int4"],
+      shapes: [128],
+      primary: 128,
+      thresholds: { int4: { max_halt_probability_diff: 0.0001 } },
+    });
+    expect(job.status).toBe("succeeded");
+    expect(job.result?.formats.int4).toMatchObject({ gates_ok: false, must_pass_failed: ["halt_probability_diff"] });
+
+    const refused = await call("POST", `/v1/models/ref-decoder/versions/${version}/stage`, {
+      stage: "Production",
+      format: "int4",
+    });
+    const problem = ProblemDetailsSchema.parse(await json(refused, 422));
+    expect(problem.code).toBe("gate_failed");
+    expect(problem.detail).toContain("halt_probability_diff");
+    // The failed format is not served either.
+    const notServed = await call("POST", "/v1/generate", {
+      model: `ref-decoder@${version}:int4`,
+      prompt: "x",
+      max_new_tokens: 2,
+    });
+    expect(ProblemDetailsSchema.parse(await json(notServed, 422)).code).toBe("gate_failed");
+
+    const noReason = await call("POST", `/v1/models/ref-decoder/versions/${version}/stage`, {
+      stage: "Production",
+      format: "int4",
+      force: true,
+    });
+    expect(ProblemDetailsSchema.parse(await json(noReason, 400)).errors?.map((e) => e.field)).toEqual(["reason"]);
+    await json(
+      await call("POST", `/v1/models/ref-decoder/versions/${version}/stage`, {
+        stage: "Production",
+        format: "int4",
+        force: true,
+        reason: "accepting int4 for a memory-bound box; agreement checked by hand",
+      }),
+      200,
+    );
+    const history = ModelHistorySchema.parse(await json(await call("GET", "/v1/models/ref-decoder/history"), 200));
+    expect(history.events.at(-1)).toMatchObject({
+      action: "stage_changed",
+      forced: true,
+      reason: "accepting int4 for a memory-bound box; agreement checked by hand",
+    });
+    expect(history.events.at(-1)?.gates_failed?.join(",")).toContain("halt_probability_diff");
+  });
+
+  it("fails the job of a truncated model with its reason, registers nothing as converted and refuses its promotion", async () => {
+    const truncated = decoder.onnx.subarray(0, Math.floor(decoder.onnx.byteLength / 2));
+    const artifact = await uploadArtifact(stack.edgeUrl, stack.adminKey, "broken.onnx", truncated);
+    const registered = ModelVersionSchema.omit({ stage: true })
+      .loose()
+      .parse(
+        await json(
+          await call("POST", "/v1/models/broken-lm/versions", {
+            ...decoder.registration,
+            tokenizer: { type: "byte-level", vocab_size: 512, bos_token_id: 1, eos_token_id: 2 },
+            artifact: { ...artifact, format: "onnx" },
+            apply_policy: false,
+          }),
+          201,
+        ),
+      );
+    const { job } = await convert("broken-lm", registered.version, { targets: ["int8"], shapes: [128], primary: 128 });
+    expect(job.status).toBe("failed");
+    expect(job.errors.at(-1)?.message).toMatch(/not a valid ONNX model|model_loads/);
+    const version = ModelVersionSchema.loose().parse(
+      await json(await call("GET", `/v1/models/broken-lm/versions/${registered.version}`), 200),
+    );
+    expect(version.converted_formats).toBeUndefined();
+    expect(version.verification?.gates_ok).toBe(false);
+    const refused = await call("POST", `/v1/models/broken-lm/versions/${registered.version}/stage`, {
+      stage: "Production",
+    });
+    expect(ProblemDetailsSchema.parse(await json(refused, 422)).code).toBe("gate_failed");
+  });
+
+  it("refuses an unknown target and a primary shape not among the shapes, naming the field", async () => {
+    const version = decoderVersion();
+    const path = `/v1/models/ref-decoder/versions/${version}/conversions`;
+    const unknown = ProblemDetailsSchema.parse(await json(await call("POST", path, { targets: ["int3"] }), 400));
+    expect(unknown.errors?.map((e) => e.field)).toEqual(["targets.0"]);
+    const primary = ProblemDetailsSchema.parse(
+      await json(await call("POST", path, { targets: ["int8"], shapes: [128], primary: 512 }), 400),
+    );
+    expect(primary.errors?.map((e) => e.field)).toEqual(["primary"]);
+  });
+
+  it("runs from the CLI: models convert with live progress, then models verify printing every gate", async () => {
+    const cli = async (...argv: string[]) => {
+      let stdout = "";
+      let stderr = "";
+      const code = await runCli(["--url", stack.edgeUrl, "--key", stack.adminKey, ...argv], {
+        env: {},
+        cwd: dataDir,
+        stdout: (s) => {
+          stdout += s;
+        },
+        stderr: (s) => {
+          stderr += s;
+        },
+      });
+      return { code, stdout, stderr };
+    };
+    const version = String(decoderVersion());
+    const converted = await cli(
+      "models",
+      "convert",
+      "ref-decoder",
+      "--version",
+      version,
+      "--to",
+      "int8",
+      "--shapes",
+      "128",
+      "--poll-ms",
+      "100",
+    );
+    expect(converted.code, converted.stderr).toBe(0);
+    expect(converted.stderr).toMatch(/queued cj_/);
+    // One line per change seen while polling; the job may finish between two polls.
+    expect(converted.stderr).toMatch(/\[100%\] succeeded/);
+    expect(converted.stdout).toMatch(/status\s+succeeded/);
+    const verified = await cli("models", "verify", "ref-decoder", "--version", version);
+    expect(verified.code, verified.stderr).toBe(0);
+    expect(verified.stdout).toMatch(/must_pass\s+top1_agreement\s+pass/);
+    expect(verified.stdout).toMatch(/int8.*gates ok/);
+    const asJson = await cli("models", "verify", "ref-decoder", "--version", version, "--json");
+    expect(VersionVerificationViewSchema.parse(JSON.parse(asJson.stdout)).formats.int8?.summary.gates_ok).toBe(true);
+  });
+});
