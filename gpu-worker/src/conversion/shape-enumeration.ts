@@ -189,6 +189,12 @@ function memoryGrowthMb(rssBefore: number, peakBeforeKb: number): number {
 
 export interface ShapeRunOptions extends FeedOptions {
   seed?: number;
+  /**
+   * The longest sequence the model takes (the version's `max_context_tokens`). Longer sizes are
+   * recorded as errors without running: a decoder may compute past its context without failing
+   * (RoPE has no table to overrun), but what it computes there means nothing.
+   */
+  maxSize?: number;
 }
 
 /** One run at `size`; failures (bad input, runtime error, allocation failure) become `status: "error"`. */
@@ -237,7 +243,14 @@ export async function enumerateSessionShapes(
 ): Promise<Record<string, ShapeValidation>> {
   const results: Record<string, ShapeValidation> = {};
   for (const size of [...sizes].sort((a, b) => a - b)) {
-    results[shapeKey(size)] = await runShape(session, kind, size, options);
+    results[shapeKey(size)] =
+      options.maxSize !== undefined && size > options.maxSize
+        ? {
+            status: "error",
+            sequence_length: size,
+            error: `${shapeKey(size)} exceeds the model's context of ${options.maxSize} tokens (max_context_tokens); not run`,
+          }
+        : await runShape(session, kind, size, options);
   }
   return results;
 }

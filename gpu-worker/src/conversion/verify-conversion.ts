@@ -94,7 +94,11 @@ export async function verifyConvertedFormat(
       ...(input.samples === undefined ? {} : { samples: input.samples }),
       ...(input.latencyRuns === undefined ? {} : { latencyRuns: input.latencyRuns }),
     });
-    const shapes = await enumerateSessionShapes(converted.value, kind, input.shapes, feedOptions);
+    const maxSize = kind === "tensor" ? undefined : input.source.max_context_tokens;
+    const shapes = await enumerateSessionShapes(converted.value, kind, input.shapes, {
+      ...feedOptions,
+      ...(maxSize === undefined ? {} : { maxSize }),
+    });
     const extraction = extractModelContract(input.converted, input.source, input.target, shapes, input.primary, {
       ...(input.tokenizerJson === undefined ? {} : { tokenizerJson: input.tokenizerJson }),
       ...(input.now === undefined ? {} : { now: input.now }),
