@@ -135,10 +135,12 @@ export function formatGates(input: FormatGateInput): GateSummary {
     ),
   ];
   if (input.sourceContract.model_arch.use_halt_head === true) {
+    // Must pass: the halt probability decides when refinement stops (seed 000), so a format
+    // that moves it changes what the model answers, not just how precisely.
     gates.push(
       numericGate(
         "halt_probability_diff",
-        "should_pass",
+        "must_pass",
         metrics?.halt_probability_max_diff ?? Number.NaN,
         "<=",
         thresholds.max_halt_probability_diff,
@@ -256,8 +258,10 @@ export interface SourceVerification {
 /** The original's whole check: load and enumerate shapes on one session, contract, gates, report. */
 export async function verifySourceModel(input: SourceVerificationInput): Promise<SourceVerification> {
   const vocabSize = input.source.tokenizer?.type === "byte-level" ? input.source.tokenizer.vocab_size : undefined;
+  const maxSize = input.source.kind === "tensor" ? undefined : input.source.max_context_tokens;
   const enumeration = await enumerateShapes(input.bytes, input.source.kind, input.shapes, {
     ...(vocabSize === undefined ? {} : { vocabSize }),
+    ...(maxSize === undefined ? {} : { maxSize }),
     ...(input.sessionOptions === undefined ? {} : { sessionOptions: input.sessionOptions }),
   });
   const shapes = enumeration.loaded ? enumeration.shapes : {};

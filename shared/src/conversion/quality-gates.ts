@@ -86,7 +86,7 @@ export const FormatThresholdsSchema = z.strictObject({
   min_top1_agreement: z.number().min(0).max(1),
   /** Should pass: mean cosine similarity of the output vectors, −1–1. */
   min_cosine_similarity: z.number().min(-1).max(1),
-  /** Should pass: largest |halt probability − fp32 halt probability| (models with a halt head). */
+  /** Must pass: largest |halt probability − fp32 halt probability| (models with a halt head; it decides when refinement stops). */
   max_halt_probability_diff: z.number().min(0).max(1),
   /** Nice to have: converted bytes / fp32 bytes. */
   max_size_ratio: z.number().min(0).max(10),
