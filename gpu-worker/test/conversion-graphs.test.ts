@@ -7,7 +7,7 @@ import * as ort from "onnxruntime-node";
 import { describe, expect, it } from "vitest";
 import { convertModel } from "../src/conversion/convert-model.js";
 import { float16BitsToFloat32 } from "../src/conversion/float16.js";
-import { INT4_BLOCK_SIZE } from "../src/conversion/quantize-int4.js";
+import { INT4_BLOCK_SIZE, quantizeBlockwiseInt4 } from "../src/conversion/quantize-int4.js";
 import {
   makeTensor,
   OnnxGraphBuilder,
@@ -110,11 +110,19 @@ describe("int4 MatMulNBits layout", () => {
         [n],
         Float32Array.from({ length: n }, (_, i) => i / 10),
       );
-      graph.addNode({ opType: "Gemm", inputs: ["x", "w", "bias"], outputs: ["y"], attributes: { transB: { int: 1 } } });
+      graph.addNode({
+        opType: "Gemm",
+        inputs: ["x", "w", "bias"],
+        outputs: ["mm"],
+        attributes: { transB: { int: 1 } },
+      });
     } else {
       graph.addFloatInitializer("w", [k, n], weights);
-      graph.addNode({ opType: "MatMul", inputs: ["x", "w"], outputs: ["y"] });
+      graph.addNode({ opType: "MatMul", inputs: ["x", "w"], outputs: ["mm"] });
     }
+    // A layer inside the graph: one that wrote the graph output would be the output projection,
+    // which int4 leaves to float16 (see the next test).
+    graph.addNode({ opType: "Identity", inputs: ["mm"], outputs: ["y"] });
     graph.addOutput("y", "float32", [m, n]);
     return graph.serialize();
   }
@@ -168,6 +176,51 @@ describe("int4 MatMulNBits layout", () => {
     // And close to the float32 original: 4-bit steps of ~0.03 over 40 terms of a unit Gaussian.
     const original = matmul(input, weights, m, k, n).map((value, i) => value + bias(i % n));
     expect(maxAbsDifference(result, original)).toBeLessThan(0.25);
+  });
+
+  it("quantizes blocks symmetrically: zero point 8, each block's largest |w| exactly at -8", () => {
+    const blocks = quantizeBlockwiseInt4(Float32Array.from([0.5, -0.25, 0.125, 0, -1, 0.5, 0.75, 0.25]), 4, 2, false);
+    // Column 0 holds 0.5, 0.125, -1, 0.75 (K = 4, padded to one block): scale -1 / -8, q = w / scale + 8.
+    expect(Array.from(blocks.scales)).toEqual([0.125, -0.0625]);
+    expect(Array.from(blocks.zeroPoints)).toEqual([8, 8]);
+    const nibble = (column: number, row: number) =>
+      ((blocks.packed[column * 16 + (row >> 1)] ?? 0) >> ((row % 2) * 4)) & 0xf;
+    expect([0, 1, 2, 3].map((row) => nibble(0, row))).toEqual([12, 9, 0, 14]);
+    // Column 1 (-0.25, 0, 0.5, 0.25): its larger end is positive, so the scale is negative.
+    expect([0, 1, 2, 3].map((row) => nibble(1, row))).toEqual([12, 8, 0, 4]);
+    // Padding rows hold the zero point.
+    expect(nibble(0, 31)).toBe(8);
+  });
+});
+
+describe("the output projection (a MatMul writing a graph output)", () => {
+  const [k, n] = [64, 32];
+  const build = () => {
+    const graph = new OnnxGraphBuilder({ graphName: "head" });
+    graph.addInput("x", "float32", [1, k]);
+    graph.addFloatInitializer("hidden", [k, k], gaussian(k * k, 21, 0.1));
+    graph.addFloatInitializer("head", [k, n], gaussian(k * n, 22, 0.1));
+    graph.addNode({ opType: "MatMul", inputs: ["x", "hidden"], outputs: ["h"] });
+    graph.addNode({ opType: "MatMul", inputs: ["h", "head"], outputs: ["logits"] });
+    graph.addOutput("logits", "float32", [1, n]);
+    return graph.serialize();
+  };
+  const typeOf = (bytes: Uint8Array, name: string) =>
+    (graphOf(parseModel(bytes)).initializer ?? []).find((tensor) => tensor.name === name)?.dataType;
+  const { FLOAT, FLOAT16, INT8, UINT8 } = onnx.TensorProto.DataType;
+
+  it.each([
+    ["fp16", ["hidden", FLOAT16], ["head", FLOAT]],
+    ["int8", ["hidden_int8", INT8], ["head_fp16", FLOAT16]],
+    ["int4", ["hidden_int4", UINT8], ["head_fp16", FLOAT16]],
+  ] as const)("stays one step more precise than the other layers in %s", async (target, inner, head) => {
+    const outcome = convertModel(build(), target);
+    if (!outcome.ok) throw new Error(outcome.reason);
+    expect(typeOf(outcome.bytes, inner[0])).toBe(inner[1]);
+    expect(typeOf(outcome.bytes, head[0])).toBe(head[1]);
+    const session = await ort.InferenceSession.create(outcome.bytes);
+    const output = await session.run({ x: new ort.Tensor("float32", gaussian(k, 23), [1, k]) });
+    expect(output.logits?.type).toBe("float32");
   });
 });
 

@@ -37,13 +37,18 @@ interface DecoderExpectations {
   maxHaltDiff: number;
 }
 
-// Observed: fp16 ratio 0.5015, diff 0.0145, agreement 0.986, flips at margins <= 0.006, halt 0.0012;
-// int8 ratio 0.2568, diff 0.63, agreement 0.893, flips <= 0.083, halt 0.094;
-// int4 ratio 0.1828, diff 1.07, agreement 0.833, flips <= 0.34, halt 0.23.
+// The output projection (lm_head, and the 512x2 halt head) stays float32 in fp16 and is float16 in
+// int8 and int4 (see weight-candidates.ts). On ref-decoder the 512x512 lm_head is a fifth of the
+// file, so the size ratios are above the project's targets (fp16 0.55, int8 0.30, int4 0.20);
+// those are checked on ref-decoder-large, where it is 2 % (conversion-reference-decoder-large.test.ts).
+// Observed: fp16 ratio 0.6013, diff 0.0145, agreement 1.0, halt 0.0010;
+// int8 ratio 0.3063, diff 0.095, agreement 0.9802, flips at margins < 0.05, halt 0.0066;
+// int4 ratio 0.2506, diff 0.585, agreement 0.9626, flips at margins < 0.05, halt 0.073.
+// (Before: fp16 0.986, int8 0.893, int4 0.833 with every weight at the target precision.)
 const DECODER: Record<ConversionTarget, DecoderExpectations> = {
-  fp16: { maxSizeRatio: 0.55, maxLogitDiff: 0.05, minTop1Agreement: 0.97, maxFlipMargin: 0.02, maxHaltDiff: 0.01 },
-  int8: { maxSizeRatio: 0.3, maxLogitDiff: 1, minTop1Agreement: 0.85, maxFlipMargin: 0.2, maxHaltDiff: 0.2 },
-  int4: { maxSizeRatio: 0.2, maxLogitDiff: 1.6, minTop1Agreement: 0.78, maxFlipMargin: 0.6, maxHaltDiff: 0.4 },
+  fp16: { maxSizeRatio: 0.62, maxLogitDiff: 0.05, minTop1Agreement: 0.999, maxFlipMargin: 0.01, maxHaltDiff: 0.01 },
+  int8: { maxSizeRatio: 0.32, maxLogitDiff: 0.2, minTop1Agreement: 0.97, maxFlipMargin: 0.06, maxHaltDiff: 0.02 },
+  int4: { maxSizeRatio: 0.27, maxLogitDiff: 0.8, minTop1Agreement: 0.95, maxFlipMargin: 0.08, maxHaltDiff: 0.15 },
 };
 const sha256 = (bytes: Uint8Array) => createHash("sha256").update(bytes).digest("hex");
 const TARGETS: readonly ConversionTarget[] = ["fp16", "int8", "int4"];
@@ -98,8 +103,10 @@ describe("conversions of ref-decoder", () => {
       expect(stats.outputBytes).toBe(outcome.bytes.byteLength);
       expect(stats.sizeRatio).toBeLessThanOrEqual(expected.maxSizeRatio);
       expect(stats.convertedInitializers).toBeGreaterThan(0);
-      // Every matrix weight (embedding, projections, lm_head, halt head) was converted.
-      expect(stats.keptFp32Ops).toEqual(target === "fp16" ? expect.arrayContaining(["Softmax", "ReduceMean"]) : []);
+      // Every matrix weight was converted; in fp16 the output projections compute in float32.
+      expect(stats.keptFp32Ops).toEqual(
+        target === "fp16" ? expect.arrayContaining(["Softmax", "ReduceMean", "MatMul"]) : [],
+      );
     });
 
     it("keeps float32 outputs, close to the original, with top-1 flips only at near-ties", async () => {

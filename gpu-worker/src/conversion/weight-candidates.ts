@@ -25,6 +25,21 @@ export interface WeightCandidate {
   /** The axis that indexes output channels: 1 for a MatMul B [K, N], 0 for a Gather table row. */
   channelAxis: 0 | 1;
   uses: WeightUse[];
+  /**
+   * A MatMul/Gemm reading it writes a graph output directly: the model's output projection (a
+   * language model's lm_head), whose error lands on the logits unaveraged. The quantizers keep it
+   * one step more precise than the rest, as bitsandbytes (llm_int8_skip_modules=["lm_head"]),
+   * llama.cpp (output.weight above the rest) and NVIDIA ModelOpt's ONNX int4 quantizer
+   * (nodes_to_exclude=["/lm_head"] by default) do.
+   */
+  outputProjection: boolean;
+}
+
+/** MatMul and Gemm nodes that write a graph output: the layers whose precision the outputs see directly. */
+export function isOutputProjection(node: OnnxTypes.INodeProto, graphOutputs: ReadonlySet<string>): boolean {
+  if (node.domain && node.domain !== "ai.onnx") return false;
+  if (node.opType !== "MatMul" && node.opType !== "Gemm") return false;
+  return (node.output ?? []).some((output) => graphOutputs.has(output));
 }
 
 /** The channel axis this reader needs, or undefined when the reader cannot take a dequantized weight. */
@@ -62,7 +77,8 @@ export function findWeightCandidates(graph: OnnxTypes.IGraphProto): WeightCandid
     const valuesPerScale = first.axis === 1 ? rows : columns;
     if (valuesPerScale < MIN_VALUES_PER_SCALE) continue;
     const uses = readers.map((node, i) => ({ node, kind: axes[i]?.kind ?? first.kind }));
-    candidates.push({ name, tensor, rows, columns, channelAxis: first.axis, uses });
+    const outputProjection = readers.some((node) => isOutputProjection(node, graphOutputs));
+    candidates.push({ name, tensor, rows, columns, channelAxis: first.axis, uses, outputProjection });
   }
   return candidates;
 }
