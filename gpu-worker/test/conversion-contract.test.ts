@@ -225,7 +225,7 @@ describe("enumerateShapes", () => {
 });
 
 describe("verifySourceModel", () => {
-  it("passes ref-decoder at a small primary and warns about shapes past max_context_tokens", async () => {
+  it("passes ref-decoder at a small primary; a shape past max_context_tokens is an error, not run", async () => {
     const version = versionOf(refDecoder, { max_context_tokens: 32 });
     const checked = await verifySourceModel({
       source: version,
@@ -236,14 +236,12 @@ describe("verifySourceModel", () => {
       sessionOptions,
       now: NOW,
     });
-    expect(checked.report).toMatchObject({
-      gates_ok: true,
-      should_pass_ok: true,
-      nice_to_have_ok: false,
-      must_pass_failed: [],
-    });
+    // The primary works, so the version passes; T64 is beyond the model's context: a should-pass failure.
+    expect(checked.report).toMatchObject({ gates_ok: true, should_pass_ok: false, must_pass_failed: [] });
     expect(checked.contract?.primary_ok).toBe(true);
-    expect(checked.warnings).toEqual(["T64 ran but exceeds the version's max_context_tokens (32)"]);
+    expect(checked.report.shape_validation.T64).toMatchObject({ status: "error" });
+    expect(checked.report.shape_validation.T64?.error).toMatch(/exceeds the model's context of 32 tokens/);
+    expect(checked.report.shape_validation.T64?.latency_ms).toBeUndefined();
   });
 
   it("fails the must-pass primary shape gate when the primary shape does not run", async () => {

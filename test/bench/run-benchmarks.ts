@@ -9,6 +9,7 @@
  * - predict latency for one row through the edge;
  * - the generation engine on ref-decoder (generation-engine-bench.ts);
  * - the routing decision, `selectRoute` over 1,000 versions × 64 GPUs (selection-bench.ts);
+ * - conversion (conversion-bench.ts): fp16/int8/int4 of a 54 MB decoder: time, size, agreement, CPU speed;
  * - forwarding (routing-bench.ts): edge overhead at a steady 200 req/s, and load-aware vs
  *   round-robin routing on a skewed fleet of four workers (it starts three extra workers).
  *
@@ -23,16 +24,28 @@ import { freeStackPorts, startLocalStack } from "@modelgate/infra/local-stack";
 import { GenerateResponseSchema, signRequest } from "@modelgate/shared";
 import { openDirectDecoder } from "../support/direct-onnx.js";
 import { type BenchRow, fmt, percentile, timeIt } from "./bench-stats.js";
+import { benchConversion } from "./conversion-bench.js";
 import { benchGenerationEngine } from "./generation-engine-bench.js";
 import { benchRegistrySearch, populateBenchRegistry } from "./registry-search-bench.js";
 import { benchRouting } from "./routing-bench.js";
 import { benchSelection } from "./selection-bench.js";
 import { createWorkerClient } from "./worker-client.js";
 
-const SECTIONS = ["health", "decode", "edge", "keys", "search", "predict", "engine", "selection", "routing"] as const;
+const SECTIONS = [
+  "health",
+  "decode",
+  "edge",
+  "keys",
+  "search",
+  "predict",
+  "engine",
+  "selection",
+  "routing",
+  "conversion",
+] as const;
 type Section = (typeof SECTIONS)[number];
 /** Sections measured in this process alone: they need no local stack. */
-const STACKLESS_SECTIONS: ReadonlySet<Section> = new Set<Section>(["selection"]);
+const STACKLESS_SECTIONS: ReadonlySet<Section> = new Set<Section>(["selection", "conversion"]);
 
 /** The sections `--only a,b` names (all of them without it). */
 function selectedSections(argv: readonly string[]): Set<Section> {
@@ -51,6 +64,11 @@ async function main(): Promise<void> {
   const rows: BenchRow[] = [];
   const notes: string[] = [];
   if (sections.has("selection")) rows.push(...benchSelection());
+  if (sections.has("conversion")) {
+    const conversion = await benchConversion();
+    rows.push(...conversion.rows);
+    notes.push(...conversion.notes);
+  }
   if ([...sections].some((section) => !STACKLESS_SECTIONS.has(section))) {
     await benchOnLocalStack(sections, rows, notes);
   }
