@@ -13,7 +13,7 @@ import {
   buildLargeReferenceDecoder,
 } from "../src/reference-models/reference-decoder-large.js";
 import { REFERENCE_DECODER_CORPUS } from "../src/reference-models/reference-decoder-weights.js";
-import { ReferenceDecoderRunner } from "./reference-models/reference-decoder-runner.js";
+import { ReferenceDecoderRunner, teacherForcedLogits } from "./reference-models/reference-decoder-runner.js";
 
 /** A margin that covers every flip observed (largest 0.05) and still tells a real regression. */
 const TIE_MARGIN = 0.05;
@@ -25,19 +25,6 @@ const EXPECTED: Record<ConversionTarget, { maxSizeRatio: number; minTop1: number
   int8: { maxSizeRatio: 0.3, minTop1: 0.985, minTieAware: 0.995 },
   int4: { maxSizeRatio: 0.2, minTop1: 0.95, minTieAware: 0.98 },
 };
-
-/** Teacher-forced logits of every corpus paragraph, concatenated: [positions, vocab]. */
-async function corpusLogits(runner: ReferenceDecoderRunner, sequences: readonly number[][]): Promise<Float32Array> {
-  const rows: Float32Array[] = [];
-  for (const sequence of sequences) rows.push((await runner.forwardFull(sequence)).logits);
-  const all = new Float32Array(rows.reduce((total, row) => total + row.length, 0));
-  let offset = 0;
-  for (const row of rows) {
-    all.set(row, offset);
-    offset += row.length;
-  }
-  return all;
-}
 
 describe("conversions of ref-decoder-large", () => {
   let model: BuiltLargeReferenceDecoder;
@@ -52,7 +39,7 @@ describe("conversions of ref-decoder-large", () => {
       ...model.tokenizer.tokenizer.encode(paragraph, { add_special_tokens: false }).ids,
     ]);
     positions = sequences.reduce((total, sequence) => total + sequence.length, 0);
-    reference = await corpusLogits(await ReferenceDecoderRunner.create(model.onnx, model.spec), sequences);
+    reference = await teacherForcedLogits(await ReferenceDecoderRunner.create(model.onnx, model.spec), sequences);
   }, 60_000);
 
   it("is ref-decoder with a 4096-wide MLP, about 54 MB", () => {
@@ -70,7 +57,7 @@ describe("conversions of ref-decoder-large", () => {
       const expected = EXPECTED[target];
       expect(outcome.stats.sizeRatio).toBeLessThanOrEqual(expected.maxSizeRatio);
       const runner = await ReferenceDecoderRunner.create(outcome.bytes, model.spec);
-      const converted = await corpusLogits(runner, sequences);
+      const converted = await teacherForcedLogits(runner, sequences);
       const comparison = compareLogits(reference, converted, positions, model.spec.vocabSize, TIE_MARGIN);
       expect(comparison.comparedPositions).toBe(909);
       expect(comparison.top1Agreement).toBeGreaterThanOrEqual(expected.minTop1);

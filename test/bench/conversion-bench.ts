@@ -10,7 +10,10 @@ import { type ConversionTarget, convertModel } from "../../gpu-worker/src/conver
 import { compareLogits } from "../../gpu-worker/src/conversion/top1-agreement.js";
 import { buildLargeReferenceDecoder } from "../../gpu-worker/src/reference-models/reference-decoder-large.js";
 import { REFERENCE_DECODER_CORPUS } from "../../gpu-worker/src/reference-models/reference-decoder-weights.js";
-import { ReferenceDecoderRunner } from "../../gpu-worker/test/reference-models/reference-decoder-runner.js";
+import {
+  ReferenceDecoderRunner,
+  teacherForcedLogits,
+} from "../../gpu-worker/test/reference-models/reference-decoder-runner.js";
 import { type BenchRow, fmt, mark, median } from "./bench-stats.js";
 
 const TARGETS: readonly ConversionTarget[] = ["fp16", "int8", "int4"];
@@ -21,18 +24,6 @@ const TIE_MARGIN = 0.05;
 const SPEED_RUNS = 5;
 const PREFILL_TOKENS = 128;
 const DECODE_TOKENS = 64;
-
-async function corpusLogits(runner: ReferenceDecoderRunner, sequences: readonly number[][]): Promise<Float32Array> {
-  const rows: Float32Array[] = [];
-  for (const sequence of sequences) rows.push((await runner.forwardFull(sequence)).logits);
-  const all = new Float32Array(rows.reduce((total, row) => total + row.length, 0));
-  let offset = 0;
-  for (const row of rows) {
-    all.set(row, offset);
-    offset += row.length;
-  }
-  return all;
-}
 
 interface Speed {
   prefillMs: number;
@@ -64,7 +55,7 @@ export async function benchConversion(): Promise<{ rows: BenchRow[]; notes: stri
   const positions = sequences.reduce((total, sequence) => total + sequence.length, 0);
   const prompt = sequences.flat();
   const original = await ReferenceDecoderRunner.create(model.onnx, model.spec);
-  const reference = await corpusLogits(original, sequences);
+  const reference = await teacherForcedLogits(original, sequences);
   const baseline = await measureSpeed(original, prompt);
   const megabytes = (bytes: number) => `${fmt(bytes / 1e6, 1)} MB`;
   rows.push([
@@ -78,7 +69,7 @@ export async function benchConversion(): Promise<{ rows: BenchRow[]; notes: stri
     const runner = await ReferenceDecoderRunner.create(outcome.bytes, model.spec);
     const comparison = compareLogits(
       reference,
-      await corpusLogits(runner, sequences),
+      await teacherForcedLogits(runner, sequences),
       positions,
       model.spec.vocabSize,
       TIE_MARGIN,

@@ -8,7 +8,6 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { runCli } from "@modelgate/cli/run-cli";
 import { buildReferenceDecoder } from "@modelgate/gpu-worker/reference-models/index";
 import { freeStackPorts, type LocalStack, startLocalStack } from "@modelgate/infra/local-stack";
 import { uploadArtifact } from "@modelgate/infra/seed-demo-models";
@@ -23,6 +22,7 @@ import {
   VersionVerificationViewSchema,
 } from "@modelgate/shared";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runCliInProcess } from "../support/run-cli-in-process.js";
 
 let dataDir: string;
 let stack: LocalStack;
@@ -221,21 +221,7 @@ describe("conversion through the local stack", () => {
   });
 
   it("runs from the CLI: models convert with live progress, then models verify printing every gate", async () => {
-    const cli = async (...argv: string[]) => {
-      let stdout = "";
-      let stderr = "";
-      const code = await runCli(["--url", stack.edgeUrl, "--key", stack.adminKey, ...argv], {
-        env: {},
-        cwd: dataDir,
-        stdout: (s) => {
-          stdout += s;
-        },
-        stderr: (s) => {
-          stderr += s;
-        },
-      });
-      return { code, stdout, stderr };
-    };
+    const cli = (...argv: string[]) => runCliInProcess(stack.edgeUrl, dataDir, ["--key", stack.adminKey, ...argv]);
     const version = String(decoderVersion());
     const converted = await cli(
       "models",

@@ -1,7 +1,6 @@
 import { mkdtemp, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { runCli } from "@modelgate/cli/run-cli";
 import { buildDemoLm, buildSpiralsClassifier } from "@modelgate/gpu-worker/reference-models/index";
 import { freeStackPorts, type LocalStack, startLocalStack } from "@modelgate/infra/local-stack";
 import {
@@ -13,6 +12,7 @@ import {
 } from "@modelgate/shared";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { greedyDecodeDirect, predictDirect } from "../support/direct-onnx.js";
+import { runCliInProcess } from "../support/run-cli-in-process.js";
 
 let dataDir: string;
 let ports: { edgePort: number; workerPort: number; s3Port: number };
@@ -182,21 +182,7 @@ describe("the whole stack started by npm start's launcher", () => {
   });
 
   it("serves the modelgate CLI: models list, generate and predict, with --json", async () => {
-    const cli = async (...argv: string[]) => {
-      let stdout = "";
-      let stderr = "";
-      const code = await runCli(["--url", stack.edgeUrl, ...argv], {
-        env: {},
-        cwd: dataDir,
-        stdout: (s) => {
-          stdout += s;
-        },
-        stderr: (s) => {
-          stderr += s;
-        },
-      });
-      return { code, stdout, stderr };
-    };
+    const cli = (...argv: string[]) => runCliInProcess(stack.edgeUrl, dataDir, argv);
     // No key given and none in <cwd>/.modelgate/admin-key: the edge refuses, exit code 3.
     const withoutKeyFile = await cli("models", "list");
     expect(withoutKeyFile.code).toBe(3);

@@ -14,6 +14,7 @@ import {
   REFERENCE_DECODER_DIMS,
   REFERENCE_DECODER_SEED,
   type ReferenceDecoderSpec,
+  specOf,
 } from "./reference-decoder.js";
 import { buildReferenceDecoderGraph, referenceDecoderIo } from "./reference-decoder-graph.js";
 import {
@@ -53,22 +54,7 @@ export function buildLargeReferenceDecoder(): BuiltLargeReferenceDecoder {
     haltHead,
     docString: `modelgate ${LARGE_REFERENCE_DECODER_NAME}: ref-decoder with a ${dims.intermediateSize}-wide MLP, for benchmarks`,
   });
-  const ids = tokenizer.specialTokenIds;
-  const spec: ReferenceDecoderSpec = {
-    vocabSize: dims.vocabSize,
-    hiddenSize: dims.hiddenSize,
-    numLayers: dims.numLayers,
-    numHeads: dims.numHeads,
-    numKeyValueHeads: dims.numKeyValueHeads,
-    headDim: dims.headDim,
-    maxPositionEmbeddings: dims.maxPositionEmbeddings,
-    bosTokenId: ids["<s>"],
-    eosTokenId: ids["</s>"],
-    padTokenId: ids["<pad>"],
-    botTokenId: ids["<bot>"],
-    eotTokenId: ids["<eot>"],
-    haltHead,
-  };
+  const spec = specOf(tokenizer, dims, haltHead);
   const io = referenceDecoderIo(dims, haltHead);
   const { metrics } = weights;
   const registration: ReferenceRegistration = {

@@ -116,7 +116,12 @@ function hfConfig(dims: ReferenceDecoderDims, spec: ReferenceDecoderSpec): Recor
   };
 }
 
-function specOf(tokenizer: ReferenceTokenizer, dims: ReferenceDecoderDims, haltHead: boolean): ReferenceDecoderSpec {
+/** The numbers the engine needs, for any dims of this architecture (ref-decoder-large reuses it). */
+export function specOf(
+  tokenizer: ReferenceTokenizer,
+  dims: ReferenceDecoderDims,
+  haltHead: boolean,
+): ReferenceDecoderSpec {
   const ids = tokenizer.specialTokenIds;
   return {
     vocabSize: dims.vocabSize,

@@ -188,3 +188,19 @@ export function leftPadBatch(
   });
   return { inputIds, attentionMask, positionIds };
 }
+
+/** Teacher-forced logits of each sequence from its start, concatenated: [positions, vocab]. */
+export async function teacherForcedLogits(
+  runner: ReferenceDecoderRunner,
+  sequences: readonly (readonly number[])[],
+): Promise<Float32Array> {
+  const rows: Float32Array[] = [];
+  for (const sequence of sequences) rows.push((await runner.forwardFull(sequence)).logits);
+  const all = new Float32Array(rows.reduce((total, row) => total + row.length, 0));
+  let offset = 0;
+  for (const row of rows) {
+    all.set(row, offset);
+    offset += row.length;
+  }
+  return all;
+}
