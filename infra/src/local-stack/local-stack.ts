@@ -60,6 +60,12 @@ export async function freeStackPorts(): Promise<Pick<LocalStackOptions, "edgePor
   return { edgePort: await freePort(), workerPort: await freePort(), s3Port: await freePort() };
 }
 
+/**
+ * A worker boots tsx and ONNX Runtime before its first heartbeat: seconds on an idle machine, but
+ * CI runs the edge and worker test projects beside the full-stack tests on two cores.
+ */
+const WORKER_START_TIMEOUT_MS = 90_000;
+
 async function waitForLiveWorker(
   edgeUrl: string,
   adminKey: string,
@@ -145,7 +151,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     };
     const worker: GpuWorkerProcess = await startWorker(workerId, options.workerPort);
     stoppers.push(worker.stop);
-    await waitForLiveWorker(edge.url, secrets.adminKey, workerId, 30_000);
+    await waitForLiveWorker(edge.url, secrets.adminKey, workerId, WORKER_START_TIMEOUT_MS);
     log("seeding demo models (build → upload → register → promote)");
     const seeded = await seedDemoModels({ edgeUrl: edge.url, adminKey: secrets.adminKey });
     return {
@@ -161,7 +167,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       async startExtraWorker(id, port) {
         const extra = await startWorker(id, port);
         stoppers.push(extra.stop);
-        await waitForLiveWorker(edge.url, secrets.adminKey, id, 30_000);
+        await waitForLiveWorker(edge.url, secrets.adminKey, id, WORKER_START_TIMEOUT_MS);
         return extra;
       },
       stop: stopAll,
