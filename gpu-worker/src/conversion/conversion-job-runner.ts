@@ -10,7 +10,12 @@ import type { ArtifactCache } from "../artifacts/artifact-cache.js";
 import type { ObjectStore } from "../artifacts/object-store.js";
 import { type Logger, silentLogger } from "../logger.js";
 import type { PipelineOutput } from "./conversion-pipeline.js";
-import type { FromConversionThread, PipelineProgress, RunConversionMessage } from "./conversion-thread-protocol.js";
+import type {
+  FromConversionThread,
+  PipelineProgress,
+  RunConversionMessage,
+  ToConversionThread,
+} from "./conversion-thread-protocol.js";
 import type { EdgeConversionClient } from "./edge-conversion-client.js";
 import { publishPipelineOutput } from "./publish-pipeline-output.js";
 
@@ -36,7 +41,8 @@ export class ConversionJobRunner {
   #timer: NodeJS.Timeout | undefined;
   #busy = false;
   #stopped = false;
-  #thread: Worker | undefined;
+  /** Ends the pipeline thread in hand at once (the runner does not wait for it to exit). */
+  #abandonThread: (() => void) | undefined;
   /** Resolves when the job in hand (if any) has ended; `stop()` waits for it. */
   #current: Promise<JobEnd> | undefined;
 
@@ -57,7 +63,7 @@ export class ConversionJobRunner {
   async stop(): Promise<void> {
     this.#stopped = true;
     if (this.#timer) clearTimeout(this.#timer);
-    await this.#thread?.terminate();
+    this.#abandonThread?.();
     await this.#current?.catch(() => undefined);
   }
 
@@ -98,15 +104,23 @@ export class ConversionJobRunner {
     this.#logger.info("conversion job claimed", log);
     const lease = new LeaseKeeper(this.#options.client, job, this.#options.workerId, leaseMs, this.#logger);
     lease.report({ step: "download", progress: 0.01, message: `fetching ${source.artifact.uri}` });
+    // Renewing from the start: downloading a multi-gigabyte model can outlast a lease by itself.
+    lease.start(() => this.#abandonThread?.());
     await lease.flush();
-    if (lease.lost) return "abandoned";
+    if (lease.lost) {
+      lease.stop();
+      return "abandoned";
+    }
 
     const sourcePath = await this.#options.artifacts.ensureArtifact(source.artifact);
+    if (lease.lost) {
+      this.#logger.info("conversion job abandoned", { ...log, reason: lease.lostReason ?? "lease lost" });
+      return "abandoned";
+    }
     if (!sourcePath.ok) {
       lease.stop();
       return this.#fail(job, { step: "download", message: sourcePath.error.message });
     }
-    lease.start(() => this.#thread?.terminate());
     const output = await this.#runThread(
       { type: "run", job, source, sourcePath: sourcePath.value, bucket: this.#options.bucket },
       lease,
@@ -172,23 +186,31 @@ export class ConversionJobRunner {
   ): Promise<PipelineOutput | { crashed: string } | undefined> {
     return new Promise((resolve) => {
       const thread = new Worker(CONVERSION_THREAD_ENTRY, { name: `conversion-${message.job.id}` });
-      this.#thread = thread;
       let settled = false;
       const settle = (value: PipelineOutput | { crashed: string } | undefined) => {
         if (settled) return;
         settled = true;
-        this.#thread = undefined;
-        void thread.terminate();
+        this.#abandonThread = undefined;
+        // Never terminate(): a thread stopped inside a native onnxruntime call aborts the whole
+        // process. Asked to cancel, it stops at its next step boundary and exits by itself,
+        // while the runner is already free for the next job.
+        if (value === undefined) thread.postMessage({ type: "cancel" } satisfies ToConversionThread);
         resolve(value);
       };
       thread.on("message", (reply: FromConversionThread) => {
-        if (reply.type === "progress") lease.report(reply);
-        else if (reply.type === "done") settle(reply.output);
+        if (reply.type === "progress") {
+          const { type: _type, ...progress } = reply;
+          lease.report(progress);
+        } else if (reply.type === "done") settle(reply.output);
+        else if (reply.type === "cancelled") settle(undefined);
         else settle({ crashed: reply.message });
       });
       thread.on("error", (error) => settle({ crashed: error.message }));
       thread.on("exit", () => settle(undefined));
-      thread.postMessage(message);
+      this.#abandonThread = () => settle(undefined);
+      // The lease may have been lost between the download and now: do not start the work at all.
+      if (lease.lost) settle(undefined);
+      else thread.postMessage(message);
     });
   }
 }
@@ -254,6 +276,7 @@ class LeaseKeeper {
     }
     this.lost = true;
     this.lostReason = answer.ok ? `the job is ${answer.value.status}` : answer.message;
+    this.logger.info("conversion lease lost; stopping the work", { job_id: this.job.id, reason: this.lostReason });
     this.stop();
     this.#onLost?.();
   }

@@ -12,6 +12,16 @@ export interface RunConversionMessage {
   bucket: string;
 }
 
+/**
+ * Stop at the next step boundary. A thread is never terminated from outside while it works:
+ * terminating one inside a native onnxruntime call aborts the whole worker process.
+ */
+export interface CancelConversionMessage {
+  type: "cancel";
+}
+
+export type ToConversionThread = RunConversionMessage | CancelConversionMessage;
+
 export interface PipelineProgress {
   step: ConversionStep;
   step_detail?: string;
@@ -23,5 +33,7 @@ export interface PipelineProgress {
 export type FromConversionThread =
   | ({ type: "progress" } & PipelineProgress)
   | { type: "done"; output: PipelineOutput }
+  /** Stopped after a cancel message, at a step boundary. */
+  | { type: "cancelled" }
   /** Something the pipeline did not expect (a bug, out of memory): the job fails with it. */
   | { type: "crashed"; message: string };

@@ -1,0 +1,140 @@
+/**
+ * Conversion jobs when things go wrong, on the `npm start` stack with two workers and a short
+ * lease: the worker converting the 54 MB reference decoder is killed (SIGKILL) and the job is
+ * handed to the other worker, which finishes it; a running job that is cancelled is dropped by
+ * its worker and nothing from it reaches the registry.
+ */
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { buildLargeReferenceDecoder } from "@modelgate/gpu-worker/reference-models/reference-decoder-large";
+import { freePort, freeStackPorts, type LocalStack, startLocalStack } from "@modelgate/infra/local-stack";
+import { uploadArtifact } from "@modelgate/infra/seed-demo-models";
+import {
+  type ConversionJob,
+  ConversionJobSchema,
+  ModelHistorySchema,
+  RegisteredVersionSchema,
+  TERMINAL_JOB_STATUSES,
+} from "@modelgate/shared";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
+// Short enough for a quick handover, long enough for renewals through wrangler dev on two busy cores.
+const LEASE_MS = 4000;
+let dataDir: string;
+let stack: LocalStack;
+let version: number;
+const workers = new Map<string, { kill(): Promise<void> }>();
+
+function call(method: string, path: string, body?: unknown): Promise<Response> {
+  return fetch(`${stack.edgeUrl}${path}`, {
+    method,
+    headers: {
+      authorization: `Bearer ${stack.adminKey}`,
+      ...(body === undefined ? {} : { "content-type": "application/json" }),
+    },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+}
+
+async function json(response: Response, status: number): Promise<unknown> {
+  const text = await response.text();
+  expect(response.status, text).toBe(status);
+  return JSON.parse(text);
+}
+
+const getJob = async (id: string) =>
+  ConversionJobSchema.parse(await json(await call("GET", `/v1/conversions/${id}`), 200));
+
+async function waitForJob(
+  id: string,
+  done: (job: ConversionJob) => boolean,
+  timeoutMs: number,
+): Promise<ConversionJob> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const job = await getJob(id);
+    if (done(job)) return job;
+    if (Date.now() > deadline) throw new Error(`job ${id} never got there: ${JSON.stringify(job)}`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+const queue = async (body: Record<string, unknown>) =>
+  ConversionJobSchema.parse(
+    await json(await call("POST", `/v1/models/ref-decoder-large/versions/${version}/conversions`, body), 202),
+  );
+
+beforeAll(async () => {
+  dataDir = await mkdtemp(join(tmpdir(), "modelgate-conversion-resilience-"));
+  stack = await startLocalStack({
+    dataDir,
+    ...(await freeStackPorts()),
+    gpuMonitorIntervalMs: 1000,
+    edgeVars: { MODELGATE_CONVERSION_LEASE_MS: String(LEASE_MS) },
+    workerEnv: { MODELGATE_CONVERSION_POLL_MS: "100" },
+  });
+  workers.set(stack.workerId, stack.worker);
+  workers.set("local-cpu-1", await stack.startExtraWorker("local-cpu-1", await freePort()));
+  const model = buildLargeReferenceDecoder();
+  const artifact = await uploadArtifact(stack.edgeUrl, stack.adminKey, "ref-decoder-large.onnx", model.onnx);
+  const registered = RegisteredVersionSchema.parse(
+    await json(
+      await call("POST", "/v1/models/ref-decoder-large/versions", {
+        ...model.registration,
+        tokenizer: { type: "byte-level", vocab_size: 512, bos_token_id: 1, eos_token_id: 2 },
+        artifact: { ...artifact, format: "onnx" },
+        apply_policy: false,
+      }),
+      201,
+    ),
+  );
+  version = registered.version;
+}, 120_000);
+
+afterAll(async () => {
+  await stack?.stop();
+  await rm(dataDir, { recursive: true, force: true });
+});
+
+describe("conversion jobs under failure", () => {
+  it("hands the job of a killed worker to the other worker, which finishes it", async () => {
+    const queued = await queue({ targets: ["fp16", "int8", "int4"], shapes: [128, 512], primary: 512 });
+    const running = await waitForJob(
+      queued.id,
+      (job) => job.status === "running" && job.worker_id !== undefined,
+      30_000,
+    );
+    const first = running.worker_id ?? "";
+    const victim = workers.get(first);
+    if (victim === undefined) throw new Error(`unknown worker ${first}`);
+    await victim.kill();
+
+    const finished = await waitForJob(queued.id, (job) => TERMINAL_JOB_STATUSES.has(job.status), 90_000);
+    expect(finished.status, JSON.stringify(finished.errors)).toBe("succeeded");
+    expect(finished.attempts).toBe(2);
+    expect(finished.worker_id).not.toBe(first);
+    expect(finished.errors.map((error) => error.message).join("\n")).toMatch(new RegExp(`lease expired.*${first}`));
+    expect(finished.result?.formats.int8?.gates_ok).toBe(true);
+  });
+
+  it("drops a running job that is cancelled: it ends cancelled and nothing from it is recorded", async () => {
+    const queued = await queue({ targets: ["fp16", "int8", "int4"], shapes: [128, 512], primary: 512 });
+    await waitForJob(queued.id, (job) => job.status === "running" && job.progress > 0, 30_000);
+    const cancelled = ConversionJobSchema.parse(
+      await json(await call("POST", `/v1/conversions/${queued.id}/cancel`), 200),
+    );
+    expect(cancelled.status).toBe("cancelled");
+    // Give the worker its next lease renewal (a third of the lease) and then some to notice and stop.
+    await new Promise((resolve) => setTimeout(resolve, LEASE_MS * 2));
+    expect((await getJob(queued.id)).status).toBe("cancelled");
+    const history = ModelHistorySchema.parse(
+      await json(await call("GET", "/v1/models/ref-decoder-large/history"), 200),
+    );
+    expect(history.events.filter((event) => event.job_id === queued.id)).toEqual([]);
+    // The worker is free again: the next job is claimed and finishes.
+    const next = await queue({ targets: ["int8"], shapes: [128], primary: 128 });
+    const done = await waitForJob(next.id, (job) => TERMINAL_JOB_STATUSES.has(job.status), 90_000);
+    expect(done.status, JSON.stringify(done.errors)).toBe("succeeded");
+  });
+});
