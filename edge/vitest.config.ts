@@ -29,6 +29,9 @@ export default defineProject({
           ...EDGE_TEST_SECRETS,
           MODELGATE_MAX_BODY_BYTES: "65536",
           MODELGATE_FORWARD_TIMEOUT_MS: "5000",
+          // Tests write to R2 and Durable Objects directly between requests: no routing caches.
+          MODELGATE_ROUTING_RECORD_CACHE_MS: "0",
+          MODELGATE_ROUTING_VIEW_CACHE_MS: "0",
           MODELGATE_S3_ENDPOINT: s3Endpoint,
           MODELGATE_S3_BUCKET: TEST_S3.bucket,
           MODELGATE_S3_REGION: TEST_S3.region,

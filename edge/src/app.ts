@@ -2,6 +2,7 @@ import { ModelgateError } from "@modelgate/shared";
 import { Hono } from "hono";
 import type { AppEnv } from "./env.js";
 import { problemResponse } from "./http/problem.js";
+import { forgetChangedRoutingState } from "./middleware/forget-routing-state.js";
 import { requestContext } from "./middleware/request-context.js";
 import { analyticsRoutes } from "./routes/analytics.js";
 import { conversionWorkerRoutes } from "./routes/conversion-worker.js";
@@ -26,6 +27,7 @@ export function createEdgeApp(): Hono<AppEnv> {
   // Public and static: mounted before the request context so they answer even when secrets are missing.
   app.route("/", openApiRoutes);
   app.use("*", requestContext);
+  app.use("*", forgetChangedRoutingState);
   app.route("/", modelRoutes);
   app.route("/", modelVersionRoutes);
   app.route("/", workerRoutes);

@@ -25,6 +25,8 @@ export interface EdgeBindings {
   MODELGATE_CIRCUIT_FAILURE_THRESHOLD?: string;
   MODELGATE_CIRCUIT_COOLDOWN_MS?: string;
   MODELGATE_CONVERSION_LEASE_MS?: string;
+  MODELGATE_ROUTING_RECORD_CACHE_MS?: string;
+  MODELGATE_ROUTING_VIEW_CACHE_MS?: string;
   /** S3 (or any S3-compatible store) holding model artifacts; see artifacts/s3-artifact-store.ts. */
   MODELGATE_S3_ENDPOINT?: string;
   /** Where clients reach S3, when it differs from where the edge does (used in presigned URLs). */
@@ -63,6 +65,10 @@ export const EdgeConfigSchema = z.object({
    * that it goes back to the queue (or fails after its last attempt). Workers renew well inside it.
    */
   MODELGATE_CONVERSION_LEASE_MS: z.coerce.number().int().min(100).max(3_600_000).default(30_000),
+  /** How long an isolate reuses a model's record for routing (0: read R2 every request). */
+  MODELGATE_ROUTING_RECORD_CACHE_MS: z.coerce.number().int().min(0).max(60_000).default(1000),
+  /** How long an isolate reuses the pool's fleet view (0: ask the Durable Object every request). */
+  MODELGATE_ROUTING_VIEW_CACHE_MS: z.coerce.number().int().min(0).max(10_000).default(250),
   // Object storage is checked where it is used (artifactStoreFromBindings): an edge without S3
   // still authenticates and serves inference, and uploads/registration answer 503 naming the
   // missing variable. Only the shape of what is set is checked here.

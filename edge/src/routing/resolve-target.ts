@@ -17,6 +17,7 @@ import type { Context } from "hono";
 import type { AppEnv } from "../env.js";
 import { readLiveModel, registryCoordinator } from "../registry/registry-access.js";
 import { unwrapWire } from "../registry/wire-result.js";
+import { modelRecordCache } from "./routing-caches.js";
 import { servedTarget } from "./served-format.js";
 
 export const ENDPOINT_FOR_KIND: Record<ModelKind, string> = {
@@ -47,7 +48,9 @@ export async function resolveTargetVersion(
       },
     ]);
   }
-  const record = await readLiveModel(c.env, parsed.name);
+  const record = await modelRecordCache.get(parsed.name, c.get("config").MODELGATE_ROUTING_RECORD_CACHE_MS, () =>
+    readLiveModel(c.env, parsed.name),
+  );
   if (!record)
     throw new ModelgateError("not_found", `No model named ${parsed.name}.`, [{ field, message: "no such model" }]);
   const version = resolveModelReference(record, parsed);

@@ -25,6 +25,7 @@ import {
   resolveTargetVersion,
   servableVersionsInCategory,
 } from "./resolve-target.js";
+import { forgetRoutingState, routingViewCache } from "./routing-caches.js";
 import { servedModelName } from "./served-format.js";
 
 /**
@@ -75,7 +76,9 @@ export async function routeRequest(
 ): Promise<Response> {
   const config = c.get("config");
   const pool = workerPoolStub(c.env.WORKER_POOL);
-  const { workers, circuits, flags } = await pool.routingView();
+  const { workers, circuits, flags } = await routingViewCache.get("fleet", config.MODELGATE_ROUTING_VIEW_CACHE_MS, () =>
+    pool.routingView(),
+  );
   // Open circuits stay out of the decision; half-open ones may carry one probe.
   const routable = withOutstandingForwards(workers.filter((w) => circuits[w.heartbeat.worker_id]?.position !== "open"));
   const selectionStarted = performance.now();
@@ -135,6 +138,8 @@ export async function routeRequest(
       const circuit = circuits[worker.workerId];
       // A success on a healthy circuit changes nothing: skip the Durable Object call.
       if (succeeded && circuit?.position === "closed" && circuit.consecutiveFailures === 0) return;
+      // The breaker may change state: the next decision here reads it fresh.
+      forgetRoutingState({ fleet: true });
       c.executionCtx.waitUntil(pool.recordForwardOutcome(worker.workerId, succeeded));
     },
   }).catch((error: unknown) => {

@@ -1,0 +1,23 @@
+import { createMiddleware } from "hono/factory";
+import type { AppEnv } from "../env.js";
+import { forgetRoutingState } from "../routing/routing-caches.js";
+
+const READS = new Set(["GET", "HEAD", "OPTIONS"]);
+
+/**
+ * Drops this isolate's routing caches after a request that may have changed what they hold:
+ * registry writes (and conversion results, which land in the registry) for model records; a
+ * heartbeat or a selection-flag change for the fleet view. Other isolates see changes within
+ * the caches' TTLs.
+ */
+export const forgetChangedRoutingState = createMiddleware<AppEnv>(async function forgetChangedRoutingState(c, next) {
+  await next();
+  if (READS.has(c.req.method)) return;
+  const path = c.req.path;
+  const records =
+    path.startsWith("/v1/models/") ||
+    path.startsWith("/internal/conversions/") ||
+    path.startsWith("/v1/admin/registry");
+  const fleet = path === "/internal/workers/heartbeat" || path === "/v1/admin/selection-flags";
+  if (records || fleet) forgetRoutingState({ records, fleet });
+});

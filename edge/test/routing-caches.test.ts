@@ -1,0 +1,124 @@
+/**
+ * The per-isolate routing caches, inside workerd with real R2 and Durable Objects. The other
+ * edge tests run with the caches off (they change storage between requests); here the app runs
+ * with long TTLs to show what the caches keep and what drops them: a registry write or a
+ * heartbeat through this isolate is visible to the very next routed request.
+ */
+import { createExecutionContext, env, reset, waitOnExecutionContext } from "cloudflare:test";
+import { afterEach, beforeEach, describe, expect, inject, it } from "vitest";
+import { createEdgeApp } from "../src/app.js";
+import { IsolateCache } from "../src/routing/routing-caches.js";
+import { ADMIN, causalLmRegistration, heartbeat, WORKER_TOKEN } from "./support/requests.js";
+
+const app = createEdgeApp();
+// The test bindings with long cache TTLs (bindings are not own enumerable properties: derive, don't spread).
+const cachedEnv: typeof env = Object.assign(Object.create(env) as typeof env, {
+  MODELGATE_ROUTING_RECORD_CACHE_MS: "60000",
+  MODELGATE_ROUTING_VIEW_CACHE_MS: "10000",
+});
+
+async function cachedCall(method: string, path: string, key: string, body?: unknown): Promise<Response> {
+  const ctx = createExecutionContext();
+  const response = await app.fetch(
+    new Request(`https://edge.test${path}`, {
+      method,
+      headers: {
+        authorization: `Bearer ${key}`,
+        ...(body === undefined ? {} : { "content-type": "application/json" }),
+      },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    }),
+    cachedEnv,
+    ctx,
+  );
+  await waitOnExecutionContext(ctx);
+  return response;
+}
+
+async function registerAndPromote(): Promise<number> {
+  const registered = await cachedCall("POST", "/v1/models/demo-lm/versions", ADMIN, causalLmRegistration());
+  expect(registered.status, await registered.clone().text()).toBe(201);
+  const { version } = (await registered.json()) as { version: number };
+  const promoted = await cachedCall("POST", `/v1/models/demo-lm/versions/${version}/stage`, ADMIN, {
+    stage: "Production",
+  });
+  expect(promoted.status).toBe(200);
+  return version;
+}
+
+const generate = () => cachedCall("POST", "/v1/generate", ADMIN, { model: "demo-lm", prompt: "hi", max_new_tokens: 2 });
+
+beforeEach(async () => {
+  await registerAndPromote();
+});
+afterEach(() => reset());
+
+describe("routing caches (on)", () => {
+  it("serves a newly promoted version at once when the promotion went through this isolate", async () => {
+    await cachedCall(
+      "POST",
+      "/internal/workers/heartbeat",
+      WORKER_TOKEN,
+      heartbeat({ worker_id: "w1", url: inject("standInWorkerUrl") }),
+    );
+    const first = await generate();
+    expect(first.headers.get("x-modelgate-model")).toBe("demo-lm@1");
+    const second = await registerAndPromote();
+    const after = await generate();
+    expect(after.headers.get("x-modelgate-model")).toBe(`demo-lm@${second}`);
+  });
+
+  it("sees a heartbeat through this isolate at once: a newly idle worker takes the next request", async () => {
+    const url = inject("standInWorkerUrl");
+    await cachedCall(
+      "POST",
+      "/internal/workers/heartbeat",
+      WORKER_TOKEN,
+      heartbeat({ worker_id: "busy", url, queue_depth: 0 }),
+    );
+    expect((await generate()).headers.get("x-modelgate-worker")).toBe("busy");
+    await cachedCall(
+      "POST",
+      "/internal/workers/heartbeat",
+      WORKER_TOKEN,
+      heartbeat({ worker_id: "busy", url, queue_depth: 40 }),
+    );
+    await cachedCall(
+      "POST",
+      "/internal/workers/heartbeat",
+      WORKER_TOKEN,
+      heartbeat({ worker_id: "idle", url, queue_depth: 0 }),
+    );
+    expect((await generate()).headers.get("x-modelgate-worker")).toBe("idle");
+  });
+});
+
+describe("IsolateCache", () => {
+  it("shares one load between concurrent misses, keeps it for the TTL, and reloads after", async () => {
+    const cache = new IsolateCache<string, number>(8);
+    let loads = 0;
+    const load = async () => ++loads;
+    const [a, b] = await Promise.all([cache.get("k", 100, load, 0), cache.get("k", 100, load, 0)]);
+    expect([a, b, loads]).toEqual([1, 1, 1]);
+    expect(await cache.get("k", 100, load, 99)).toBe(1);
+    expect(await cache.get("k", 100, load, 100)).toBe(2);
+    cache.clear();
+    expect(await cache.get("k", 100, load, 101)).toBe(3);
+  });
+
+  it("does not keep a failed load, and with a TTL of 0 always loads", async () => {
+    const cache = new IsolateCache<string, number>(8);
+    let calls = 0;
+    const failing = async () => {
+      calls++;
+      throw new Error("storage down");
+    };
+    await expect(cache.get("k", 1000, failing, 0)).rejects.toThrow("storage down");
+    await expect(cache.get("k", 1000, failing, 1)).rejects.toThrow("storage down");
+    expect(calls).toBe(2);
+    let loads = 0;
+    await cache.get("x", 0, async () => ++loads);
+    await cache.get("x", 0, async () => ++loads);
+    expect(loads).toBe(2);
+  });
+});
