@@ -10,8 +10,9 @@ export interface ArtifactVerifier {
 }
 
 /**
- * Deletes an artifact's object from storage (`purge=true` on delete). Only called after the
- * registry has checked that no remaining version references the same sha256.
+ * Deletes an object from storage (`purge=true` on delete: an artifact, converted artifact or
+ * pipeline file). Only called after the registry has checked that no remaining version
+ * references the same sha256.
  */
 export interface ArtifactPurger {
   purge(artifact: Pick<Artifact, "uri" | "sha256">): Promise<Result<void>>;

@@ -120,7 +120,8 @@ export const modelRouteSpecs: readonly RouteSpec[] = [
     description:
       "Deletes every version and alias. The model stays as a tombstone so its history remains readable and " +
       "version numbers are never reused. A model with a Production version needs `force=true`. With " +
-      "`purge=true` the artifacts are deleted from object storage too, except ones another live version shares.",
+      "`purge=true` the artifacts, converted formats and pipeline files are deleted from object storage too, " +
+      "except objects a live version still references.",
     pathParams: ModelNameParamsSchema,
     query: DeleteQuerySchema,
     responses: {
@@ -298,8 +299,8 @@ export const modelRouteSpecs: readonly RouteSpec[] = [
     summary: "Delete a model version",
     description:
       "Removes the version and the aliases that point at it; its number is never reused. A Production version " +
-      "needs `force=true`. With `purge=true` the artifact is deleted from object storage too, unless another " +
-      "live version shares it.",
+      "needs `force=true`. With `purge=true` its artifact, converted formats and pipeline files are deleted from " +
+      "object storage too, except objects a live version still references.",
     pathParams: VersionNumberParamsSchema,
     query: DeleteQuerySchema,
     responses: {

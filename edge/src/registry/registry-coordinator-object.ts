@@ -31,6 +31,7 @@ import {
 } from "./registry-mutations.js";
 import { RegistryWriter } from "./registry-writer.js";
 import { changeStage, type StageChangeInput } from "./stage-change.js";
+import { purgeableFiles } from "./version-files.js";
 import { toWire, type WireResult } from "./wire-result.js";
 
 /**
@@ -236,14 +237,18 @@ export class RegistryCoordinator extends RegistryWriter {
       if (!deletion.ok) return deletion;
       const purged: string[] = [];
       if (purge) {
-        // Content-addressed artifacts may be shared: only delete ones no live version uses.
+        // Content-addressed objects may be shared (the same weights or report in another
+        // version): the index already reflects the deletion, so only objects no live version
+        // references are deleted. The record was written first, so a failure here leaves at
+        // worst an orphaned object, never a live version pointing at a deleted one.
         const store = this.artifactStore();
-        for (const version of deletion.value) {
-          const { sha256 } = version.artifact;
-          if (purged.includes(sha256) || this.index.countArtifactUsers(sha256) > 0) continue;
-          const result = await store.purge(version.artifact);
+        const seen = new Set<string>();
+        for (const file of deletion.value.flatMap(purgeableFiles)) {
+          if (seen.has(file.uri) || this.index.countFileUsers(file.sha256) > 0) continue;
+          seen.add(file.uri);
+          const result = await store.purge(file);
           if (!result.ok) return result;
-          purged.push(sha256);
+          if (!purged.includes(file.sha256)) purged.push(file.sha256);
         }
       }
       return ok({ removed: deletion.value.map((v) => v.version), purged });

@@ -14,6 +14,7 @@ import {
   type VersionSearchPage,
   type VersionSearchQuery,
 } from "@modelgate/shared";
+import { referencedSha256s } from "./version-files.js";
 
 const SCHEMA = [
   `CREATE TABLE IF NOT EXISTS registry_versions (
@@ -28,7 +29,18 @@ const SCHEMA = [
   "CREATE INDEX IF NOT EXISTS registry_versions_created ON registry_versions (created_at)",
   "CREATE INDEX IF NOT EXISTS registry_versions_sha256 ON registry_versions (sha256)",
   "CREATE TABLE IF NOT EXISTS registry_index_state (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+  // Every sha256 a live version references (artifact, tokenizer, converted formats, pipeline files),
+  // so a purge can tell whether an object is still in use with one indexed lookup.
+  `CREATE TABLE IF NOT EXISTS registry_version_files (
+     name TEXT NOT NULL, version INTEGER NOT NULL, sha256 TEXT NOT NULL, PRIMARY KEY (name, version, sha256))`,
+  "CREATE INDEX IF NOT EXISTS registry_version_files_sha256 ON registry_version_files (sha256)",
 ];
+
+/**
+ * Bumped whenever the index gains data older builds did not store: an index built by an older
+ * edge (no `registry_version_files` rows) is rebuilt from R2 on start-up instead of being trusted.
+ */
+const INDEX_FORMAT = "2";
 
 type SqlValue = string | number | null;
 
@@ -54,11 +66,15 @@ export class RegistrySearchIndex {
   }
 
   isBuilt(): boolean {
-    return this.sql.exec("SELECT value FROM registry_index_state WHERE key = 'built'").toArray().length > 0;
+    const rows = this.sql
+      .exec<{ value: string }>("SELECT value FROM registry_index_state WHERE key = 'format'")
+      .toArray();
+    return rows[0]?.value === INDEX_FORMAT;
   }
 
   markBuilt(at: string): void {
     this.sql.exec("INSERT OR REPLACE INTO registry_index_state (key, value) VALUES ('built', ?)", at);
+    this.sql.exec("INSERT OR REPLACE INTO registry_index_state (key, value) VALUES ('format', ?)", INDEX_FORMAT);
   }
 
   /** Replaces a model's rows unless the index already holds a newer revision of it. */
@@ -72,6 +88,7 @@ export class RegistrySearchIndex {
         .one().revision;
       if (indexed !== null && indexed > record.revision) return;
       this.sql.exec("DELETE FROM registry_versions WHERE name = ?", record.name);
+      this.sql.exec("DELETE FROM registry_version_files WHERE name = ?", record.name);
       const aliasesOf = (version: number) =>
         Object.entries(record.aliases)
           .filter(([, target]) => target === version)
@@ -115,19 +132,31 @@ export class RegistrySearchIndex {
           version.updated_at,
           JSON.stringify(item),
         );
+        for (const sha256 of referencedSha256s(version)) {
+          this.sql.exec(
+            "INSERT INTO registry_version_files (name, version, sha256) VALUES (?, ?, ?)",
+            version.name,
+            version.version,
+            sha256,
+          );
+        }
       }
     });
   }
 
   clear(): void {
     this.sql.exec("DELETE FROM registry_versions");
+    this.sql.exec("DELETE FROM registry_version_files");
     this.sql.exec("DELETE FROM registry_index_state");
   }
 
-  /** How many live versions use an artifact: a purge only deletes unshared artifacts. */
-  countArtifactUsers(sha256: string): number {
+  /**
+   * How many live versions reference an object (as artifact, tokenizer file, converted artifact
+   * or pipeline file): a purge only deletes objects no one else uses.
+   */
+  countFileUsers(sha256: string): number {
     return this.sql
-      .exec<{ users: number }>("SELECT count(*) AS users FROM registry_versions WHERE sha256 = ?", sha256)
+      .exec<{ users: number }>("SELECT count(*) AS users FROM registry_version_files WHERE sha256 = ?", sha256)
       .one().users;
   }
 

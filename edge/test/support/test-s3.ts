@@ -64,3 +64,13 @@ export async function deleteTestObject(key: string): Promise<void> {
   const response = await aws.fetch(`${base}/${key}`, { method: "DELETE" });
   await response.body?.cancel();
 }
+
+/** Whether S3 has an object at `key`, by HEAD: what a purge test checks without reading the bytes. */
+export async function testObjectExists(key: string): Promise<boolean> {
+  const { aws, base } = s3();
+  const response = await aws.fetch(`${base}/${key}`, { method: "HEAD" });
+  await response.body?.cancel();
+  if (response.status === 404) return false;
+  if (!response.ok) throw new Error(`HEAD ${key} failed: ${response.status}`);
+  return true;
+}
