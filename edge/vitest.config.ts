@@ -32,6 +32,8 @@ export default defineProject({
           // Tests write to R2 and Durable Objects directly between requests: no routing caches.
           MODELGATE_ROUTING_RECORD_CACHE_MS: "0",
           MODELGATE_ROUTING_VIEW_CACHE_MS: "0",
+          // Analytics tests read events right after the requests that made them.
+          MODELGATE_ANALYTICS_BATCH_MS: "0",
           MODELGATE_S3_ENDPOINT: s3Endpoint,
           MODELGATE_S3_BUCKET: TEST_S3.bucket,
           MODELGATE_S3_REGION: TEST_S3.region,

@@ -27,6 +27,7 @@ export interface EdgeBindings {
   MODELGATE_CONVERSION_LEASE_MS?: string;
   MODELGATE_ROUTING_RECORD_CACHE_MS?: string;
   MODELGATE_ROUTING_VIEW_CACHE_MS?: string;
+  MODELGATE_ANALYTICS_BATCH_MS?: string;
   /** S3 (or any S3-compatible store) holding model artifacts; see artifacts/s3-artifact-store.ts. */
   MODELGATE_S3_ENDPOINT?: string;
   /** Where clients reach S3, when it differs from where the edge does (used in presigned URLs). */
@@ -69,6 +70,8 @@ export const EdgeConfigSchema = z.object({
   MODELGATE_ROUTING_RECORD_CACHE_MS: z.coerce.number().int().min(0).max(60_000).default(1000),
   /** How long an isolate reuses the pool's fleet view (0: ask the Durable Object every request). */
   MODELGATE_ROUTING_VIEW_CACHE_MS: z.coerce.number().int().min(0).max(10_000).default(250),
+  /** Selection events are written to D1 in batches collected over this window (0: one write per request). */
+  MODELGATE_ANALYTICS_BATCH_MS: z.coerce.number().int().min(0).max(10_000).default(500),
   // Object storage is checked where it is used (artifactStoreFromBindings): an edge without S3
   // still authenticates and serves inference, and uploads/registration answer 503 naming the
   // missing variable. Only the shape of what is set is checked here.

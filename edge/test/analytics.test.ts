@@ -4,7 +4,7 @@ import { Hono } from "hono";
 import { afterEach, describe, expect, inject, it } from "vitest";
 import { recordSelectionEvent, writeSelectionEvent } from "../src/analytics/selection-events.js";
 import { createEdgeApp } from "../src/app.js";
-import type { AppEnv } from "../src/env.js";
+import { type AppEnv, EdgeConfigSchema } from "../src/env.js";
 import {
   ADMIN,
   call,
@@ -13,6 +13,7 @@ import {
   registerAndPromote,
   sendHeartbeat,
 } from "./support/requests.js";
+import { EDGE_TEST_SECRETS } from "./support/secrets.js";
 
 afterEach(() => reset());
 
@@ -308,6 +309,27 @@ describe("recordSelectionEvent", () => {
     expect(result.categories).toEqual([
       { task_category: "later", total: 1, models: [{ selected_model: "coder@2", usage_count: 1, share: 1 }] },
     ]);
+  });
+
+  it("batches events over a window into one D1 write held open by the request that opened it", async () => {
+    const batching = new Hono<AppEnv>()
+      .use(async (c, next) => {
+        c.set("config", EdgeConfigSchema.parse({ ...EDGE_TEST_SECRETS, MODELGATE_ANALYTICS_BATCH_MS: "50" }));
+        await next();
+      })
+      .get("/:category", (c) => {
+        recordSelectionEvent(c, event({ task_category: c.req.param("category") }));
+        return c.text("answered");
+      });
+    const contexts = [createExecutionContext(), createExecutionContext(), createExecutionContext()];
+    for (const [i, ctx] of contexts.entries()) {
+      expect((await batching.fetch(new Request(`https://edge.test/batch${i}`), env, ctx)).status).toBe(200);
+    }
+    // Nothing is written until the window closes; then all three land together.
+    expect((await analysis<ModelsPerCategory>("models-per-category")).categories).toEqual([]);
+    for (const ctx of contexts) await waitOnExecutionContext(ctx);
+    const recorded = (await analysis<ModelsPerCategory>("models-per-category")).categories.map((c) => c.task_category);
+    expect(recorded.sort()).toEqual(["batch0", "batch1", "batch2"]);
   });
 
   it("never fails the request: an invalid event is logged and dropped", async () => {
