@@ -163,14 +163,16 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const failing = createServer((_request, response) =>
     send(response, 503, { detail: "stack trace: secret internals" }),
   );
+  // Keeps its port for the whole run (a closed port could be taken by another test's server,
+  // which then answers instead of refusing) and drops every connection at once, as a worker
+  // that crashed while accepting would.
   const unreachable = createServer();
+  unreachable.on("connection", (socket) => socket.destroy());
   const [standInWorkerUrl, failingWorkerUrl, unreachableWorkerUrl] = await Promise.all([
     listen(standIn),
     listen(failing),
     listen(unreachable),
   ]);
-  // Closed at once: its port now refuses connections, like a crashed worker.
-  await new Promise((resolve) => unreachable.close(resolve));
   project.provide("standInWorkerUrl", standInWorkerUrl);
   project.provide("failingWorkerUrl", failingWorkerUrl);
   project.provide("unreachableWorkerUrl", unreachableWorkerUrl);
@@ -178,6 +180,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
     await Promise.all([
       new Promise((resolve) => standIn.close(resolve)),
       new Promise((resolve) => failing.close(resolve)),
+      new Promise((resolve) => unreachable.close(resolve)),
     ]);
   };
 }
