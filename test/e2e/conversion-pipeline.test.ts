@@ -23,6 +23,7 @@ import {
 } from "@modelgate/shared";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCliInProcess } from "../support/run-cli-in-process.js";
+import { callEdge, jsonWithStatus } from "../support/stack-calls.js";
 
 let dataDir: string;
 let stack: LocalStack;
@@ -43,22 +44,8 @@ afterAll(async () => {
   await rm(dataDir, { recursive: true, force: true });
 });
 
-function call(method: string, path: string, body?: unknown): Promise<Response> {
-  return fetch(`${stack.edgeUrl}${path}`, {
-    method,
-    headers: {
-      authorization: `Bearer ${stack.adminKey}`,
-      ...(body === undefined ? {} : { "content-type": "application/json" }),
-    },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-}
-
-async function json(response: Response, status: number): Promise<unknown> {
-  const text = await response.text();
-  expect(response.status, text).toBe(status);
-  return JSON.parse(text);
-}
+const call = (method: string, path: string, body?: unknown) => callEdge(stack, method, path, body);
+const json = jsonWithStatus;
 
 /** Queues a job and follows it to the end, keeping every state it was seen in. */
 async function convert(name: string, version: number, body: Record<string, unknown>) {
@@ -80,7 +67,7 @@ async function convert(name: string, version: number, body: Record<string, unkno
 const decoderVersion = () => stack.seeded.find((model) => model.name === "ref-decoder")?.version ?? 1;
 
 describe("conversion through the local stack", () => {
-  it("converts the reference LM to fp16, int8 and int4, records formats and gates, and serves @…:int8", async () => {
+  it("converts the reference LM to fp16, int8 and int4, records formats and gates, and serves each as @…:<format>", async () => {
     const version = decoderVersion();
     const { job, seen } = await convert("ref-decoder", version, {
       targets: ["fp16", "int8", "int4"],
@@ -110,15 +97,19 @@ describe("conversion through the local stack", () => {
     }
     expect(view.formats.int8?.summary.gates_ok).toBe(true);
 
-    const served = await call("POST", "/v1/generate", {
-      model: `ref-decoder@${version}:int8`,
-      prompt: "A request arrives at the edge",
-      max_new_tokens: 12,
-      temperature: 0,
-    });
-    const answer = GenerateResponseSchema.parse(await json(served, 200));
-    expect(served.headers.get("x-modelgate-model")).toBe(`ref-decoder@${version}:int8`);
-    expect(answer.token_ids.length).toBeGreaterThan(0);
+    // Every format runs through the generation engine (KV cache in and out stays float32).
+    for (const format of ["int8", "fp16", "int4"] as const) {
+      const served = await call("POST", "/v1/generate", {
+        model: `ref-decoder@${version}:${format}`,
+        prompt: "A request arrives at the edge",
+        max_new_tokens: 12,
+        temperature: 0,
+      });
+      const answer = GenerateResponseSchema.parse(await json(served, 200));
+      expect(served.headers.get("x-modelgate-model")).toBe(`ref-decoder@${version}:${format}`);
+      expect(answer.token_ids.length).toBeGreaterThan(0);
+      expect(answer.halt_probability).toBeGreaterThanOrEqual(0);
+    }
 
     const history = ModelHistorySchema.parse(await json(await call("GET", "/v1/models/ref-decoder/history"), 200));
     const recorded = history.events.filter(

@@ -18,6 +18,7 @@ import {
   TERMINAL_JOB_STATUSES,
 } from "@modelgate/shared";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { callEdge, jsonWithStatus } from "../support/stack-calls.js";
 
 // Short enough for a quick handover, long enough for renewals through wrangler dev on two busy cores.
 const LEASE_MS = 4000;
@@ -26,22 +27,8 @@ let stack: LocalStack;
 let version: number;
 const workers = new Map<string, { kill(): Promise<void> }>();
 
-function call(method: string, path: string, body?: unknown): Promise<Response> {
-  return fetch(`${stack.edgeUrl}${path}`, {
-    method,
-    headers: {
-      authorization: `Bearer ${stack.adminKey}`,
-      ...(body === undefined ? {} : { "content-type": "application/json" }),
-    },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-}
-
-async function json(response: Response, status: number): Promise<unknown> {
-  const text = await response.text();
-  expect(response.status, text).toBe(status);
-  return JSON.parse(text);
-}
+const call = (method: string, path: string, body?: unknown) => callEdge(stack, method, path, body);
+const json = jsonWithStatus;
 
 const getJob = async (id: string) =>
   ConversionJobSchema.parse(await json(await call("GET", `/v1/conversions/${id}`), 200));
