@@ -19,6 +19,9 @@ import type {
 import type { EdgeConversionClient } from "./edge-conversion-client.js";
 import { publishPipelineOutput } from "./publish-pipeline-output.js";
 
+/** Step changes are reported at most this often (renewals carry the rest). */
+const PROGRESS_MIN_INTERVAL_MS = 500;
+
 export const CONVERSION_THREAD_ENTRY = new URL("./conversion-thread-bootstrap.mjs", import.meta.url);
 
 export interface ConversionJobRunnerOptions {
@@ -224,6 +227,7 @@ class LeaseKeeper {
   #timer: NodeJS.Timeout | undefined;
   #onLost: (() => void) | undefined;
   #sending: Promise<void> | undefined;
+  #lastSentAt = 0;
   lost = false;
   lostReason: string | undefined;
 
@@ -241,8 +245,16 @@ class LeaseKeeper {
     return this.#latest.step;
   }
 
+  /**
+   * Records the latest progress; a new step (or target) is also sent at once, at most every
+   * PROGRESS_MIN_INTERVAL_MS, so someone following the job sees it move between renewals.
+   */
   report(progress: PipelineProgress): void {
+    const changed = progress.step !== this.#latest.step || progress.step_detail !== this.#latest.step_detail;
     this.#latest = progress;
+    if (changed && this.#timer !== undefined && Date.now() - this.#lastSentAt >= PROGRESS_MIN_INTERVAL_MS) {
+      void this.flush();
+    }
   }
 
   start(onLost: () => void): void {
@@ -267,6 +279,7 @@ class LeaseKeeper {
 
   async #send(): Promise<void> {
     if (this.lost) return;
+    this.#lastSentAt = Date.now();
     const answer = await this.client.progress(this.job.id, { worker_id: this.workerId, ...this.#latest });
     if (answer.ok && answer.value.status === "running") return;
     if (!answer.ok && (answer.status === 0 || answer.status >= 500)) {
