@@ -85,7 +85,13 @@ describe("conversion through the local stack", () => {
       await json(await call("GET", `/v1/models/ref-decoder/versions/${version}/verification`), 200),
     );
     expect(view.source?.summary.gates_ok).toBe(true);
-    expect(view.source?.contract?.model_arch).toMatchObject({ use_halt_head: true, use_kv_cache: true });
+    // latent_mode comes from the model's tokenizer.json (<bot>/<eot>), which the worker fetches with the model.
+    expect(view.source?.contract?.model_arch).toMatchObject({
+      use_halt_head: true,
+      use_kv_cache: true,
+      latent_mode: true,
+    });
+    expect(view.source?.summary.should_pass_ok).toBe(true);
     expect(view.source?.contract?.shape_validation.T1024?.status).toBe("ok");
     for (const target of ["fp16", "int8", "int4"] as const) {
       const format = view.formats[target];

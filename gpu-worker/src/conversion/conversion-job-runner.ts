@@ -124,8 +124,22 @@ export class ConversionJobRunner {
       lease.stop();
       return this.#fail(job, { step: "download", message: sourcePath.error.message });
     }
+    // The tokenizer says whether the model has latent-span markers (the contract's latent_mode).
+    const tokenizerFile = source.tokenizer?.type === "hf-tokenizer" ? source.tokenizer.tokenizer_json : undefined;
+    const tokenizerPath = tokenizerFile ? await this.#options.artifacts.ensureArtifact(tokenizerFile) : undefined;
+    if (tokenizerPath !== undefined && !tokenizerPath.ok) {
+      lease.stop();
+      return this.#fail(job, { step: "download", message: `tokenizer.json: ${tokenizerPath.error.message}` });
+    }
     const output = await this.#runThread(
-      { type: "run", job, source, sourcePath: sourcePath.value, bucket: this.#options.bucket },
+      {
+        type: "run",
+        job,
+        source,
+        sourcePath: sourcePath.value,
+        ...(tokenizerPath?.ok ? { tokenizerPath: tokenizerPath.value } : {}),
+        bucket: this.#options.bucket,
+      },
       lease,
     );
     if (lease.lost || output === undefined) {

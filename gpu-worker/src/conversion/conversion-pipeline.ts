@@ -28,6 +28,8 @@ export interface PipelineInput {
   job: ConversionJob;
   source: ModelVersion;
   sourceBytes: Uint8Array;
+  /** The model's tokenizer.json, when it has one: the contract reads `<bot>`/`<eot>` (latent mode) from it. */
+  tokenizerJson?: string;
   /** Where files will be stored, so the manifest can name them: `s3://<bucket>/artifacts/sha256/<sha>`. */
   uriFor: (sha256: string) => string;
 }
@@ -60,7 +62,14 @@ export async function runConversionPipeline(
   const primaryShape = shapeKey(job.primary);
 
   onProgress({ step: "contract", progress: at(0), message: `checking the original at ${job.shapes.length} shapes` });
-  const checked = await verifySourceModel({ source, bytes: sourceBytes, shapes: job.shapes, primary: job.primary });
+  const tokenizer = input.tokenizerJson === undefined ? {} : { tokenizerJson: input.tokenizerJson };
+  const checked = await verifySourceModel({
+    source,
+    bytes: sourceBytes,
+    shapes: job.shapes,
+    primary: job.primary,
+    ...tokenizer,
+  });
   const sourceFiles: Partial<PipelineFileBytes> = {};
   if (checked.contract) {
     const files = buildDeploymentFiles({
@@ -111,6 +120,7 @@ export async function runConversionPipeline(
       message: `${target} is ${ratio}× the original; comparing with fp32`,
     });
     const verified = await verifyConvertedFormat({
+      ...tokenizer,
       source,
       target,
       original: sourceBytes,

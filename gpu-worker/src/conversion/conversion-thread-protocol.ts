@@ -8,6 +8,8 @@ export interface RunConversionMessage {
   source: ModelVersion;
   /** The verified source artifact in the local cache. */
   sourcePath: string;
+  /** The verified tokenizer.json in the local cache, for models with a Hugging Face tokenizer. */
+  tokenizerPath?: string;
   /** The bucket the runner will store files in (the manifest names each file's final URI). */
   bucket: string;
 }

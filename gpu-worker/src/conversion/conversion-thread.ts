@@ -21,10 +21,13 @@ let started = false;
 async function run(message: RunConversionMessage): Promise<void> {
   try {
     const sourceBytes = new Uint8Array(await readFile(message.sourcePath));
+    const tokenizerJson =
+      message.tokenizerPath === undefined ? undefined : await readFile(message.tokenizerPath, "utf8");
     const input = {
       job: message.job,
       source: message.source,
       sourceBytes,
+      ...(tokenizerJson === undefined ? {} : { tokenizerJson }),
       uriFor: (sha256: string) => `s3://${message.bucket}/artifacts/sha256/${sha256}`,
     };
     const output = await runConversionPipeline(input, (progress) => {
