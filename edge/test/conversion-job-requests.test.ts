@@ -24,6 +24,24 @@ describe("validation", () => {
     await expectProblem(await call("POST", path, { key: ADMIN, rawBody: "{", headers: {} }), 400);
   });
 
+  it("refuses the same target for a version while a job for it is queued or running (409 naming targets)", async () => {
+    await registerModel("demo-lm");
+    const first = await requestConversion("demo-lm", ["int8", "fp16"]);
+    const again = await expectProblem(
+      await call("POST", "/v1/models/demo-lm/versions/1/conversions", {
+        key: ADMIN,
+        body: { targets: ["int4", "int8"] },
+      }),
+      409,
+    );
+    expect(again.errors?.map((e) => e.field)).toEqual(["targets"]);
+    expect(again.detail).toContain(first.id);
+    // Another target is more work, not a repeat; once the first job ends, int8 may be queued again.
+    await requestConversion("demo-lm", ["int4"]);
+    await call("POST", `/v1/conversions/${first.id}/cancel`, { key: ADMIN });
+    expect((await requestConversion("demo-lm", ["int8"])).status).toBe("queued");
+  });
+
   it("answers 404 for an unknown model, version or job, and 400 for a malformed job id", async () => {
     await registerModel("demo-lm");
     const body = { targets: ["int8"] };

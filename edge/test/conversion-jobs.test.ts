@@ -102,7 +102,7 @@ describe("conversion jobs: request → claim → progress → complete", () => {
     await registerModel("model-b");
     const first = await requestConversion("model-a");
     const second = await requestConversion("model-b");
-    const third = await requestConversion("model-a");
+    const third = await requestConversion("model-a", ["fp16"]);
     await claim("worker-a");
     expect((await listJobs("")).map((j) => j.id)).toEqual([third.id, second.id, first.id]);
     expect((await listJobs("?model=model-a")).map((j) => j.id)).toEqual([third.id, first.id]);

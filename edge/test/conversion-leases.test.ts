@@ -101,7 +101,8 @@ describe("conversion leases", () => {
   it("never gives the same job to two simultaneous claims", async () => {
     await registerModel("demo-lm");
     const jobs: ConversionJob[] = [];
-    for (let n = 0; n < 3; n++) jobs.push(await requestConversion("demo-lm"));
+    // One target each: the same target twice at once is refused as a double submission.
+    for (const target of ["int8", "fp16", "int4"] as const) jobs.push(await requestConversion("demo-lm", [target]));
     const claims = await Promise.all(Array.from({ length: 8 }, (_, n) => claim(`worker-${n}`)));
     const claimed = claims.filter((c): c is ClaimedConversion => c !== undefined);
     expect(claimed.map((c) => c.job.id).sort()).toEqual(jobs.map((j) => j.id).sort());
@@ -110,8 +111,8 @@ describe("conversion leases", () => {
 
   it("claims in request order (FIFO)", async () => {
     await registerModel("demo-lm");
-    const first = await requestConversion("demo-lm");
-    const second = await requestConversion("demo-lm");
+    const first = await requestConversion("demo-lm", ["int8"]);
+    const second = await requestConversion("demo-lm", ["fp16"]);
     expect((await claim("worker-a"))?.job.id).toBe(first.id);
     expect((await claim("worker-b"))?.job.id).toBe(second.id);
   });

@@ -76,6 +76,14 @@ export class ConversionJobTable {
     return row.next ?? undefined;
   }
 
+  /** Queued or running jobs of one model version. */
+  activeFor(model: string, version: number): ConversionJob[] {
+    return this.select(
+      "SELECT doc FROM conversion_jobs WHERE model = ? AND status IN ('queued', 'running') ORDER BY seq",
+      [model],
+    ).filter((job) => job.version === version);
+  }
+
   list(filter: ConversionJobFilter): ConversionJob[] {
     const conditions: string[] = [];
     const params: SqlValue[] = [];

@@ -57,10 +57,26 @@ export class ConversionQueue extends DurableObject<EdgeBindings> {
     request: ConversionRequestInput,
     actor: string,
     now: number = Date.now(),
-  ): Promise<ConversionJob> {
+  ): Promise<WireResult<ConversionJob>> {
+    // The same target twice at once is a double submission, not more work: point at the job.
+    const overlapping = this.jobs
+      .activeFor(model, version)
+      .find((active) => active.targets.some((target) => request.targets.includes(target)));
+    if (overlapping !== undefined) {
+      const shared = overlapping.targets.filter((target) => request.targets.includes(target));
+      return toWire(
+        err(
+          new ModelgateError(
+            "conflict",
+            `${model}@${version} is already being converted to ${shared.join(", ")} by ${overlapping.id} (${overlapping.status}); follow it at /v1/conversions/${overlapping.id} or cancel it first.`,
+            [{ field: "targets", message: `${shared.join(", ")} already queued or running in ${overlapping.id}` }],
+          ),
+        ),
+      );
+    }
     const job = newConversionJob(`cj_${crypto.randomUUID()}`, model, version, request, actor, now);
     this.jobs.insert(job);
-    return job;
+    return toWire(ok(job));
   }
 
   async get(id: string): Promise<WireResult<ConversionJob>> {

@@ -71,7 +71,10 @@ export const conversionRouteSpecs: readonly RouteSpec[] = [
     body: component("ConversionRequest", ConversionRequestSchema),
     responses: {
       202: { description: "Queued.", schema: ConversionJobComponent },
-      ...problemResponses([404], { 404: "No live model with this name, or it has no such version." }),
+      ...problemResponses([404, 409], {
+        404: "No live model with this name, or it has no such version.",
+        409: "A queued or running job of this version already converts one of these targets (named in `detail`).",
+      }),
     },
   },
   {

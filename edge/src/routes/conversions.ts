@@ -41,7 +41,7 @@ export const conversionRoutes = new Hono<AppEnv>()
     if (!record.versions.some((version) => version.version === number)) {
       throw new ModelgateError("not_found", `Model ${name} has no version ${number}.`);
     }
-    const job = await conversionQueue(c.env).enqueue(name, number, request, c.get("principal").id);
+    const job = unwrapWire(await conversionQueue(c.env).enqueue(name, number, request, c.get("principal").id));
     c.header("location", `/v1/conversions/${job.id}`);
     return c.json(job, 202);
   })
