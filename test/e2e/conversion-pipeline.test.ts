@@ -206,6 +206,49 @@ describe("conversion through the local stack", () => {
     expect(ProblemDetailsSchema.parse(await json(refused, 422)).code).toBe("gate_failed");
   });
 
+  it("fails the job of a model missing an output its version declares, and of a primary shape the model cannot take", async () => {
+    // Registered as if it had the halt head, but the graph has no halt_logits.
+    const headless = buildReferenceDecoder({ haltHead: false });
+    const artifact = await uploadArtifact(stack.edgeUrl, stack.adminKey, "headless.onnx", headless.onnx);
+    const registered = ModelVersionSchema.omit({ stage: true })
+      .loose()
+      .parse(
+        await json(
+          await call("POST", "/v1/models/headless-lm/versions", {
+            ...decoder.registration,
+            tokenizer: { type: "byte-level", vocab_size: 512, bos_token_id: 1, eos_token_id: 2 },
+            artifact: { ...artifact, format: "onnx" },
+            apply_policy: false,
+          }),
+          201,
+        ),
+      );
+    const missing = await convert("headless-lm", registered.version, {
+      targets: ["fp16"],
+      shapes: [128],
+      primary: 128,
+    });
+    expect(missing.job.status).toBe("failed");
+    expect(missing.job.errors.at(-1)?.message).toContain("halt_logits");
+
+    // ref-decoder's context is 1024 tokens: T2048 as the primary shape cannot pass.
+    const tooLong = await convert("ref-decoder", decoderVersion(), {
+      targets: ["int8"],
+      shapes: [128, 2048],
+      primary: 2048,
+    });
+    expect(tooLong.job.status).toBe("failed");
+    expect(tooLong.job.errors.at(-1)?.message).toContain("T2048");
+    for (const failed of [missing.job, tooLong.job]) {
+      const history = ModelHistorySchema.parse(
+        await json(await call("GET", `/v1/models/${failed.model}/history`), 200),
+      );
+      expect(
+        history.events.filter((event) => event.action === "conversion_recorded" && event.job_id === failed.id),
+      ).toEqual([]);
+    }
+  });
+
   it("refuses an unknown target and a primary shape not among the shapes, naming the field", async () => {
     const version = decoderVersion();
     const path = `/v1/models/ref-decoder/versions/${version}/conversions`;
