@@ -22,7 +22,12 @@ const DEFAULT_SEQUENCES = 3;
 const MAX_COMPARE_LENGTH = 128;
 const DEFAULT_ROWS = 256;
 const DEFAULT_LATENCY_RUNS = 3;
-export const DEFAULT_RELATIVE_TIE = 1e-3;
+/**
+ * Strict by default: the gate's top-1 agreement is arg-max equality. With the output projection
+ * kept more precise (see convert-model), strict agreement clears every target on the reference
+ * decoders; a caller may still count near-ties of the original as agreeing.
+ */
+export const DEFAULT_RELATIVE_TIE = 0;
 
 export interface ComparisonOptions {
   kind: ModelKind;
@@ -192,7 +197,10 @@ export async function compareSessions(
       latency.converted = await medianLatency(converted, primaryB.value, latencyRuns);
     } catch {}
   }
-  const tieNote = `a top-1 choice the original scores within ${tally.relativeTie} of its spread of its maximum counts as agreeing`;
+  const tieNote =
+    tally.relativeTie > 0
+      ? `a top-1 choice the original scores within ${tally.relativeTie} of its spread of its maximum counts as agreeing`
+      : "top-1 agreement is strict arg-max equality";
   return ok({
     metrics: {
       max_abs_diff: Number.isFinite(tally.maxAbsDiff) ? tally.maxAbsDiff : Number.MAX_VALUE,
