@@ -13,8 +13,10 @@ import {
   type VerificationReport,
 } from "@modelgate/shared";
 import type * as ort from "onnxruntime-node";
+import { argmax } from "../inference/sampling.js";
 import { createSeededRandom } from "../random/seeded-random.js";
 import { buildFeeds, errorText, floatValues, sizeIsSequence } from "./shape-enumeration.js";
+import { rowCosine } from "./top1-agreement.js";
 
 export const DEFAULT_VERIFY_SEED = 6001;
 /** LMs: a few sequences of modest length (long ones add time, not information); tensor models: rows. */
@@ -22,12 +24,6 @@ const DEFAULT_SEQUENCES = 3;
 const MAX_COMPARE_LENGTH = 128;
 const DEFAULT_ROWS = 256;
 const DEFAULT_LATENCY_RUNS = 3;
-/**
- * Strict by default: the gate's top-1 agreement is arg-max equality. With the output projection
- * kept more precise (see convert-model), strict agreement clears every target on the reference
- * decoders; a caller may still count near-ties of the original as agreeing.
- */
-export const DEFAULT_RELATIVE_TIE = 0;
 
 export interface ComparisonOptions {
   kind: ModelKind;
@@ -37,8 +33,6 @@ export interface ComparisonOptions {
   samples?: number;
   latencyRuns?: number;
   vocabSize?: number;
-  /** Near-ties in the original that count as agreement, relative to its output's spread. */
-  relativeTie?: number;
 }
 
 export interface Comparison {
@@ -54,32 +48,14 @@ function primaryOutput(session: ort.InferenceSession): string | undefined {
   return names.find((name) => !name.startsWith("present.") && name !== "halt_logits");
 }
 
-function argmax(values: Float32Array, from: number, length: number): number {
-  let best = 0;
-  for (let i = 1; i < length; i++) if ((values[from + i] ?? 0) > (values[from + best] ?? 0)) best = i;
-  return best;
-}
-
 /**
- * Whether the converted model's top choice is also the original's, up to ties: a choice the
- * original scores within `relativeTie` of its own spread (max − min) below its top counts. Seeded
- * inputs hit many near-flat rows (an unseen context), whose arg-max is decided by rounding noise;
- * flipping between two tokens the original all but ties on loses nothing.
+ * Whether the converted model's top choice is also the original's: strict arg-max agreement,
+ * except that a choice the original scores exactly as high as its top (an exact tie) agrees.
  */
-function topChoiceAgrees(
-  original: Float32Array,
-  converted: Float32Array,
-  from: number,
-  length: number,
-  relativeTie: number,
-) {
+function topChoiceAgrees(original: Float32Array, converted: Float32Array, from: number, length: number): boolean {
   const top = argmax(original, from, length);
   const choice = argmax(converted, from, length);
-  if (top === choice) return true;
-  let min = Number.POSITIVE_INFINITY;
-  for (let i = 0; i < length; i++) min = Math.min(min, original[from + i] ?? 0);
-  const best = original[from + top] ?? 0;
-  return (original[from + choice] ?? Number.NEGATIVE_INFINITY) >= best - relativeTie * (best - min);
+  return (original[from + choice] ?? Number.NEGATIVE_INFINITY) >= (original[from + top] ?? 0);
 }
 
 class Tally {
@@ -89,30 +65,20 @@ class Tally {
   compared = 0;
   haltMaxDiff: number | undefined;
 
-  constructor(readonly relativeTie: number) {}
-
   /** Vectors along the last axis; a one-value vector (a score) agrees when both sit on the same side of 0.5. */
   addVectors(original: Float32Array, converted: Float32Array, width: number): void {
     for (let start = 0; start + width <= original.length; start += width) {
-      let dot = 0;
-      let normA = 0;
-      let normB = 0;
       for (let i = start; i < start + width; i++) {
-        const a = original[i] ?? 0;
-        const b = converted[i] ?? 0;
-        dot += a * b;
-        normA += a * a;
-        normB += b * b;
         // NaN must not hide behind Math.max: a NaN output is as far off as it gets.
-        const diff = Math.abs(a - b);
+        const diff = Math.abs((original[i] ?? 0) - (converted[i] ?? 0));
         this.maxAbsDiff = Number.isNaN(diff) ? Number.POSITIVE_INFINITY : Math.max(this.maxAbsDiff, diff);
       }
-      const cosine = normA === 0 && normB === 0 ? 1 : normA === 0 || normB === 0 ? 0 : dot / Math.sqrt(normA * normB);
+      const cosine = rowCosine(original, converted, start, width);
       this.cosineSum += Number.isFinite(cosine) ? Math.max(-1, Math.min(1, cosine)) : -1;
       const same =
         width === 1
           ? (original[start] ?? 0) >= 0.5 === (converted[start] ?? 0) >= 0.5
-          : topChoiceAgrees(original, converted, start, width, this.relativeTie);
+          : topChoiceAgrees(original, converted, start, width);
       if (same) this.agreeing += 1;
       this.compared += 1;
     }
@@ -159,7 +125,7 @@ export async function compareSessions(
     ? "halt_logits"
     : undefined;
   const fetches = [compared, ...(halt ? [halt] : [])];
-  const tally = new Tally(options.relativeTie ?? DEFAULT_RELATIVE_TIE);
+  const tally = new Tally();
   // LMs: one sequence per run, batch 1, as served; tensor models: every row in one run.
   const runs = sequence ? samples : 1;
   const size = sequence ? length : samples;
@@ -197,10 +163,7 @@ export async function compareSessions(
       latency.converted = await medianLatency(converted, primaryB.value, latencyRuns);
     } catch {}
   }
-  const tieNote =
-    tally.relativeTie > 0
-      ? `a top-1 choice the original scores within ${tally.relativeTie} of its spread of its maximum counts as agreeing`
-      : "top-1 agreement is strict arg-max equality";
+  const tieNote = "top-1 agreement is strict arg-max equality (an exact tie in the original counts)";
   return ok({
     metrics: {
       max_abs_diff: Number.isFinite(tally.maxAbsDiff) ? tally.maxAbsDiff : Number.MAX_VALUE,

@@ -5,6 +5,8 @@
  * original itself barely prefers its top token).
  */
 
+import { argmax } from "../inference/sampling.js";
+
 export interface LogitComparison {
   /** Share of positions whose converted argmax is the reference argmax: the headline figure. */
   top1Agreement: number;
@@ -23,21 +25,8 @@ export interface LogitComparison {
   meanCosine: number;
 }
 
-/** Index of the largest value; the first one on an exact tie (as argmax in numpy, torch and ORT). */
-function argmaxRow(values: Float32Array, start: number, length: number): number {
-  let best = 0;
-  let bestValue = Number.NEGATIVE_INFINITY;
-  for (let i = 0; i < length; i++) {
-    const value = values[start + i] ?? Number.NEGATIVE_INFINITY;
-    if (value > bestValue) {
-      bestValue = value;
-      best = i;
-    }
-  }
-  return best;
-}
-
-function cosine(a: Float32Array, b: Float32Array, start: number, length: number): number {
+/** Cosine similarity of one row of two arrays (the logits of one position, the scores of one row). */
+export function rowCosine(a: Float32Array, b: Float32Array, start: number, length: number): number {
   let dot = 0;
   let normA = 0;
   let normB = 0;
@@ -81,8 +70,8 @@ export function compareLogits(
   let cosineSum = 0;
   for (let position = 0; position < positions; position++) {
     const start = position * vocab;
-    const best = argmaxRow(reference, start, vocab);
-    const chosen = argmaxRow(converted, start, vocab);
+    const best = argmax(reference, start, vocab);
+    const chosen = argmax(converted, start, vocab);
     const threshold = (reference[start + best] ?? 0) - tieMargin;
     let nearMax = 0;
     for (let i = start; i < start + vocab; i++) {
@@ -93,7 +82,7 @@ export function compareLogits(
     if (nearMax > 1) tiedPositions += 1;
     if (chosen === best) agreements += 1;
     if ((reference[start + chosen] ?? Number.NEGATIVE_INFINITY) >= threshold) tieAwareAgreements += 1;
-    cosineSum += cosine(reference, converted, start, vocab);
+    cosineSum += rowCosine(reference, converted, start, vocab);
   }
   // No positions: nothing disagrees, and nothing moved.
   const share = (count: number) => (positions === 0 ? 1 : count / positions);
