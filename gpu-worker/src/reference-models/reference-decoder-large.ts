@@ -14,9 +14,10 @@ import {
   REFERENCE_DECODER_DIMS,
   REFERENCE_DECODER_SEED,
   type ReferenceDecoderSpec,
+  referenceDecoderRegistration,
   specOf,
 } from "./reference-decoder.js";
-import { buildReferenceDecoderGraph, referenceDecoderIo } from "./reference-decoder-graph.js";
+import { buildReferenceDecoderGraph } from "./reference-decoder-graph.js";
 import {
   buildReferenceDecoderWeights,
   REFERENCE_DECODER_CORPUS,
@@ -55,34 +56,12 @@ export function buildLargeReferenceDecoder(): BuiltLargeReferenceDecoder {
     docString: `modelgate ${LARGE_REFERENCE_DECODER_NAME}: ref-decoder with a ${dims.intermediateSize}-wide MLP, for benchmarks`,
   });
   const spec = specOf(tokenizer, dims, haltHead);
-  const io = referenceDecoderIo(dims, haltHead);
-  const { metrics } = weights;
-  const registration: ReferenceRegistration = {
-    kind: "causal-lm",
-    io: {
-      inputs: io.inputs.map(({ name, dtype, shape }) => ({ name, dtype, shape })),
-      outputs: io.outputs.map(({ name, dtype, shape }) => ({ name, dtype, shape })),
-    },
-    max_context_tokens: dims.maxPositionEmbeddings,
+  const registration = referenceDecoderRegistration(dims, weights.metrics, haltHead, {
     categories: ["general"],
     primary_category: "general",
-    benchmark_scores: { next_token_top1: Math.round(metrics.next_token_top1_accuracy * 10000) / 100 },
-    metrics: { ...metrics },
-    perplexity: metrics.perplexity,
-    hyperparameters: {
-      vocab_size: dims.vocabSize,
-      hidden_size: dims.hiddenSize,
-      intermediate_size: dims.intermediateSize,
-      num_hidden_layers: dims.numLayers,
-      num_attention_heads: dims.numHeads,
-      num_key_value_heads: dims.numKeyValueHeads,
-      head_dim: dims.headDim,
-      seed: REFERENCE_DECODER_SEED,
-    },
-    runtime_config: { halt_head_enabled: haltHead },
     description:
       `ref-decoder with a ${dims.intermediateSize}-wide SwiGLU MLP (${dims.numLayers} layers): the same bigram ` +
       "lm_head, tokenizer, corpus and seeded block weights, sized for conversion and serving benchmarks.",
-  };
+  });
   return { name: LARGE_REFERENCE_DECODER_NAME, onnx, dims, spec, tokenizer, registration };
 }

@@ -15,6 +15,7 @@ import {
   buildReferenceDecoderWeights,
   REFERENCE_DECODER_CORPUS,
   type ReferenceDecoderDims,
+  type ReferenceDecoderWeights,
 } from "./reference-decoder-weights.js";
 import { buildReferenceTokenizer, type ReferenceTokenizer } from "./reference-tokenizer.js";
 
@@ -148,6 +149,36 @@ export function buildReferenceDecoderTokenizer(): ReferenceTokenizer {
   });
 }
 
+/**
+ * A registration for a decoder of this architecture (ref-decoder and ref-decoder-large): io in
+ * Optimum's KV-cache layout, the corpus metrics and the architecture as hyperparameters.
+ */
+export function referenceDecoderRegistration(
+  dims: ReferenceDecoderDims,
+  metrics: ReferenceDecoderWeights["metrics"],
+  haltHead: boolean,
+  about: Pick<ReferenceRegistration, "categories" | "primary_category" | "description">,
+): ReferenceRegistration {
+  const io = referenceDecoderIo(dims, haltHead);
+  return {
+    kind: "causal-lm",
+    io: {
+      inputs: io.inputs.map(({ name, dtype, shape }) => ({ name, dtype, shape })),
+      outputs: io.outputs.map(({ name, dtype, shape }) => ({ name, dtype, shape })),
+    },
+    max_context_tokens: dims.maxPositionEmbeddings,
+    ...about,
+    // The registry's 0–100 benchmark scale: next-token top-1 accuracy on the corpus, in percent.
+    benchmark_scores: { next_token_top1: Math.round(metrics.next_token_top1_accuracy * 10000) / 100 },
+    // Measured on the corpus with the lm_head's bigram table; the full model's perplexity is
+    // within a few percent of it (the blocks only perturb the logits; the tests check this).
+    metrics: { ...metrics },
+    perplexity: metrics.perplexity,
+    hyperparameters: { ...architectureFields(dims), seed: REFERENCE_DECODER_SEED },
+    runtime_config: { halt_head_enabled: haltHead },
+  };
+}
+
 export function buildReferenceDecoder(options: ReferenceDecoderOptions = {}): BuiltReferenceDecoder {
   const haltHead = options.haltHead ?? true;
   const dims = { ...REFERENCE_DECODER_DIMS };
@@ -158,29 +189,12 @@ export function buildReferenceDecoder(options: ReferenceDecoderOptions = {}): Bu
     haltHead,
     docString: "modelgate ref-decoder: Llama-architecture decoder with a bigram lm_head, KV cache and halt head",
   });
-  const io = referenceDecoderIo(dims, haltHead);
-  const { metrics } = weights;
-
-  const registration: ReferenceRegistration = {
-    kind: "causal-lm",
-    io: {
-      inputs: io.inputs.map(({ name, dtype, shape }) => ({ name, dtype, shape })),
-      outputs: io.outputs.map(({ name, dtype, shape }) => ({ name, dtype, shape })),
-    },
-    max_context_tokens: dims.maxPositionEmbeddings,
+  const registration = referenceDecoderRegistration(dims, weights.metrics, haltHead, {
     // The stack's one real decoder takes code and math requests too (`auto:code`, `auto:math`);
     // general is its primary category. No seed 002 benchmark is measured for it, so selection
     // scores it as unscored (0.5) times the category confidence.
     categories: ["general", "code", "math"],
     primary_category: "general",
-    // The registry's 0–100 benchmark scale: next-token top-1 accuracy on the corpus, in percent.
-    benchmark_scores: { next_token_top1: Math.round(metrics.next_token_top1_accuracy * 10000) / 100 },
-    // Measured on the corpus with the lm_head's bigram table; the full model's perplexity is
-    // within a few percent of it (the blocks only perturb the logits; the tests check this).
-    metrics: { ...metrics },
-    perplexity: metrics.perplexity,
-    hyperparameters: { ...architectureFields(dims), seed: REFERENCE_DECODER_SEED },
-    runtime_config: { halt_head_enabled: haltHead },
     description:
       `Llama-architecture decoder (${dims.numLayers} layers, ${dims.numHeads} heads, ${dims.numKeyValueHeads} KV ` +
       `heads, head_dim ${dims.headDim}) in Optimum's KV-cache layout, with a byte-level BPE tokenizer ` +
@@ -188,7 +202,7 @@ export function buildReferenceDecoder(options: ReferenceDecoderOptions = {}): Bu
       `<bot> ${spec.botTokenId}, <eot> ${spec.eotTokenId}). Its lm_head is a token-bigram table counted from a ` +
       "built-in corpus about serving models, with small seeded attention and MLP weights on top" +
       (haltHead ? "; its halt head favours halting after '.', '!', '?', '}' and </s>." : "."),
-  };
+  });
 
   return {
     name: REFERENCE_DECODER_NAME,
