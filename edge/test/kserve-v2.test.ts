@@ -1,6 +1,7 @@
 import { env, reset, runInDurableObject } from "cloudflare:test";
 import { afterEach, beforeEach, describe, expect, inject, it, vi } from "vitest";
 import { workerPoolStub } from "../src/pool/worker-pool-object.js";
+import { type ForwardedPredict, standInPredicts } from "./support/predicting-stand-in.js";
 import {
   ADMIN,
   call,
@@ -12,42 +13,13 @@ import {
   WORKER_TOKEN,
 } from "./support/requests.js";
 
-interface ForwardedPredict {
-  model: string;
-  data: number[][];
-  target: { name: string; version: number };
-}
-
-/**
- * The stand-in worker verifies the edge's signature and echoes what it received; this turns its
- * echo of a `/v1/predict` into the answer a real worker gives (softmax of each row), so the
- * edge's translation back to V2 runs on a real prediction. Returns what was forwarded.
- */
+/** The stand-in answers with the softmax of each row. */
 function workerPredictsSoftmax(): ForwardedPredict[] {
-  const forwarded: ForwardedPredict[] = [];
-  const realFetch = globalThis.fetch;
-  vi.spyOn(globalThis, "fetch").mockImplementation(async (input, init) => {
-    const response = await realFetch(input, init);
-    const url = new URL(input instanceof Request ? input.url : String(input));
-    if (url.pathname !== "/v1/predict" || response.status !== 200) return response;
-    const { echoed } = (await response.json()) as { echoed: ForwardedPredict };
-    forwarded.push(echoed);
-    const probabilities = echoed.data.map((row) => {
-      const exps = row.map((v) => Math.exp(v - Math.max(...row)));
-      const sum = exps.reduce((a, b) => a + b, 0);
-      return exps.map((v) => v / sum);
-    });
-    return Response.json({
-      predictions: probabilities.map((row) => row.indexOf(Math.max(...row))),
-      probabilities,
-      model_version: `${echoed.target.name}@${echoed.target.version}`,
-      model: echoed.target.name,
-      version: echoed.target.version,
-      worker_id: "stand-in",
-      inference_time_ms: 1.5,
-    });
+  return standInPredicts((row) => {
+    const exps = row.map((v) => Math.exp(v - Math.max(...row)));
+    const sum = exps.reduce((a, b) => a + b, 0);
+    return exps.map((v) => v / sum);
   });
-  return forwarded;
 }
 
 /** The protocol's error object, exactly: `{"error": "<message>"}` as application/json. */

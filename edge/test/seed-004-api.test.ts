@@ -1,6 +1,7 @@
 import { reset } from "cloudflare:test";
 import type { Scope } from "@modelgate/shared";
 import { afterEach, beforeEach, describe, expect, inject, it, vi } from "vitest";
+import { type ForwardedPredict, standInPredicts } from "./support/predicting-stand-in.js";
 import {
   ADMIN,
   call,
@@ -13,38 +14,9 @@ import {
   tensorRegistration,
 } from "./support/requests.js";
 
-interface ForwardedPredict {
-  model: string;
-  data: number[][];
-  target: { name: string; version: number };
-}
-
-/**
- * The stand-in worker verifies the edge's signature and echoes what it received; this turns its
- * echo of a `/v1/predict` into a real worker's answer (class 1 when the second feature is larger)
- * and records what was forwarded.
- */
+/** The stand-in answers class 1 (0.2, 0.8) when the second feature is larger, else class 0 (0.9, 0.1). */
 function workerPredicts(): ForwardedPredict[] {
-  const forwarded: ForwardedPredict[] = [];
-  const realFetch = globalThis.fetch;
-  vi.spyOn(globalThis, "fetch").mockImplementation(async (input, init) => {
-    const response = await realFetch(input, init);
-    const url = new URL(input instanceof Request ? input.url : String(input));
-    if (url.pathname !== "/v1/predict" || response.status !== 200) return response;
-    const { echoed } = (await response.json()) as { echoed: ForwardedPredict };
-    forwarded.push(echoed);
-    const predictions = echoed.data.map((row) => ((row[1] ?? 0) > (row[0] ?? 0) ? 1 : 0));
-    return Response.json({
-      predictions,
-      probabilities: predictions.map((p) => (p === 1 ? [0.2, 0.8] : [0.9, 0.1])),
-      model_version: `${echoed.target.name}@${echoed.target.version}`,
-      model: echoed.target.name,
-      version: echoed.target.version,
-      worker_id: "stand-in",
-      inference_time_ms: 15.2,
-    });
-  });
-  return forwarded;
+  return standInPredicts((row) => ((row[1] ?? 0) > (row[0] ?? 0) ? [0.2, 0.8] : [0.9, 0.1]), 15.2);
 }
 
 async function keyWith(scopes: Scope[]): Promise<string> {
