@@ -7,6 +7,8 @@
 import { createExecutionContext, env, reset, waitOnExecutionContext } from "cloudflare:test";
 import { afterEach, beforeEach, describe, expect, inject, it } from "vitest";
 import { createEdgeApp } from "../src/app.js";
+import { workerPoolStub } from "../src/pool/worker-pool-object.js";
+import { registryCoordinator } from "../src/registry/registry-access.js";
 import { IsolateCache } from "../src/routing/routing-caches.js";
 import { ADMIN, causalLmRegistration, heartbeat, WORKER_TOKEN } from "./support/requests.js";
 
@@ -68,6 +70,29 @@ describe("routing caches (on)", () => {
     expect(after.headers.get("x-modelgate-model")).toBe(`demo-lm@${second}`);
   });
 
+  it("keeps serving the cached record when the registry changes behind this isolate's back", async () => {
+    await cachedCall(
+      "POST",
+      "/internal/workers/heartbeat",
+      WORKER_TOKEN,
+      heartbeat({ worker_id: "w1", url: inject("standInWorkerUrl") }),
+    );
+    expect((await generate()).headers.get("x-modelgate-model")).toBe("demo-lm@1");
+    // Register and promote version 2 straight through the coordinator: no request passes this
+    // isolate's middleware, as when another isolate makes the change.
+    const registered = await cachedCall("POST", "/v1/models/demo-lm/versions", ADMIN, causalLmRegistration());
+    expect(registered.status).toBe(201);
+    // (registering through the app dropped the cache; read version 1 again to cache it)
+    expect((await generate()).headers.get("x-modelgate-model")).toBe("demo-lm@1");
+    const promoted = await registryCoordinator(env).changeStage(
+      "demo-lm",
+      { version: 2, stage: "Production", archiveExisting: true },
+      "test",
+    );
+    expect(promoted.ok).toBe(true);
+    expect((await generate()).headers.get("x-modelgate-model")).toBe("demo-lm@1");
+  });
+
   it("sees a heartbeat through this isolate at once: a newly idle worker takes the next request", async () => {
     const url = inject("standInWorkerUrl");
     await cachedCall(
@@ -77,12 +102,12 @@ describe("routing caches (on)", () => {
       heartbeat({ worker_id: "busy", url, queue_depth: 0 }),
     );
     expect((await generate()).headers.get("x-modelgate-worker")).toBe("busy");
-    await cachedCall(
-      "POST",
-      "/internal/workers/heartbeat",
-      WORKER_TOKEN,
-      heartbeat({ worker_id: "busy", url, queue_depth: 40 }),
-    );
+    // Straight into the pool (as another isolate's heartbeat would land): this isolate keeps its view.
+    const pool = workerPoolStub(env.WORKER_POOL);
+    await pool.recordHeartbeat(heartbeat({ worker_id: "busy", url, queue_depth: 40 }));
+    await pool.recordHeartbeat(heartbeat({ worker_id: "idle", url, queue_depth: 0 }));
+    expect((await generate()).headers.get("x-modelgate-worker")).toBe("busy");
+    // A heartbeat through this isolate drops the view: the next request sees both workers.
     await cachedCall(
       "POST",
       "/internal/workers/heartbeat",
