@@ -7,9 +7,9 @@
  * `model` goes to the one tensor model that has a Production version. With none, or several,
  * the request must name one (404 / 400 naming `model`) rather than be routed by a guess.
  *
- * Reloading: the edge keeps no copy of any model (every request reads the registry's current
- * Production version from R2), so there is nothing stale to clear. `POST /reload-model`
- * re-resolves the Production version now and warms it: one all-zeros row is predicted on the
+ * Reloading: the edge keeps no copy of any model, only an isolate's short-lived cache of model
+ * records (routing-caches.ts). `POST /reload-model` drops that cache, re-resolves the Production
+ * version from R2 now and warms it: one all-zeros row is predicted on the
  * worker routing would choose, which loads the new artifact there, so the first real request
  * does not pay the load. It answers which version is now served and what the warm-up cost.
  */
@@ -35,6 +35,7 @@ import { parseQuery, registryCoordinator } from "../registry/registry-access.js"
 import { unwrapWire } from "../registry/wire-result.js";
 import { resolveTargetVersion } from "../routing/resolve-target.js";
 import { routeToWorker } from "../routing/route-request.js";
+import { forgetRoutingState } from "../routing/routing-caches.js";
 
 /** Seed 004's request: `{"data": [[...]], "model_version"?: "3"}`, plus modelgate's optional `model`. */
 export const Seed004PredictRequestSchema = z.strictObject({
@@ -234,6 +235,8 @@ export const seed004Routes = new Hono<AppEnv>()
   })
   .post("/reload-model", requireScope("admin"), async (c) => {
     const query = parseQuery(c, ReloadModelQuerySchema, "reload options");
+    // A reload must see a promotion made through another isolate a moment ago.
+    forgetRoutingState({ records: true });
     const target = await resolveTargetVersion(c, query.model ?? (await defaultModel(c)), "tensor");
     const warm = await warmUp(c, target);
     return c.json({
