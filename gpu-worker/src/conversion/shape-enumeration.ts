@@ -10,6 +10,7 @@
 import { err, type ModelKind, ok, type Result, type ShapeValidation, shapeKey } from "@modelgate/shared";
 import * as ort from "onnxruntime-node";
 import { createSeededRandom, type SeededRandom } from "../random/seeded-random.js";
+import { float16BitsToFloat32, float32ArrayToFloat16 } from "./float16.js";
 
 export type Feeds = Record<string, ort.Tensor>;
 export type SessionOptions = ort.InferenceSession.SessionOptions;
@@ -41,42 +42,12 @@ export function sizeIsSequence(kind: ModelKind): boolean {
   return kind !== "tensor";
 }
 
-// ---- float16 without Float16Array (Node 22): bit patterns by hand ----
-
-const scratchFloat = new Float32Array(1);
-const scratchBits = new Uint32Array(scratchFloat.buffer);
-
-/** The float16 bit pattern of `value`, rounded to nearest (ties away; inputs here are random draws). */
-export function toFloat16Bits(value: number): number {
-  scratchFloat[0] = value;
-  const bits = scratchBits[0] ?? 0;
-  const sign = (bits >>> 16) & 0x8000;
-  const exponent = ((bits >>> 23) & 0xff) - 127 + 15;
-  const mantissa = bits & 0x7fffff;
-  if (exponent >= 0x1f) return sign | 0x7c00;
-  if (exponent <= 0) {
-    if (exponent < -10) return sign;
-    const full = mantissa | 0x800000;
-    return sign | ((full >>> (14 - exponent)) + ((full >>> (13 - exponent)) & 1));
-  }
-  return (sign | (exponent << 10) | (mantissa >>> 13)) + ((mantissa >>> 12) & 1);
-}
-
-export function fromFloat16Bits(half: number): number {
-  const sign = half & 0x8000 ? -1 : 1;
-  const exponent = (half >>> 10) & 0x1f;
-  const mantissa = half & 0x3ff;
-  if (exponent === 0) return sign * mantissa * 2 ** -24;
-  if (exponent === 0x1f) return mantissa === 0 ? sign * Number.POSITIVE_INFINITY : Number.NaN;
-  return sign * (1 + mantissa / 1024) * 2 ** (exponent - 15);
-}
-
 /** A float tensor's values as float32 (float16 outputs are widened so they can be compared). */
 export function floatValues(value: ort.OnnxValue | undefined): Float32Array | undefined {
   if (!(value instanceof ort.Tensor)) return undefined;
   if (value.type === "float32" && value.data instanceof Float32Array) return value.data;
   if (value.type === "float16" && value.data instanceof Uint16Array)
-    return Float32Array.from(value.data, fromFloat16Bits);
+    return Float32Array.from(value.data, float16BitsToFloat32);
   return undefined;
 }
 
@@ -110,7 +81,7 @@ function tensorOf(type: ort.Tensor.Type, dims: readonly number[], draw: () => nu
     case "float32":
       return ok(new ort.Tensor("float32", Float32Array.from(values), dims));
     case "float16":
-      return ok(new ort.Tensor("float16", Uint16Array.from(values, toFloat16Bits), dims));
+      return ok(new ort.Tensor("float16", float32ArrayToFloat16(Float32Array.from(values)), dims));
     case "int64":
       return ok(
         new ort.Tensor(

@@ -5,10 +5,10 @@
  * source and its perplexity is a measured number rather than a made-up one.
  */
 
+import { argmax } from "../inference/sampling.js";
 import { roundTo } from "../numbers.js";
 import { OnnxGraphBuilder } from "../onnx/onnx-graph-builder.js";
 import type { BuiltReferenceModel } from "./index.js";
-import { argmaxRow } from "./table-math.js";
 
 export const DEMO_LM_VOCAB_SIZE = 260;
 export const DEMO_LM_BOS_TOKEN_ID = 256;
@@ -135,7 +135,7 @@ export function computeDemoLmTables(corpus: readonly string[] = DEMO_LM_CORPUS):
       const prev = sequence[i - 1] ?? 0;
       const next = sequence[i] ?? 0;
       logLikelihood += logProb[prev * vocab + next] ?? 0;
-      if (argmaxRow(logProb, prev, vocab) === next) correct += 1;
+      if (argmax(logProb, prev * vocab, vocab) === next) correct += 1;
     }
   }
   const meanNll = -logLikelihood / unigramTotal;

@@ -12,10 +12,10 @@
  * stays the bigram's readable text and the perplexity stays within a percent of the table's.
  */
 
+import { argmax } from "../inference/sampling.js";
 import { roundTo } from "../numbers.js";
 import { createSeededRandom } from "../random/seeded-random.js";
 import type { ReferenceTokenizer } from "./reference-tokenizer.js";
-import { argmaxRow } from "./table-math.js";
 
 /**
  * The text the tokenizer's merges and the bigram table are counted from: one sequence per
@@ -207,7 +207,7 @@ export function computeBigramTable(tokenizer: ReferenceTokenizer, sequences: rea
       const prev = sequence[i - 1] ?? 0;
       const next = sequence[i] ?? 0;
       logLikelihood += logProb[prev * vocab + next] ?? 0;
-      if (argmaxRow(logProb, prev, vocab) === next) correct += 1;
+      if (argmax(logProb, prev * vocab, vocab) === next) correct += 1;
     }
   }
   const meanNll = -logLikelihood / total;
