@@ -20,6 +20,7 @@ import {
   ProblemDetailsSchema,
   TERMINAL_JOB_STATUSES,
   VersionVerificationViewSchema,
+  WorkerListEntrySchema,
 } from "@modelgate/shared";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCliInProcess } from "../support/run-cli-in-process.js";
@@ -62,6 +63,14 @@ async function convert(name: string, version: number, body: Record<string, unkno
     seen.push(job);
   }
   return { job, seen };
+}
+
+/** The artifacts the fleet's workers hold, from their heartbeats. */
+async function loadedShas(): Promise<string[]> {
+  const { workers } = (await json(await call("GET", "/v1/workers"), 200)) as { workers: unknown[] };
+  return workers.flatMap((entry) =>
+    WorkerListEntrySchema.parse(entry).heartbeat.loaded_models.map((model) => model.sha256),
+  );
 }
 
 const decoderVersion = () => stack.seeded.find((model) => model.name === "ref-decoder")?.version ?? 1;
@@ -115,6 +124,9 @@ describe("conversion through the local stack", () => {
       expect(served.headers.get("x-modelgate-model")).toBe(`ref-decoder@${version}:${format}`);
       expect(answer.token_ids.length).toBeGreaterThan(0);
       expect(answer.halt_probability).toBeGreaterThanOrEqual(0);
+      // The worker really loaded the converted file: its heartbeat lists that artifact's sha256.
+      const sha256 = view.formats[format]?.summary.artifact.sha256;
+      await expect.poll(async () => loadedShas(), { timeout: 10_000, interval: 250 }).toContain(sha256);
     }
 
     const history = ModelHistorySchema.parse(await json(await call("GET", "/v1/models/ref-decoder/history"), 200));

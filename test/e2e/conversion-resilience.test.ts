@@ -107,21 +107,23 @@ describe("conversion jobs under failure", () => {
 
   it("drops a running job that is cancelled: it ends cancelled and nothing from it is recorded", async () => {
     const queued = await queue({ targets: ["fp16", "int8", "int4"], shapes: [128, 512], primary: 512 });
-    await waitForJob(queued.id, (job) => job.status === "running" && job.progress > 0, 30_000);
+    const holding = await waitForJob(queued.id, (job) => job.status === "running" && job.progress > 0, 30_000);
     const cancelled = ConversionJobSchema.parse(
       await json(await call("POST", `/v1/conversions/${queued.id}/cancel`), 200),
     );
     expect(cancelled.status).toBe("cancelled");
-    // Give the worker its next lease renewal (a third of the lease) and then some to notice and stop.
-    await new Promise((resolve) => setTimeout(resolve, LEASE_MS * 2));
+    // The same worker (the only one left after the first test) takes the next job within about one
+    // renewal (a third of the lease) plus a step: it dropped the cancelled work, which had seconds to go.
+    const next = await queue({ targets: ["int8"], shapes: [128], primary: 128 });
+    const started = await waitForJob(next.id, (job) => job.started_at !== undefined, 30_000);
+    expect(started.worker_id).toBe(holding.worker_id);
+    expect(Date.parse(started.started_at ?? "") - Date.parse(next.created_at)).toBeLessThan(LEASE_MS);
+    const done = await waitForJob(next.id, (job) => TERMINAL_JOB_STATUSES.has(job.status), 90_000);
     expect((await getJob(queued.id)).status).toBe("cancelled");
     const history = ModelHistorySchema.parse(
       await json(await call("GET", "/v1/models/ref-decoder-large/history"), 200),
     );
     expect(history.events.filter((event) => event.job_id === queued.id)).toEqual([]);
-    // The worker is free again: the next job is claimed and finishes.
-    const next = await queue({ targets: ["int8"], shapes: [128], primary: 128 });
-    const done = await waitForJob(next.id, (job) => TERMINAL_JOB_STATUSES.has(job.status), 90_000);
     expect(done.status, JSON.stringify(done.errors)).toBe("succeeded");
   });
 });
