@@ -140,7 +140,7 @@ describe("purge of converted formats", () => {
     const artifact = await putTestArtifact(`${unique("kept")} weights\n`.repeat(8));
     const outcome = await convert("kept-lm", await register("kept-lm", artifact));
     const files = [artifact, ...outcomeFiles(outcome)];
-    expect(await remove("/v1/models/kept-lm/versions/1?purge=false")).toMatchObject({ removed: [1], purged: [] });
+    expect(await remove("/v1/models/kept-lm/versions/1")).toMatchObject({ removed: [1], purged: [] });
     expect(await existing(files)).toEqual(files.map(() => true));
   });
 });
