@@ -18,6 +18,7 @@ import {
 import type { PipelineProgress } from "./conversion-thread-protocol.js";
 import { convertModel } from "./convert-model.js";
 import { buildDeploymentFiles } from "./deployment-files.js";
+import { loadModelSession } from "./shape-enumeration.js";
 import { sha256Hex, verifySourceModel } from "./verification-gates.js";
 import { verifyConvertedFormat } from "./verify-conversion.js";
 
@@ -105,68 +106,78 @@ export async function runConversionPipeline(
 
   const formats: PipelineOutput["formats"] = {};
   let done = 1;
-  for (const target of job.targets) {
-    onProgress({ step: "convert", step_detail: target, progress: at(done), message: `converting to ${target}` });
-    const converted = convertModel(sourceBytes, target);
-    done++;
-    if (!converted.ok) {
-      return { source: sourceOutput, formats: {}, failure: { step: "convert", target, message: converted.reason } };
-    }
-    const ratio = converted.stats.sizeRatio.toFixed(3);
-    onProgress({
-      step: "verify",
-      step_detail: target,
-      progress: at(done),
-      message: `${target} is ${ratio}× the original; comparing with fp32`,
-    });
-    const verified = await verifyConvertedFormat({
-      ...tokenizer,
-      source,
-      target,
-      original: sourceBytes,
-      converted: converted.bytes,
-      sourceContract: checked.contract,
-      shapes: job.shapes,
-      primary: job.primary,
-      ...(job.thresholds === undefined ? {} : { thresholds: job.thresholds }),
-    });
-    done++;
-    if (!verified.ok) {
-      return {
-        source: sourceOutput,
-        formats: {},
-        failure: { step: "verify", target, message: verified.error.message },
+  // Loaded once for every target: the source gates passed, so it loads.
+  const originalSession = await loadModelSession(sourceBytes);
+  if (!originalSession.ok) {
+    return { source: sourceOutput, formats: {}, failure: { step: "verify", message: originalSession.error } };
+  }
+  try {
+    for (const target of job.targets) {
+      onProgress({ step: "convert", step_detail: target, progress: at(done), message: `converting to ${target}` });
+      const converted = convertModel(sourceBytes, target);
+      done++;
+      if (!converted.ok) {
+        return { source: sourceOutput, formats: {}, failure: { step: "convert", target, message: converted.reason } };
+      }
+      const ratio = converted.stats.sizeRatio.toFixed(3);
+      onProgress({
+        step: "verify",
+        step_detail: target,
+        progress: at(done),
+        message: `${target} is ${ratio}× the original; comparing with fp32`,
+      });
+      const verified = await verifyConvertedFormat({
+        ...tokenizer,
+        source,
+        target,
+        original: sourceBytes,
+        originalSession: originalSession.value,
+        converted: converted.bytes,
+        sourceContract: checked.contract,
+        shapes: job.shapes,
+        primary: job.primary,
+        ...(job.thresholds === undefined ? {} : { thresholds: job.thresholds }),
+      });
+      done++;
+      if (!verified.ok) {
+        return {
+          source: sourceOutput,
+          formats: {},
+          failure: { step: "verify", target, message: verified.error.message },
+        };
+      }
+      const sha256 = sha256Hex(converted.bytes);
+      const files = buildDeploymentFiles({
+        source,
+        // A format whose graph lost declared outputs has no contract of its own; its gates say so.
+        contract: verified.value.contract ?? checked.contract,
+        onnx: { uri: input.uriFor(sha256), sha256, bytes: converted.bytes.byteLength },
+        verificationReport: verified.value.report,
+        gatesOk: verified.value.report.gates_ok,
+        uriFor: input.uriFor,
+      });
+      if (files.verification_report === undefined) throw new Error("a format's files always include its report");
+      formats[target] = {
+        model: converted.bytes,
+        report: verified.value.report,
+        files: {
+          contract: files.contract,
+          verification_report: files.verification_report,
+          runtime_config: files.runtime_config,
+          deployment_manifest: files.deployment_manifest,
+        },
       };
+      done++;
+      const top1 = (verified.value.report.metrics.top1_agreement * 100).toFixed(2);
+      onProgress({
+        step: "verify",
+        step_detail: target,
+        progress: at(done),
+        message: `${target}: top-1 ${top1}%, gates ${verified.value.report.gates_ok ? "ok" : "failed"}`,
+      });
     }
-    const sha256 = sha256Hex(converted.bytes);
-    const files = buildDeploymentFiles({
-      source,
-      // A format whose graph lost declared outputs has no contract of its own; its gates say so.
-      contract: verified.value.contract ?? checked.contract,
-      onnx: { uri: input.uriFor(sha256), sha256, bytes: converted.bytes.byteLength },
-      verificationReport: verified.value.report,
-      gatesOk: verified.value.report.gates_ok,
-      uriFor: input.uriFor,
-    });
-    if (files.verification_report === undefined) throw new Error("a format's files always include its report");
-    formats[target] = {
-      model: converted.bytes,
-      report: verified.value.report,
-      files: {
-        contract: files.contract,
-        verification_report: files.verification_report,
-        runtime_config: files.runtime_config,
-        deployment_manifest: files.deployment_manifest,
-      },
-    };
-    done++;
-    const top1 = (verified.value.report.metrics.top1_agreement * 100).toFixed(2);
-    onProgress({
-      step: "verify",
-      step_detail: target,
-      progress: at(done),
-      message: `${target}: top-1 ${top1}%, gates ${verified.value.report.gates_ok ? "ok" : "failed"}`,
-    });
+  } finally {
+    await originalSession.value.release();
   }
   return { source: sourceOutput, formats };
 }

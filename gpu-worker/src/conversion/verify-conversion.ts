@@ -18,6 +18,7 @@ import {
   type VerificationReport,
   VerificationReportSchema,
 } from "@modelgate/shared";
+import type * as ort from "onnxruntime-node";
 import { compareSessions } from "./compare-outputs.js";
 import { extractModelContract } from "./model-contract.js";
 import { enumerateSessionShapes, loadModelSession, type SessionOptions } from "./shape-enumeration.js";
@@ -31,6 +32,11 @@ export interface VerifyFormatInput {
   source: ModelVersion;
   target: ConversionTarget;
   original: Uint8Array;
+  /**
+   * The original already loaded (the pipeline loads it once for every target; a multi-gigabyte
+   * model should not be loaded per format). Owned by the caller: not released here.
+   */
+  originalSession?: ort.InferenceSession;
   converted: Uint8Array;
   /** The original's contract: its output names, halt head and shape runs are what the format must keep. */
   sourceContract: ModelContract;
@@ -69,7 +75,9 @@ export async function verifyConvertedFormat(
   const thresholds = thresholdsFor(input.target, input.thresholds);
   const base = { target: input.target, thresholds, sourceContract: input.sourceContract, primary: input.primary };
   const conversion = { completed: true as const, bytes: input.converted.byteLength };
-  const original = await loadModelSession(input.original, input.sessionOptions);
+  const original: Result<ort.InferenceSession, string> = input.originalSession
+    ? ok(input.originalSession)
+    : await loadModelSession(input.original, input.sessionOptions);
   if (!original.ok) {
     const message = `the fp32 original does not load: ${original.error}`;
     return err({ message, gates: formatGates({ ...base, conversion, load: { loaded: false, error: message } }) });
@@ -135,7 +143,7 @@ export async function verifyConvertedFormat(
       warnings: extraction.ok ? extraction.value.warnings : [extraction.error.message],
     });
   } finally {
-    await original.value.release();
+    if (input.originalSession === undefined) await original.value.release();
     if (converted.ok) await converted.value.release();
   }
 }
