@@ -17,7 +17,7 @@ import type { Context } from "hono";
 import type { AppEnv } from "../env.js";
 import { readLiveModel, registryCoordinator } from "../registry/registry-access.js";
 import { unwrapWire } from "../registry/wire-result.js";
-import { modelRecordCache } from "./routing-caches.js";
+import { categoryCandidatesCache, modelRecordCache } from "./routing-caches.js";
 import { servedTarget } from "./served-format.js";
 
 export const ENDPOINT_FOR_KIND: Record<ModelKind, string> = {
@@ -107,13 +107,21 @@ export async function servableVersionsInCategory(
   category: string,
   kind: ModelKind,
 ): Promise<ModelVersion[]> {
-  const query = VersionSearchQuerySchema.parse({ category, stage: "Production", kind, limit: 1000 });
-  const page = unwrapWire(await registryCoordinator(c.env).search(query));
-  // Search items carry their aliases; a worker takes the version document alone, in its serving format.
-  const versions = page.items.flatMap(({ aliases: _aliases, ...version }) => {
-    const served = servedTarget(version, undefined, "model");
-    return served.ok ? [served.value] : [];
-  });
+  // Cached like model records: the same version objects across requests also let selection
+  // reuse its per-candidate index instead of rebuilding it for every `auto:` request.
+  const versions = await categoryCandidatesCache.get(
+    `${kind}:${category}`,
+    c.get("config").MODELGATE_ROUTING_RECORD_CACHE_MS,
+    async () => {
+      const query = VersionSearchQuerySchema.parse({ category, stage: "Production", kind, limit: 1000 });
+      const page = unwrapWire(await registryCoordinator(c.env).search(query));
+      // Search items carry their aliases; a worker takes the version document alone, in its serving format.
+      return page.items.flatMap(({ aliases: _aliases, ...version }) => {
+        const served = servedTarget(version, undefined, "model");
+        return served.ok ? [served.value] : [];
+      });
+    },
+  );
   if (versions.length === 0) {
     throw new ModelgateError("not_found", `No ${kind} model in Production serves the category ${category}.`, [
       { field: "model", message: `no Production ${kind} version lists the category ${category}` },

@@ -7,7 +7,7 @@
  * (a registry write, a heartbeat, a flag flip, a failed forward) drops the cache it touched at
  * once, so changes are visible immediately where they were made and within the TTL elsewhere.
  */
-import type { ModelRecord } from "@modelgate/shared";
+import type { ModelRecord, ModelVersion } from "@modelgate/shared";
 import type { WorkerPool } from "../pool/worker-pool-object.js";
 
 type RoutingView = Awaited<ReturnType<WorkerPool["routingView"]>>;
@@ -47,11 +47,16 @@ export class IsolateCache<K, V> {
 
 /** Live model records by name (undefined: no such live model). */
 export const modelRecordCache = new IsolateCache<string, ModelRecord | undefined>(1024);
+/** Production versions of a kind in a category (`auto:` candidates), by `kind:category`. */
+export const categoryCandidatesCache = new IsolateCache<string, ModelVersion[]>(256);
 /** The fleet as the pool last reported it (workers, circuits, flags): one entry. */
 export const routingViewCache = new IsolateCache<"fleet", RoutingView>(1);
 
 /** After a write in this isolate, the next read sees it. */
 export function forgetRoutingState(what: { records?: boolean; fleet?: boolean }): void {
-  if (what.records) modelRecordCache.clear();
+  if (what.records) {
+    modelRecordCache.clear();
+    categoryCandidatesCache.clear();
+  }
   if (what.fleet) routingViewCache.clear();
 }
