@@ -4,6 +4,6 @@ import { defineConfig } from "vitest/config";
 // (Node for shared/gpu-worker/cli/test, workerd for edge).
 export default defineConfig({
   test: {
-    projects: ["shared", "edge", "gpu-worker", "cli", "test"],
+    projects: ["shared", "edge", "gpu-worker", "cli", "infra", "test"],
   },
 });

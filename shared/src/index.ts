@@ -20,3 +20,4 @@ export * from "./selection/index.js";
 export * from "./selection-analytics.js";
 export * from "./signing.js";
 export * from "./uploads.js";
+export * from "./metrics/metric-catalogue.js";
