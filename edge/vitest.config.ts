@@ -34,6 +34,10 @@ export default defineProject({
           MODELGATE_ROUTING_VIEW_CACHE_MS: "0",
           // Analytics tests read events right after the requests that made them.
           MODELGATE_ANALYTICS_BATCH_MS: "0",
+          // Each request's metrics go to the aggregator right after it (tests wait on execution contexts).
+          MODELGATE_METRICS_FLUSH_MS: "0",
+          // A line per request would bury test output; request-log.test.ts turns info on for itself.
+          MODELGATE_LOG_LEVEL: "warn",
           MODELGATE_S3_ENDPOINT: s3Endpoint,
           MODELGATE_S3_BUCKET: TEST_S3.bucket,
           MODELGATE_S3_REGION: TEST_S3.region,

@@ -3,6 +3,7 @@ import { Hono } from "hono";
 import type { AppEnv } from "./env.js";
 import { problemResponse } from "./http/problem.js";
 import { forgetChangedRoutingState } from "./middleware/forget-routing-state.js";
+import { observeRequest } from "./middleware/observe-request.js";
 import { requestContext } from "./middleware/request-context.js";
 import { analyticsRoutes } from "./routes/analytics.js";
 import { conversionWorkerRoutes } from "./routes/conversion-worker.js";
@@ -11,6 +12,7 @@ import { healthRoutes } from "./routes/health.js";
 import { inferenceRoutes } from "./routes/inference.js";
 import { keyRoutes } from "./routes/keys.js";
 import { kserveV2Routes } from "./routes/kserve-v2.js";
+import { metricsRoutes } from "./routes/metrics.js";
 import { modelVersionRoutes } from "./routes/model-versions.js";
 import { modelRoutes } from "./routes/models.js";
 import { openAiRoutes } from "./routes/openai-compatible.js";
@@ -27,7 +29,9 @@ export function createEdgeApp(): Hono<AppEnv> {
   // Public and static: mounted before the request context so they answer even when secrets are missing.
   app.route("/", openApiRoutes);
   app.use("*", requestContext);
+  app.use("*", observeRequest);
   app.use("*", forgetChangedRoutingState);
+  app.route("/", metricsRoutes);
   app.route("/", modelRoutes);
   app.route("/", modelVersionRoutes);
   app.route("/", workerRoutes);

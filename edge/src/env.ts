@@ -3,6 +3,8 @@ import { z } from "zod";
 import type { ConversionQueue } from "./conversions/conversion-queue-object.js";
 import type { ApiKeyStore } from "./keys/api-key-store-object.js";
 import type { RateLimiter } from "./keys/rate-limiter-object.js";
+import { LOG_LEVELS } from "./logging/edge-log.js";
+import type { MetricsAggregator } from "./metrics/metrics-aggregator-object.js";
 import type { WorkerPool } from "./pool/worker-pool-object.js";
 import type { RegistryCoordinator } from "./registry/registry-coordinator-object.js";
 
@@ -15,11 +17,18 @@ export interface EdgeBindings {
   REGISTRY_COORDINATOR: DurableObjectNamespace<RegistryCoordinator>;
   /** The conversion job queue (one instance): jobs, their leases and the alarm that hands expired ones back. */
   CONVERSION_QUEUE: DurableObjectNamespace<ConversionQueue>;
+  /** The edge's counters and histograms, added up over every isolate (one instance). */
+  METRICS: DurableObjectNamespace<MetricsAggregator>;
   /** Selection events (D1). Optional: without it the edge serves, records nothing, and analytics answer 503. */
   ANALYTICS?: D1Database;
   MODELGATE_ADMIN_KEY?: string;
   MODELGATE_WORKER_TOKEN?: string;
   MODELGATE_SIGNING_SECRET?: string;
+  /** Optional: a bearer token that opens `GET /metrics` (and nothing else) for a Prometheus server. */
+  MODELGATE_METRICS_TOKEN?: string;
+  MODELGATE_METRICS?: string;
+  MODELGATE_METRICS_FLUSH_MS?: string;
+  MODELGATE_LOG_LEVEL?: string;
   MODELGATE_MAX_BODY_BYTES?: string;
   MODELGATE_FORWARD_TIMEOUT_MS?: string;
   MODELGATE_CIRCUIT_FAILURE_THRESHOLD?: string;
@@ -51,6 +60,18 @@ export const EdgeConfigSchema = z.object({
   MODELGATE_ADMIN_KEY: secret("MODELGATE_ADMIN_KEY"),
   MODELGATE_WORKER_TOKEN: secret("MODELGATE_WORKER_TOKEN"),
   MODELGATE_SIGNING_SECRET: secret("MODELGATE_SIGNING_SECRET"),
+  MODELGATE_METRICS_TOKEN: z.string().min(16, "MODELGATE_METRICS_TOKEN must be at least 16 characters").optional(),
+  /** Record request metrics (`off` for the metrics-cost benchmark; /metrics still answers). */
+  MODELGATE_METRICS: z
+    .enum(["on", "off", "true", "false", "1", "0"], "MODELGATE_METRICS must be on or off")
+    .default("on")
+    .transform((value) => ["on", "true", "1"].includes(value)),
+  /** Each isolate sends its metric sums to the aggregator once per window (0: after every request). */
+  MODELGATE_METRICS_FLUSH_MS: z.coerce.number().int().min(0).max(60_000).default(1000),
+  /** One JSON line per request at `info`; `debug` adds detail, `warn` keeps only problems. */
+  MODELGATE_LOG_LEVEL: z
+    .enum(LOG_LEVELS, `MODELGATE_LOG_LEVEL must be one of ${LOG_LEVELS.join(", ")}`)
+    .default("info"),
   MODELGATE_MAX_BODY_BYTES: z.coerce
     .number()
     .int()
@@ -115,6 +136,16 @@ export interface EdgeVariables {
   startedAt: number;
   config: EdgeConfig;
   principal: Principal;
+  /** Set by routing once a worker answered: the model and worker for metrics and the request log. */
+  routed?: RoutedTo;
+}
+
+export interface RoutedTo {
+  model: string;
+  version: number;
+  /** The converted format served, or `fp32` for the registered original. */
+  format: string;
+  workerId: string;
 }
 
 export interface AppEnv {

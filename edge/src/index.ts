@@ -4,6 +4,7 @@ import type { EdgeBindings } from "./env.js";
 export { ConversionQueue } from "./conversions/conversion-queue-object.js";
 export { ApiKeyStore } from "./keys/api-key-store-object.js";
 export { RateLimiter } from "./keys/rate-limiter-object.js";
+export { MetricsAggregator } from "./metrics/metrics-aggregator-object.js";
 export { WorkerPool } from "./pool/worker-pool-object.js";
 export { RegistryCoordinator } from "./registry/registry-coordinator-object.js";
 

@@ -10,6 +10,7 @@ import { type SelectionEvent, SelectionEventSchema, type SelectionOutcome } from
 import type { Context } from "hono";
 import { routePath } from "hono/route";
 import type { AppEnv, EdgeConfig } from "../env.js";
+import { logEvent } from "../logging/edge-log.js";
 
 /**
  * Time is stored as epoch milliseconds so that window filters compare integers; booleans as
@@ -126,7 +127,7 @@ let openBatch: { db: D1Database; events: SelectionEvent[] } | undefined;
 export function recordSelectionEvent(c: Context<AppEnv>, event: SelectionEvent): void {
   const db = c.env.ANALYTICS;
   if (!db) {
-    if (!warnedUnbound) console.warn("selection events are not recorded: no ANALYTICS D1 binding");
+    if (!warnedUnbound) logEvent("warn", "selection events are not recorded: no ANALYTICS D1 binding");
     warnedUnbound = true;
     return;
   }
@@ -136,7 +137,7 @@ export function recordSelectionEvent(c: Context<AppEnv>, event: SelectionEvent):
     if (batchMs <= 0) {
       c.executionCtx.waitUntil(
         writeSelectionEvent(db, event).catch((error: unknown) => {
-          console.error("selection event not recorded", event.request_id, error);
+          logEvent("error", "selection event not recorded", { request_id: event.request_id, error });
         }),
       );
       return;
@@ -157,12 +158,12 @@ export function recordSelectionEvent(c: Context<AppEnv>, event: SelectionEvent):
           return writeSelectionEvents(db, batch.events);
         })
         .catch((error: unknown) => {
-          console.error(`${batch.events.length} selection events not recorded`, error);
+          logEvent("error", "selection events not recorded", { events: batch.events.length, error });
         }),
     );
   } catch (error) {
     // No execution context (e.g. app.request() in a test): there is nothing to hold the write open.
-    console.error("selection event not recorded", event.request_id, error);
+    logEvent("error", "selection event not recorded", { request_id: event.request_id, error });
   }
 }
 

@@ -1,6 +1,7 @@
 import { type Artifact, err, ModelgateError, ok, type Result } from "@modelgate/shared";
 import { z } from "zod";
 import type { EdgeBindings } from "../env.js";
+import { logEvent } from "../logging/edge-log.js";
 import type { ArtifactPurger, ArtifactVerifier } from "./artifact-verifier.js";
 import { S3Client, type S3Settings } from "./s3-client.js";
 import { VerifiedArtifactStore } from "./upload-sessions.js";
@@ -91,7 +92,7 @@ export class S3ArtifactStore implements ArtifactVerifier, ArtifactPurger {
       await this.verified.put(artifact);
       return ok(undefined);
     } catch (error) {
-      console.error("artifact verification failed", error);
+      logEvent("error", "artifact verification failed", { error });
       return err(new ModelgateError("storage_unavailable", "The artifact could not be verified; try again shortly."));
     }
   }
@@ -112,7 +113,7 @@ export class S3ArtifactStore implements ArtifactVerifier, ArtifactPurger {
     try {
       actual = await hashStream(stream.value);
     } catch (error) {
-      console.error("reading the artifact from S3 failed", error);
+      logEvent("error", "reading the artifact from S3 failed", { error });
       return err(new ModelgateError("storage_unavailable", "Object storage failed while the artifact was read."));
     }
     // The object may have been replaced between HEAD and GET: the bytes hashed are what count.
@@ -139,7 +140,7 @@ export class S3ArtifactStore implements ArtifactVerifier, ArtifactPurger {
       const record = await this.verified.get(artifact.sha256);
       if (record?.uri === artifact.uri) await this.verified.delete(artifact.sha256);
     } catch (error) {
-      console.error("deleting the verified-artifact record failed", error);
+      logEvent("error", "deleting the verified-artifact record failed", { error });
       return err(new ModelgateError("storage_unavailable", "The artifact's record could not be deleted; try again."));
     }
     return ok(undefined);
@@ -191,7 +192,7 @@ export function artifactStoreFromBindings(env: EdgeBindings): S3ArtifactStore {
   const parsed = S3BindingsSchema.safeParse(env);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((issue) => issue.message).join("; ");
-    console.error(`object storage is misconfigured: ${problems}`);
+    logEvent("error", "object storage is misconfigured", { problems });
     throw new ModelgateError(
       "storage_unavailable",
       `Object storage is not configured on this edge (${problems}); set it with wrangler secret put or [vars].`,

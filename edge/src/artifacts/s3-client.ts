@@ -1,5 +1,6 @@
 import { type CompletedPart, err, ModelgateError, ok, type Result } from "@modelgate/shared";
 import { AwsClient } from "aws4fetch";
+import { logEvent } from "../logging/edge-log.js";
 
 export interface S3Settings {
   /** Where the edge reaches S3 (path-style: `<endpoint>/<bucket>/<key>`). */
@@ -21,7 +22,7 @@ const HEAD_TIMEOUT_MS = 10_000;
 
 function unavailable(what: string, cause: unknown): ModelgateError {
   // The cause (host, S3 error body) goes to the operator's log, never to the client.
-  console.error(`S3 ${what} failed`, cause);
+  logEvent("error", `S3 ${what} failed`, { error: cause });
   return new ModelgateError("storage_unavailable", `Object storage could not ${what}; try again shortly.`);
 }
 

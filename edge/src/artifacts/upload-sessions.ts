@@ -5,6 +5,7 @@ import {
   VerifiedArtifactRecordSchema,
 } from "@modelgate/shared";
 import type { z } from "zod";
+import { logEvent } from "../logging/edge-log.js";
 
 /**
  * R2 documents beside the registry: upload sessions (`registry/uploads/<id>.json`) and the
@@ -24,7 +25,7 @@ async function readDocument<S extends z.ZodType>(
   const parsed = schema.safeParse(await object.json());
   if (!parsed.success) {
     // A document this code cannot read is treated as absent (re-verified / re-uploaded), and logged.
-    console.error(`unreadable R2 document ${key}`, parsed.error.message);
+    logEvent("error", "unreadable R2 document", { key, problem: parsed.error.message });
     return undefined;
   }
   return parsed.data;

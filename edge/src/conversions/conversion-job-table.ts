@@ -59,6 +59,17 @@ export class ConversionJobTable {
     return this.select("SELECT doc FROM conversion_jobs WHERE status = 'queued' ORDER BY seq LIMIT 1", [])[0];
   }
 
+  /** Jobs per status, for the edge's metrics. */
+  countsByStatus(): Partial<Record<ConversionJobStatus, number>> {
+    const counts: Partial<Record<ConversionJobStatus, number>> = {};
+    for (const row of this.sql.exec<{ status: string; jobs: number }>(
+      "SELECT status, count(*) AS jobs FROM conversion_jobs GROUP BY status",
+    )) {
+      counts[row.status as ConversionJobStatus] = row.jobs;
+    }
+    return counts;
+  }
+
   runningWithLeaseBefore(now: number): ConversionJob[] {
     return this.select(
       "SELECT doc FROM conversion_jobs WHERE status = 'running' AND lease_expires_ms <= ? ORDER BY seq",

@@ -87,6 +87,18 @@ export class ConversionQueue extends DurableObject<EdgeBindings> {
     return this.jobs.list(filter);
   }
 
+  /** Jobs per status and how long the oldest queued one has waited, for the edge's metrics. */
+  async summary(now: number = Date.now()): Promise<{
+    counts: Partial<Record<ConversionJobStatus, number>>;
+    oldestQueuedAgeMs: number;
+  }> {
+    const oldest = this.jobs.oldestQueued();
+    return {
+      counts: this.jobs.countsByStatus(),
+      oldestQueuedAgeMs: oldest ? Math.max(0, now - Date.parse(oldest.created_at)) : 0,
+    };
+  }
+
   /** The oldest queued job, leased to `workerId`; null when nothing is waiting. */
   async claim(workerId: string, now: number = Date.now()): Promise<ClaimedJob | null> {
     this.handBackExpiredLeases(now);

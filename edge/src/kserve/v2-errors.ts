@@ -1,6 +1,7 @@
 import { ModelgateError } from "@modelgate/shared";
 import type { Context } from "hono";
 import type { AppEnv } from "../env.js";
+import { logEvent } from "../logging/edge-log.js";
 
 /**
  * Every failure on a `/v2` route, authentication included, as the Open Inference Protocol's
@@ -13,7 +14,8 @@ import type { AppEnv } from "../env.js";
 export function v2ErrorResponse(c: Context<AppEnv>, error: unknown): Response {
   const known =
     error instanceof ModelgateError ? error : new ModelgateError("internal", "The edge failed to handle this request.");
-  if (!(error instanceof ModelgateError)) console.error("unhandled edge error", c.get("requestId"), error);
+  if (!(error instanceof ModelgateError))
+    logEvent("error", "unhandled edge error", { request_id: c.get("requestId"), error });
   const headers: Record<string, string> = { "content-type": "application/json" };
   const requestId = c.get("requestId");
   if (requestId) headers["x-request-id"] = requestId;

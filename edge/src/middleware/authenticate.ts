@@ -1,7 +1,8 @@
-import { ModelgateError, type Scope, scopesAllow } from "@modelgate/shared";
+import { EDGE_METRICS, ModelgateError, type Scope, scopesAllow } from "@modelgate/shared";
 import { createMiddleware } from "hono/factory";
 import type { AppEnv, EdgeBindings, EdgeConfig, Principal } from "../env.js";
 import { resolveStoredKey } from "../keys/stored-key-resolver.js";
+import { isolateMetrics } from "../metrics/isolate-metrics.js";
 
 /** Turns a bearer token into a principal. */
 export interface PrincipalResolver {
@@ -48,6 +49,20 @@ export const defaultPrincipalResolver: PrincipalResolver = {
   },
 };
 
+/** The bearer token of an `Authorization` header, or undefined when there is none. */
+export function bearerToken(header: string | undefined): string | undefined {
+  const match = header ? /^Bearer\s+(\S{1,512})$/i.exec(header) : null;
+  return match?.[1];
+}
+
+/** Whether the header carries exactly `expected` (compared as digests, in constant time). */
+export async function bearerTokenMatches(header: string | undefined, expected: string): Promise<boolean> {
+  const token = bearerToken(header);
+  if (token === undefined) return false;
+  const [given, wanted] = await Promise.all([sha256(token), sha256(expected)]);
+  return crypto.subtle.timingSafeEqual(given, wanted);
+}
+
 export interface RequireScopeOptions {
   resolver?: PrincipalResolver;
 }
@@ -59,9 +74,7 @@ export interface RequireScopeOptions {
 export function requireScope(scope: Scope, options: RequireScopeOptions = {}) {
   const resolver = options.resolver ?? defaultPrincipalResolver;
   return createMiddleware<AppEnv>(async function requireScopeMiddleware(c, next) {
-    const header = c.req.header("authorization");
-    const match = header ? /^Bearer\s+(\S{1,512})$/i.exec(header) : null;
-    const token = match?.[1];
+    const token = bearerToken(c.req.header("authorization"));
     if (!token) {
       throw new ModelgateError("unauthorized", "Send an API key as `Authorization: Bearer <key>`.");
     }
@@ -76,6 +89,7 @@ export function requireScope(scope: Scope, options: RequireScopeOptions = {}) {
       const limiter = c.env.RATE_LIMITER.get(c.env.RATE_LIMITER.idFromName(principal.id));
       const decision = await limiter.take(principal.rpm);
       if (!decision.allowed) {
+        if (c.get("config").MODELGATE_METRICS) isolateMetrics.count(EDGE_METRICS.rateLimited, { key_id: principal.id });
         throw new ModelgateError(
           "rate_limited",
           `This key is limited to ${principal.rpm} requests per minute.`,

@@ -2,6 +2,7 @@ import { ModelgateError, validationError } from "@modelgate/shared";
 import { createMiddleware } from "hono/factory";
 import type { AppEnv } from "../env.js";
 import { type EdgeConfig, EdgeConfigSchema } from "../env.js";
+import { logEvent, setEdgeLogLevel } from "../logging/edge-log.js";
 
 let cachedConfig: { source: unknown; config: EdgeConfig } | undefined;
 
@@ -17,10 +18,11 @@ export const requestContext = createMiddleware<AppEnv>(async function requestCon
     const parsed = EdgeConfigSchema.safeParse(c.env);
     if (!parsed.success) {
       const problem = validationError(parsed.error, "edge configuration");
-      console.error(problem.message);
+      logEvent("error", "the edge is misconfigured", { problem: problem.message, fields: problem.fieldErrors });
       throw new ModelgateError("internal", "The edge is misconfigured; its operator has been told which setting.");
     }
     cachedConfig = { source: c.env, config: parsed.data };
+    setEdgeLogLevel(parsed.data.MODELGATE_LOG_LEVEL);
   }
   c.set("config", cachedConfig.config);
   await next();

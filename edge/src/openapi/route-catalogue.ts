@@ -6,6 +6,7 @@ import { healthRouteSpecs } from "./health-route-specs.js";
 import { inferenceRouteSpecs } from "./inference-route-specs.js";
 import { keyRouteSpecs } from "./key-route-specs.js";
 import { kserveRouteSpecs } from "./kserve-route-specs.js";
+import { metricsRouteSpecs } from "./metrics-route-specs.js";
 import { modelRouteSpecs } from "./model-route-specs.js";
 import { openAiRouteSpecs } from "./openai-route-specs.js";
 import type { RouteSpec } from "./route-spec.js";
@@ -36,6 +37,7 @@ export const ROUTE_CATALOGUE: readonly RouteSpec[] = [
   ...selectionRouteSpecs,
   ...keyRouteSpecs,
   ...analyticsRouteSpecs,
+  ...metricsRouteSpecs,
 ];
 
 /** The path with every `{param}` filled from its schema's first example (or `example`). */

@@ -1,6 +1,7 @@
 import {
   AliasNameSchema,
   describeModelReference,
+  EDGE_METRICS,
   ModelgateError,
   ModelNameSchema,
   type ModelRecord,
@@ -12,11 +13,51 @@ import {
 import type { Context } from "hono";
 import type { z } from "zod";
 import type { AppEnv, EdgeBindings } from "../env.js";
+import { isolateMetrics } from "../metrics/isolate-metrics.js";
 import { RegistryDocuments } from "./registry-documents.js";
+import { unwrapWire, type WireResult } from "./wire-result.js";
 
 /** The single registry writer (and search index) for this deployment. */
 export function registryCoordinator(env: EdgeBindings) {
   return env.REGISTRY_COORDINATOR.get(env.REGISTRY_COORDINATOR.idFromName("registry"));
+}
+
+/** The registry writes the edge counts (`modelgate_edge_registry_writes_total{operation}`). */
+export type RegistryWriteOperation =
+  | "register"
+  | "patch_metadata"
+  | "delete_version"
+  | "delete_model"
+  | "change_stage"
+  | "set_policy"
+  | "set_alias"
+  | "remove_alias"
+  | "reindex"
+  | "record_conversion"
+  | "record_verification";
+
+/**
+ * One write through the coordinator, counted by outcome: `ok`, `refused` (the coordinator said
+ * no: a conflict, a policy, a missing version) or `failed` (it could not be asked); then unwrapped
+ * into the route's value or its ModelgateError.
+ */
+export async function writeRegistry<T>(
+  c: Context<AppEnv>,
+  operation: RegistryWriteOperation,
+  write: (coordinator: ReturnType<typeof registryCoordinator>) => Promise<WireResult<T>>,
+): Promise<T> {
+  const count = (outcome: "ok" | "refused" | "failed") => {
+    if (c.get("config").MODELGATE_METRICS) isolateMetrics.count(EDGE_METRICS.registryWrites, { operation, outcome });
+  };
+  let result: WireResult<T>;
+  try {
+    result = await write(registryCoordinator(c.env));
+  } catch (error) {
+    count("failed");
+    throw error;
+  }
+  count(result.ok ? "ok" : "refused");
+  return unwrapWire(result);
 }
 
 /** A live model straight from R2 (strongly consistent); deleted models are 404 here. */

@@ -7,6 +7,7 @@ import {
 import { type Context, Hono } from "hono";
 import { categoryPerformance, modelsPerCategory, multiCategory } from "../analytics/selection-analyses.js";
 import type { AppEnv } from "../env.js";
+import { logEvent } from "../logging/edge-log.js";
 import { requireScope } from "../middleware/authenticate.js";
 import { parseQuery } from "../registry/registry-access.js";
 
@@ -36,7 +37,7 @@ async function analyse<T>(
   try {
     return await analysis(db, window);
   } catch (error) {
-    console.error("selection analytics query failed", c.get("requestId"), error);
+    logEvent("error", "selection analytics query failed", { request_id: c.get("requestId"), error });
     throw new ModelgateError("analytics_unavailable", "The analytics database did not answer; try again shortly.");
   }
 }

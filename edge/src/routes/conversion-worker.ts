@@ -17,7 +17,7 @@ import { conversionQueue } from "../conversions/conversion-queue-object.js";
 import type { AppEnv } from "../env.js";
 import { readJsonBody } from "../http/json-body.js";
 import { requireScope } from "../middleware/authenticate.js";
-import { readLiveModel, registryCoordinator } from "../registry/registry-access.js";
+import { readLiveModel, writeRegistry } from "../registry/registry-access.js";
 import { unwrapWire } from "../registry/wire-result.js";
 import { conversionIdParam } from "./conversions.js";
 
@@ -67,8 +67,8 @@ export const conversionWorkerRoutes = new Hono<AppEnv>()
     // A missing or different file is a 422 with the job still running: the worker may re-upload or fail it.
     const files = referencedFiles(report.source_verification, report.formats);
     await verifyReferencedFiles(artifactStoreFromBindings(c.env), files);
-    unwrapWire(
-      await registryCoordinator(c.env).recordConversion(
+    await writeRegistry(c, "record_conversion", (registry) =>
+      registry.recordConversion(
         job.model,
         job.version,
         { job_id: id, source_verification: report.source_verification, formats: report.formats },
@@ -87,8 +87,8 @@ export const conversionWorkerRoutes = new Hono<AppEnv>()
       // A failed must-pass gate is kept on the version (seed 001), so nobody promotes it unknowingly.
       checkReportMatchesJob(job, verification);
       await verifyReferencedFiles(artifactStoreFromBindings(c.env), referencedFiles(verification));
-      unwrapWire(
-        await registryCoordinator(c.env).recordSourceVerification(
+      await writeRegistry(c, "record_verification", (registry) =>
+        registry.recordSourceVerification(
           job.model,
           job.version,
           { job_id: id, source_verification: verification },

@@ -15,13 +15,12 @@ import { requireScope } from "../middleware/authenticate.js";
 import {
   modelNameParam,
   parseQuery,
-  registryCoordinator,
   requireLiveModel,
   resolveVersionParam,
   versionNumberParam,
+  writeRegistry,
 } from "../registry/registry-access.js";
 import { RegistryDocuments } from "../registry/registry-documents.js";
-import { unwrapWire } from "../registry/wire-result.js";
 
 export const MetadataRevisionQuerySchema = z.strictObject({
   revision: z.coerce.number().int().min(1).max(1_000_000).optional(),
@@ -35,8 +34,8 @@ export const modelVersionRoutes = new Hono<AppEnv>()
   .post("/v1/models/:name/versions", requireScope("models:write"), async (c) => {
     const name = modelNameParam(c);
     const request = await readJsonBody(c, RegisterVersionRequestSchema, "version registration");
-    const { version, policy } = unwrapWire(
-      await registryCoordinator(c.env).register(name, request, c.get("principal").id),
+    const { version, policy } = await writeRegistry(c, "register", (registry) =>
+      registry.register(name, request, c.get("principal").id),
     );
     c.header("location", `/v1/models/${name}/versions/${version.version}`);
     return c.json({ ...version, policy }, 201);
@@ -54,7 +53,9 @@ export const modelVersionRoutes = new Hono<AppEnv>()
     const number = versionNumberParam(c);
     const patch = await readJsonBody(c, VersionMetadataPatchSchema, "metadata edit");
     return c.json(
-      unwrapWire(await registryCoordinator(c.env).patchMetadata(name, number, patch, c.get("principal").id)),
+      await writeRegistry(c, "patch_metadata", (registry) =>
+        registry.patchMetadata(name, number, patch, c.get("principal").id),
+      ),
     );
   })
   .get("/v1/models/:name/versions/:version/metadata", requireScope("models:read"), async (c) => {
@@ -92,8 +93,8 @@ export const modelVersionRoutes = new Hono<AppEnv>()
     const name = modelNameParam(c);
     const number = versionNumberParam(c);
     const options = parseQuery(c, DeleteQuerySchema, "delete options");
-    const deleted = unwrapWire(
-      await registryCoordinator(c.env).deleteVersion(name, number, options, c.get("principal").id),
+    const deleted = await writeRegistry(c, "delete_version", (registry) =>
+      registry.deleteVersion(name, number, options, c.get("principal").id),
     );
     return c.json({ name, ...deleted });
   })
@@ -101,8 +102,8 @@ export const modelVersionRoutes = new Hono<AppEnv>()
     const name = modelNameParam(c);
     const number = versionNumberParam(c);
     const change = await readJsonBody(c, StageChangeRequestSchema, "stage change");
-    const record = unwrapWire(
-      await registryCoordinator(c.env).changeStage(
+    const record = await writeRegistry(c, "change_stage", (registry) =>
+      registry.changeStage(
         name,
         {
           version: number,

@@ -19,6 +19,7 @@ import {
   parseQuery,
   registryCoordinator,
   requireLiveModel,
+  writeRegistry,
 } from "../registry/registry-access.js";
 import { RegistryDocuments } from "../registry/registry-documents.js";
 import { unwrapWire } from "../registry/wire-result.js";
@@ -48,7 +49,9 @@ export const modelRoutes = new Hono<AppEnv>()
   .delete("/v1/models/:name", requireScope("models:write"), async (c) => {
     const name = modelNameParam(c);
     const options = parseQuery(c, DeleteQuerySchema, "delete options");
-    const deleted = unwrapWire(await registryCoordinator(c.env).deleteModel(name, options, c.get("principal").id));
+    const deleted = await writeRegistry(c, "delete_model", (registry) =>
+      registry.deleteModel(name, options, c.get("principal").id),
+    );
     return c.json({ name, ...deleted });
   })
   .get("/v1/models/:name/history", requireScope("models:read"), async (c) => {
@@ -79,8 +82,8 @@ export const modelRoutes = new Hono<AppEnv>()
   .put("/v1/models/:name/policy", requireScope("models:write"), async (c) => {
     const name = modelNameParam(c);
     const request = await readJsonBody(c, PolicyRequestSchema, "policy");
-    const record = unwrapWire(
-      await registryCoordinator(c.env).setPolicy(name, request.policy, request.reason, c.get("principal").id),
+    const record = await writeRegistry(c, "set_policy", (registry) =>
+      registry.setPolicy(name, request.policy, request.reason, c.get("principal").id),
     );
     return c.json({ name, policy: record.policy });
   })
@@ -88,16 +91,20 @@ export const modelRoutes = new Hono<AppEnv>()
     const name = modelNameParam(c);
     const alias = aliasParam(c);
     const request = await readJsonBody(c, AliasRequestSchema, "alias");
-    const record = unwrapWire(await registryCoordinator(c.env).setAlias(name, alias, request, c.get("principal").id));
+    const record = await writeRegistry(c, "set_alias", (registry) =>
+      registry.setAlias(name, alias, request, c.get("principal").id),
+    );
     return c.json({ name, alias, version: record.aliases[alias] ?? null, aliases: record.aliases });
   })
   .delete("/v1/models/:name/aliases/:alias", requireScope("models:write"), async (c) => {
     const name = modelNameParam(c);
     const alias = aliasParam(c);
     const { reason } = parseQuery(c, ReasonQuerySchema, "alias removal");
-    const record = unwrapWire(await registryCoordinator(c.env).removeAlias(name, alias, reason, c.get("principal").id));
+    const record = await writeRegistry(c, "remove_alias", (registry) =>
+      registry.removeAlias(name, alias, reason, c.get("principal").id),
+    );
     return c.json({ name, alias, aliases: record.aliases });
   })
   .post("/v1/admin/registry/reindex", requireScope("admin"), async (c) => {
-    return c.json(unwrapWire(await registryCoordinator(c.env).reindex()));
+    return c.json(await writeRegistry(c, "reindex", (registry) => registry.reindex()));
   });

@@ -4,6 +4,7 @@
  */
 import {
   DEFAULT_SELECTION_CONFIG,
+  EDGE_METRICS,
   type GenerateRequest,
   headerSafe,
   ModelgateError,
@@ -17,6 +18,8 @@ import { recordSelectionEvent, selectionEventFor } from "../analytics/selection-
 import type { AppEnv } from "../env.js";
 import { forwardToWorker } from "../forwarding/forward-to-worker.js";
 import { guardEventStream } from "../forwarding/guard-event-stream.js";
+import { isolateMetrics } from "../metrics/isolate-metrics.js";
+import { registeredRoute } from "../middleware/observe-request.js";
 import { workerPoolStub } from "../pool/worker-pool-object.js";
 import {
   autoCategoryOf,
@@ -92,6 +95,8 @@ export async function routeRequest(
     constraints: target.constraints,
   });
   const selectionMs = performance.now() - selectionStarted;
+  const metricsOn = config.MODELGATE_METRICS;
+  if (metricsOn) isolateMetrics.observe(EDGE_METRICS.selectionDuration, {}, selectionMs / 1000);
   const only = target.candidates.length === 1 ? target.candidates[0] : undefined;
   if (!decided.ok) {
     recordSelectionEvent(
@@ -135,6 +140,7 @@ export async function routeRequest(
     onOutcome: (worker, succeeded) => {
       // A failed attempt is over; a successful one is outstanding until its body has been sent.
       if (!succeeded) trackForward(worker.workerId, -1);
+      if (!succeeded && metricsOn) isolateMetrics.count(EDGE_METRICS.failovers, { worker_id: worker.workerId });
       const circuit = circuits[worker.workerId];
       // A success on a healthy circuit changes nothing: skip the Durable Object call.
       if (succeeded && circuit?.position === "closed" && circuit.consecutiveFailures === 0) return;
@@ -169,7 +175,15 @@ export async function routeRequest(
     "x-request-id": c.get("requestId"),
   });
   // Time the edge spent on this request: everything until the answer's first byte but the wait for the worker.
-  headers.set("x-modelgate-overhead-ms", String(Math.max(0, Date.now() - c.get("startedAt") - outcome.upstreamMs)));
+  const overheadMs = Math.max(0, Date.now() - c.get("startedAt") - outcome.upstreamMs);
+  headers.set("x-modelgate-overhead-ms", String(overheadMs));
+  c.set("routed", {
+    model: served.version.name,
+    version: served.version.version,
+    format: served.version.serving_format ?? "fp32",
+    workerId: outcome.worker.workerId,
+  });
+  if (metricsOn) isolateMetrics.observe(EDGE_METRICS.overhead, { route: registeredRoute(c) }, overheadMs / 1000);
   const finished = once(() => trackForward(outcome.worker.workerId, -1));
   let body: ReadableStream<Uint8Array> | null = outcome.response.body;
   if (body !== null && headers.get("content-type")?.startsWith("text/event-stream")) {

@@ -184,7 +184,7 @@ export const WORKER_METRICS = {
   conversionJobs: {
     name: "modelgate_conversion_jobs_total",
     type: "counter",
-    help: "Conversion jobs this worker ran, by outcome (done, failed, cancelled, lease_lost).",
+    help: "Conversion jobs this worker ran, by outcome (succeeded, failed, cancelled, lease_lost).",
     labels: ["outcome"],
   },
   conversionStepDuration: {
@@ -292,7 +292,7 @@ export const EDGE_METRICS = {
   failovers: {
     name: "modelgate_edge_failovers_total",
     type: "counter",
-    help: "Forwards that failed (connect error, timeout, 5xx, refused signature) and moved on to a fallback, by the worker that failed.",
+    help: "Forward attempts that failed (connect error, timeout, 5xx, refused signature), by the worker that failed; the next fallback, if any, is tried next.",
     labels: ["worker_id"],
   },
   rateLimited: {
@@ -304,7 +304,7 @@ export const EDGE_METRICS = {
   registryWrites: {
     name: "modelgate_edge_registry_writes_total",
     type: "counter",
-    help: "Registry writes through the coordinator, by operation and outcome (ok, refused).",
+    help: "Registry writes through the coordinator, by operation and outcome (ok, refused by the registry, failed to reach it).",
     labels: ["operation", "outcome"],
   },
   circuitState: {
@@ -340,7 +340,7 @@ export const EDGE_METRICS = {
   conversionJobs: {
     name: "modelgate_edge_conversion_jobs",
     type: "gauge",
-    help: "Conversion jobs in the queue's table, by status (queued, running, done, failed, cancelled).",
+    help: "Conversion jobs in the queue's table, by status (queued, running, succeeded, failed, cancelled).",
     labels: ["status"],
   },
   conversionOldestQueuedAge: {
