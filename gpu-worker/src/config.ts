@@ -15,6 +15,7 @@ import {
   runtimeConfigOverridesFromEnv,
 } from "@modelgate/shared";
 import { z } from "zod";
+import { LOG_LEVELS, type LogLevel } from "./logger.js";
 
 export type ExecutionProvider = "cpu" | "cuda";
 
@@ -53,6 +54,11 @@ export interface WorkerConfig {
   runtimeConfig: RuntimeConfig;
   /** How often an idle worker asks the edge for a conversion job; 0: this worker takes none. */
   conversionPollMs: number;
+  /** Bearer token `GET /metrics` asks for; undefined leaves it open (bind HOST to a private address). */
+  metricsToken: string | undefined;
+  /** False records no request metrics (the metrics-cost benchmark); /metrics still answers. */
+  metricsEnabled: boolean;
+  logLevel: LogLevel;
 }
 
 export type WorkerEnv = Readonly<Record<string, string | undefined>>;
@@ -100,6 +106,10 @@ const booleanVar = (fallback: boolean) =>
       .optional()
       .transform((v) => v ?? fallback),
   );
+const logLevel = z
+  .string()
+  .transform((v) => (v.toLowerCase() === "warning" ? "warn" : v.toLowerCase()))
+  .pipe(z.enum(LOG_LEVELS, `must be one of ${LOG_LEVELS.join(", ")}`));
 const httpUrl = z
   .url({ protocol: /^https?$/, error: "must be an http(s) URL" })
   .transform((v) => v.replace(/\/+$/, ""));
@@ -147,6 +157,11 @@ const WorkerEnvSchema = z.object({
   ),
   MODELGATE_RUNTIME_CONFIG_FILE: optionalText,
   MODELGATE_CONVERSION_POLL_MS: integerVar(0, 600_000, 2000),
+  MODELGATE_METRICS_TOKEN: optionalText.pipe(z.string().min(16, "must be at least 16 characters").optional()),
+  MODELGATE_METRICS: booleanVar(true),
+  MODELGATE_LOG_LEVEL: optionalText.pipe(logLevel.optional()),
+  // Seed 004's name, read when MODELGATE_LOG_LEVEL is not set ("warning" as Python spells it).
+  LOG_LEVEL: optionalText.pipe(logLevel.optional()),
 });
 
 type Problem = { variable: string; message: string };
@@ -211,6 +226,9 @@ export function loadWorkerConfig(env: WorkerEnv): WorkerConfig {
     modelMemoryBudgetMb: vars.MODELGATE_MODEL_MEMORY_BUDGET_MB,
     runtimeConfig,
     conversionPollMs: vars.MODELGATE_CONVERSION_POLL_MS,
+    metricsToken: vars.MODELGATE_METRICS_TOKEN,
+    metricsEnabled: vars.MODELGATE_METRICS,
+    logLevel: vars.MODELGATE_LOG_LEVEL ?? vars.LOG_LEVEL ?? "info",
   };
 }
 

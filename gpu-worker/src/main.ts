@@ -1,9 +1,7 @@
 /** `npm start -w gpu-worker`: configuration from the environment, then serve until SIGINT/SIGTERM. */
 import { loadWorkerConfig, WorkerConfigError } from "./config.js";
-import { createConsoleLogger } from "./logger.js";
+import { createWorkerLogger } from "./logger.js";
 import { startWorker } from "./server.js";
-
-const logger = createConsoleLogger();
 
 let config: ReturnType<typeof loadWorkerConfig>;
 try {
@@ -14,6 +12,7 @@ try {
   process.exit(1);
 }
 
+const logger = createWorkerLogger({ level: config.logLevel, workerId: config.workerId });
 const worker = await startWorker(config, { logger });
 
 let stopping = false;

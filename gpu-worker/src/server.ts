@@ -19,32 +19,40 @@ import type { WorkerAppEnv } from "./http/app-env.js";
 import { handleError, notFound } from "./http/problem.js";
 import { InferenceThreadPool } from "./inference/inference-pool.js";
 import { type InferenceEngine, InferenceService } from "./inference/inference-service.js";
-import { createConsoleLogger, type Logger } from "./logger.js";
+import { createWorkerLogger, type Logger } from "./logger.js";
+import { WorkerMetrics } from "./metrics/worker-metrics.js";
+import { requestLog } from "./middleware/request-log.js";
 import { verifyEdgeSignature } from "./middleware/verify-edge-signature.js";
 import { generateRoutes } from "./routes/generate.js";
 import { healthRoutes } from "./routes/health.js";
+import { metricsRoutes } from "./routes/metrics.js";
 import { predictRoutes } from "./routes/predict.js";
 
 /** Reported in heartbeats so the fleet view shows which build each worker runs. */
 export const WORKER_VERSION = "0.1.0";
 
 export interface WorkerAppDeps {
-  config: Pick<WorkerConfig, "workerId" | "signingSecret" | "maxBodyBytes">;
+  config: Pick<WorkerConfig, "workerId" | "signingSecret" | "maxBodyBytes"> &
+    Partial<Pick<WorkerConfig, "metricsToken">>;
   inference: InferenceEngine;
   gpuMonitor: GpuMonitor;
+  /** Serves `GET /metrics` when given. */
+  metrics?: WorkerMetrics;
   clock?: Clock;
   logger?: Logger;
 }
 
 export function createWorkerApp(deps: WorkerAppDeps): Hono<WorkerAppEnv> {
   const clock = deps.clock ?? systemClock;
-  const logger = deps.logger ?? createConsoleLogger();
+  const logger = deps.logger ?? createWorkerLogger({ workerId: deps.config.workerId });
   const app = new Hono<WorkerAppEnv>();
   app.use(async (c, next) => {
     c.set("logger", logger);
     await next();
   });
+  app.use(requestLog);
   app.route("/", healthRoutes({ ...deps, workerId: deps.config.workerId, startedAt: clock.now(), clock }));
+  if (deps.metrics) app.route("/", metricsRoutes(deps.metrics, deps.config.metricsToken));
   app.use(
     "/v1/*",
     verifyEdgeSignature({
@@ -83,9 +91,20 @@ export interface RunningWorker {
 }
 
 export async function startWorker(config: WorkerConfig, options: StartWorkerOptions = {}): Promise<RunningWorker> {
-  const logger = options.logger ?? createConsoleLogger();
+  const logger = options.logger ?? createWorkerLogger({ level: config.logLevel, workerId: config.workerId });
   const clock = options.clock ?? systemClock;
-  const gpuMonitor = options.gpuMonitor ?? createGpuMonitor({ intervalMs: config.gpuMonitorIntervalMs, logger });
+  const metrics = new WorkerMetrics({
+    workerId: config.workerId,
+    version: WORKER_VERSION,
+    enabled: config.metricsEnabled,
+  });
+  const gpuMonitor =
+    options.gpuMonitor ??
+    createGpuMonitor({
+      intervalMs: config.gpuMonitorIntervalMs,
+      logger,
+      onSamplingError: () => metrics.gpuSamplingFailed(),
+    });
   const store = options.objectStore ?? new S3ObjectStore(createS3Client(config.s3));
   const artifacts = new ArtifactCache({ cacheDir: config.cacheDir, store, logger });
   let service: InferenceService | undefined;
@@ -106,17 +125,24 @@ export async function startWorker(config: WorkerConfig, options: StartWorkerOpti
     },
     modelMemoryBudgetMb: config.modelMemoryBudgetMb,
     logger,
+    metrics,
   });
   const inference = service;
+  metrics.readStateFrom({
+    gpus: () => gpuMonitor.current(),
+    residentModels: () => inference.residentModels(),
+    load: () => inference.load(),
+  });
 
   try {
     await Promise.all([gpuMonitor.start(), pool.start()]);
   } catch (error) {
     gpuMonitor.stop();
     await pool.close();
+    metrics.close();
     throw error;
   }
-  const app = createWorkerApp({ config, inference, gpuMonitor, clock, logger });
+  const app = createWorkerApp({ config, inference, gpuMonitor, metrics, clock, logger });
   const server = createAdaptorServer({ fetch: app.fetch });
   try {
     await new Promise<void>((resolve, reject) => {
@@ -129,6 +155,7 @@ export async function startWorker(config: WorkerConfig, options: StartWorkerOpti
   } catch (error) {
     gpuMonitor.stop();
     await pool.close();
+    metrics.close();
     throw error;
   }
   const { port } = server.address() as AddressInfo;
@@ -171,6 +198,7 @@ export async function startWorker(config: WorkerConfig, options: StartWorkerOpti
           bucket: config.s3.bucket,
           pollMs: config.conversionPollMs,
           logger,
+          metrics,
         })
       : undefined;
   conversions?.start();
@@ -192,6 +220,7 @@ export async function startWorker(config: WorkerConfig, options: StartWorkerOpti
           if ("closeIdleConnections" in server) server.closeIdleConnections();
         });
         await pool.close();
+        metrics.close();
       })();
       return closed;
     },

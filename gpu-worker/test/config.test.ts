@@ -77,6 +77,31 @@ describe("loadWorkerConfig", () => {
     expect(byVariable.S3_FORCE_PATH_STYLE).toBeDefined();
   });
 
+  it("reads the metrics and log settings, seed 004's LOG_LEVEL included", () => {
+    expect(loadWorkerConfig(VALID)).toMatchObject({ metricsToken: undefined, metricsEnabled: true, logLevel: "info" });
+    expect(
+      loadWorkerConfig({
+        ...VALID,
+        MODELGATE_METRICS_TOKEN: "metrics-token-0123456789",
+        MODELGATE_METRICS: "off",
+        LOG_LEVEL: "WARNING",
+      }),
+    ).toMatchObject({ metricsToken: "metrics-token-0123456789", metricsEnabled: false, logLevel: "warn" });
+    // MODELGATE_LOG_LEVEL wins over LOG_LEVEL.
+    expect(loadWorkerConfig({ ...VALID, LOG_LEVEL: "debug", MODELGATE_LOG_LEVEL: "error" }).logLevel).toBe("error");
+    const byVariable = Object.fromEntries(
+      problemsOf({
+        ...VALID,
+        MODELGATE_METRICS_TOKEN: "short",
+        MODELGATE_LOG_LEVEL: "loud",
+        MODELGATE_METRICS: "maybe",
+      }).problems.map((p) => [p.variable, p.message]),
+    );
+    expect(byVariable.MODELGATE_METRICS_TOKEN).toContain("at least 16");
+    expect(byVariable.MODELGATE_LOG_LEVEL).toContain("debug, info, warn, error, silent");
+    expect(byVariable.MODELGATE_METRICS).toBeDefined();
+  });
+
   it("refuses half a pair of S3 credentials", () => {
     const error = problemsOf({ ...VALID, S3_SECRET_ACCESS_KEY: undefined });
     expect(error.problems).toEqual([{ variable: "S3_SECRET_ACCESS_KEY", message: expect.stringContaining("both") }]);

@@ -95,4 +95,26 @@ describe("GPU monitor", () => {
     await monitor.start();
     expect(monitor.current().map((g) => g.device)).toEqual(["cpu"]);
   });
+
+  it("tells its owner of each failed sample (the metrics' sampling errors), and not of good ones", async () => {
+    const failing = await fakeNvidiaSmiDir("", "exit 9");
+    let failures = 0;
+    const broken = createGpuMonitor({
+      intervalMs: 1000,
+      env: { ...process.env, PATH: `${failing}:${process.env.PATH ?? ""}` },
+      onSamplingError: () => failures++,
+    });
+    cleanups.push(() => broken.stop());
+    await broken.start();
+    expect(failures).toBe(1);
+    const working = await fakeNvidiaSmiDir(TWO_GPUS);
+    const healthy = createGpuMonitor({
+      intervalMs: 1000,
+      env: { ...process.env, PATH: `${working}:${process.env.PATH ?? ""}` },
+      onSamplingError: () => failures++,
+    });
+    cleanups.push(() => healthy.stop());
+    await healthy.start();
+    expect(failures).toBe(1);
+  });
 });

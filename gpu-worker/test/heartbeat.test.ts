@@ -129,7 +129,7 @@ describe("heartbeat sender", () => {
 
   it("keeps running when the edge is down or refuses, and stop() ends it", async () => {
     const warnings: string[] = [];
-    const logger = { info() {}, error() {}, warn: (message: string) => warnings.push(message) };
+    const logger = { debug() {}, info() {}, error() {}, warn: (message: string) => warnings.push(message) };
     const down = createHeartbeatSender({
       edgeUrl: "http://127.0.0.1:9",
       workerToken: "t",

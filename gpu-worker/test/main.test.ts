@@ -26,12 +26,27 @@ function runMain(env: Record<string, string>): ChildProcess {
   });
 }
 
-function collect(child: ChildProcess): { stderr: () => string } {
+/** stderr (configuration errors) and stdout (the JSON log lines), as they arrive. */
+function collect(child: ChildProcess): {
+  stderr: () => string;
+  stdout: () => string;
+  logged: (msg: string) => Record<string, unknown> | undefined;
+} {
   let stderr = "";
+  let stdout = "";
   child.stderr?.on("data", (chunk: Buffer) => {
     stderr += chunk.toString("utf8");
   });
-  return { stderr: () => stderr };
+  child.stdout?.on("data", (chunk: Buffer) => {
+    stdout += chunk.toString("utf8");
+  });
+  const logged = (msg: string) =>
+    stdout
+      .split("\n")
+      .filter((line) => line.startsWith("{"))
+      .map((line) => JSON.parse(line) as Record<string, unknown>)
+      .find((entry) => entry.msg === msg);
+  return { stderr: () => stderr, stdout: () => stdout, logged };
 }
 
 function exitOf(child: ChildProcess): Promise<number | null> {
@@ -68,10 +83,17 @@ describe("main.ts", () => {
     const deadline = Date.now() + 30_000;
     let url: string | undefined;
     while (!url && Date.now() < deadline && child.exitCode === null) {
-      url = /"message":"gpu worker listening","url":"([^"]+)"/.exec(output.stderr())?.[1];
+      const listening = output.logged("gpu worker listening");
+      url = typeof listening?.url === "string" ? listening.url : undefined;
       if (!url) await new Promise((resolve) => setTimeout(resolve, 100));
     }
-    expect(url, output.stderr()).toBeDefined();
+    expect(url, output.stderr() + output.stdout()).toBeDefined();
+    // pino's JSON lines: ISO time, level names, the worker's id on every line.
+    expect(output.logged("gpu worker listening")).toMatchObject({
+      level: "info",
+      service: "modelgate-gpu-worker",
+      worker_id: "test-worker",
+    });
     const baseUrl = url ?? "";
 
     const built = buildDemoLm();
@@ -88,6 +110,6 @@ describe("main.ts", () => {
 
     child.kill("SIGTERM");
     expect(await exited).toBe(0);
-    expect(output.stderr()).toContain('"message":"shutting down"');
+    expect(output.logged("shutting down")).toMatchObject({ level: "info", signal: "SIGTERM" });
   });
 });

@@ -9,6 +9,7 @@ import type { ClaimedConversion, ConversionJob } from "@modelgate/shared";
 import type { ArtifactCache } from "../artifacts/artifact-cache.js";
 import type { ObjectStore } from "../artifacts/object-store.js";
 import { type Logger, silentLogger } from "../logger.js";
+import type { WorkerMetrics } from "../metrics/worker-metrics.js";
 import type { PipelineOutput } from "./conversion-pipeline.js";
 import type {
   FromConversionThread,
@@ -34,6 +35,7 @@ export interface ConversionJobRunnerOptions {
   /** How often an idle runner asks for work. */
   pollMs: number;
   logger?: Logger;
+  metrics?: WorkerMetrics | undefined;
 }
 
 type JobEnd = "completed" | "failed" | "abandoned";
@@ -102,10 +104,31 @@ export class ConversionJobRunner {
     this.#timer.unref();
   }
 
-  async #run({ job, source, lease_ms: leaseMs }: ClaimedConversion): Promise<JobEnd> {
+  async #run(claimed: ClaimedConversion): Promise<JobEnd> {
+    const metrics = this.#options.metrics;
+    const lease = new LeaseKeeper(
+      this.#options.client,
+      claimed.job,
+      this.#options.workerId,
+      claimed.lease_ms,
+      this.#logger,
+      (step, seconds) => metrics?.conversionStepFinished(step, seconds),
+    );
+    let end: JobEnd | undefined;
+    try {
+      end = await this.#runLeased(claimed, lease);
+      return end;
+    } finally {
+      lease.finishStep();
+      if (end === "completed") metrics?.conversionJobEnded("succeeded");
+      else if (end === "failed") metrics?.conversionJobEnded("failed");
+      else metrics?.conversionJobEnded(lease.cancelled ? "cancelled" : "lease_lost");
+    }
+  }
+
+  async #runLeased({ job, source }: ClaimedConversion, lease: LeaseKeeper): Promise<JobEnd> {
     const log = { job_id: job.id, model: `${job.model}@${job.version}`, targets: job.targets.join(",") };
     this.#logger.info("conversion job claimed", log);
-    const lease = new LeaseKeeper(this.#options.client, job, this.#options.workerId, leaseMs, this.#logger);
     lease.report({ step: "download", progress: 0.01, message: `fetching ${source.artifact.uri}` });
     // Renewing from the start: downloading a multi-gigabyte model can outlast a lease by itself.
     lease.start(() => this.#abandonThread?.());
@@ -242,8 +265,11 @@ class LeaseKeeper {
   #onLost: (() => void) | undefined;
   #sending: Promise<void> | undefined;
   #lastSentAt = 0;
+  #stepStartedAt = performance.now();
   lost = false;
   lostReason: string | undefined;
+  /** The edge said the job was cancelled (rather than handed to another worker). */
+  cancelled = false;
 
   constructor(
     private readonly client: EdgeConversionClient,
@@ -251,8 +277,14 @@ class LeaseKeeper {
     private readonly workerId: string,
     private readonly leaseMs: number,
     private readonly logger: Logger,
+    private readonly onStepFinished: (step: PipelineProgress["step"], seconds: number) => void,
   ) {
     this.#latest = { step: "download", progress: 0 };
+  }
+
+  /** Closes the step in progress (at the end of the job), so its time is counted too. */
+  finishStep(): void {
+    this.onStepFinished(this.#latest.step, (performance.now() - this.#stepStartedAt) / 1000);
   }
 
   get lastStep(): PipelineProgress["step"] {
@@ -265,6 +297,11 @@ class LeaseKeeper {
    */
   report(progress: PipelineProgress): void {
     const changed = progress.step !== this.#latest.step || progress.step_detail !== this.#latest.step_detail;
+    if (progress.step !== this.#latest.step) {
+      const now = performance.now();
+      this.onStepFinished(this.#latest.step, (now - this.#stepStartedAt) / 1000);
+      this.#stepStartedAt = now;
+    }
     this.#latest = progress;
     if (changed && this.#timer !== undefined && Date.now() - this.#lastSentAt >= PROGRESS_MIN_INTERVAL_MS) {
       void this.flush();
@@ -302,6 +339,7 @@ class LeaseKeeper {
       return;
     }
     this.lost = true;
+    this.cancelled = answer.ok && answer.value.status === "cancelled";
     this.lostReason = answer.ok ? `the job is ${answer.value.status}` : answer.message;
     this.logger.info("conversion lease lost; stopping the work", { job_id: this.job.id, reason: this.lostReason });
     this.stop();

@@ -25,6 +25,8 @@ export interface NvidiaSmiMonitorOptions {
   /** A hung driver can make nvidia-smi block for a long time; never wait longer than this. */
   timeoutMs?: number;
   logger?: Logger;
+  /** Told of every failed nvidia-smi sample (timeout, non-zero exit, unreadable output), for the metrics. */
+  onSamplingError?: () => void;
 }
 
 type SampleOutcome =
@@ -81,6 +83,7 @@ export function createGpuMonitor(options: NvidiaSmiMonitorOptions): GpuMonitor {
         reportMode("cpu");
         latest = [sampleCpu()];
       } else {
+        options.onSamplingError?.();
         reportMode("failed", { reason: outcome.reason });
         // A transient failure keeps the last GPU reading; a machine whose nvidia-smi never
         // worked runs ONNX Runtime on the CPU, so describe that instead.

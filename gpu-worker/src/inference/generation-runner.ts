@@ -19,6 +19,7 @@ import {
 import { createJudge, type Judge } from "../engine/judges.js";
 import { type LoopGeneration, type PromptForm, runRefinement } from "../engine/refinement.js";
 import type { Logger } from "../logger.js";
+import { modelLabelsOf, type WorkerMetrics } from "../metrics/worker-metrics.js";
 import { roundTo } from "../numbers.js";
 import { contextTooSmall, inferenceFailure, wrongKind } from "./inference-errors.js";
 import type { InferenceThreadPool } from "./inference-pool.js";
@@ -36,6 +37,7 @@ export interface GenerationRunnerOptions {
   /** DEFAULT_RUNTIME_CONFIG < runtime_config.json < env, resolved at start-up. */
   baseRuntimeConfig: RuntimeConfig;
   logger: Logger;
+  metrics?: WorkerMetrics | undefined;
 }
 
 /** What one loop's generation left behind besides what the refinement loop reports. */
@@ -90,6 +92,7 @@ export class GenerationRunner {
         : { kind: "text", text: request.prompt ?? "" };
     const seed = request.seed ?? randomSeed();
     const details: LoopDetail[] = [];
+    const startedAt = performance.now();
     const outcome = await this.#options.residency.withModel(target, async (model) =>
       runRefinement({
         prompt,
@@ -108,6 +111,7 @@ export class GenerationRunner {
             details,
             onEvent,
             signal,
+            startedAt,
           }),
         ...(onEvent ? { onLoop: (loop: RefinementLoop) => onEvent({ type: "loop", loop }) } : {}),
       }),
@@ -119,7 +123,7 @@ export class GenerationRunner {
     const generatedTotal = loops.reduce((sum, loop) => sum + loop.tokens, 0);
     const timeTotal = details.reduce((sum, detail) => sum + detail.inferenceTimeMs, 0);
     const halted = runtimeConfig.halt_head_enabled ? finalDetail.haltLogits : null;
-    return ok({
+    const answer: GenerateResponse = {
       model: target.name,
       version: target.version,
       worker_id: this.#options.workerId,
@@ -140,7 +144,9 @@ export class GenerationRunner {
       inference_time_ms: roundTo(timeTotal, 3),
       tokens_per_second: roundTo(timeTotal > 0 ? generatedTotal / (timeTotal / 1000) : 0, 2),
       runtime_config: runtimeConfig,
-    });
+    };
+    this.#options.metrics?.generationAnswered(modelLabelsOf(target), answer, request.judge?.type);
+    return ok(answer);
   }
 
   /** One loop's generation on the model's thread. */
@@ -154,9 +160,12 @@ export class GenerationRunner {
     details: LoopDetail[];
     onEvent: ((event: GenerationEvent) => void) | undefined;
     signal: AbortSignal | undefined;
+    /** When the request reached the runner (`performance.now()`), for the time to first token. */
+    startedAt: number;
   }): Promise<Result<LoopGeneration>> {
     const { request, runtimeConfig, model, loop, onEvent } = input;
     const { target } = request;
+    const postedAt = performance.now();
     const outcome = await this.#options.pool.run(
       model.threadIndex,
       {
@@ -201,6 +210,13 @@ export class GenerationRunner {
       return err(inferenceFailure(this.#options.logger, target, outcome.message));
     }
     const reply = outcome.reply;
+    const metrics = this.#options.metrics;
+    if (metrics) {
+      const labels = modelLabelsOf(target);
+      metrics.loopGenerated(labels, reply.timing, reply.executions);
+      // The first token of the answer: model load and thread hand-over, then the thread's queue and prefill.
+      if (loop === 1) metrics.timeToFirstToken(labels, (postedAt - input.startedAt + reply.timing.firstTokenMs) / 1000);
+    }
     input.details[loop - 1] = {
       tokenIds: reply.tokenIds,
       haltLogits: reply.haltLogits,

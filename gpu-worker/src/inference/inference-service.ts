@@ -7,6 +7,7 @@
 import type {
   GenerateResponse,
   LoadedModel,
+  ModelVersion,
   PredictResponse,
   Result,
   RuntimeConfig,
@@ -16,6 +17,7 @@ import type {
 import { err, ok } from "@modelgate/shared";
 import type { ArtifactCache } from "../artifacts/artifact-cache.js";
 import { type Logger, silentLogger } from "../logger.js";
+import { type InferenceEndpoint, modelLabelsOf, type WorkerMetrics } from "../metrics/worker-metrics.js";
 import { roundTo } from "../numbers.js";
 import { type GenerationEvent, GenerationRunner } from "./generation-runner.js";
 import { contractMismatch, inferenceFailure, wrongKind } from "./inference-errors.js";
@@ -62,6 +64,7 @@ export interface InferenceServiceOptions {
   /** Memory the loaded models may take together; idle ones are evicted beyond it. */
   modelMemoryBudgetMb?: number;
   logger?: Logger;
+  metrics?: WorkerMetrics | undefined;
 }
 
 const DEFAULT_MEMORY_BUDGET_MB = 16 * 1024;
@@ -83,6 +86,7 @@ export class InferenceService implements InferenceEngine {
       sessionSettings: options.sessionSettings,
       memoryBudgetMb: options.modelMemoryBudgetMb ?? DEFAULT_MEMORY_BUDGET_MB,
       logger: this.#logger,
+      metrics: options.metrics,
     });
     this.#generation = new GenerationRunner({
       workerId: options.workerId,
@@ -90,7 +94,13 @@ export class InferenceService implements InferenceEngine {
       residency: this.#residency,
       baseRuntimeConfig: options.baseRuntimeConfig,
       logger: this.#logger,
+      metrics: options.metrics,
     });
+  }
+
+  /** Loaded models with their format (the metrics' `modelgate_model_loaded`). */
+  residentModels(): Array<{ model: LoadedModel; format: string }> {
+    return this.#residency.residentModels();
   }
 
   /** Forget sessions that died with their thread; the next request loads them again. */
@@ -108,7 +118,9 @@ export class InferenceService implements InferenceEngine {
   }
 
   checkGenerate(request: WorkerGenerateRequest): Result<void> {
-    return this.#generation.check(request);
+    const checked = this.#generation.check(request);
+    if (!checked.ok) this.#countRequest("generate", request.target, checked, 0);
+    return checked;
   }
 
   async generate(
@@ -117,12 +129,14 @@ export class InferenceService implements InferenceEngine {
     signal?: AbortSignal,
   ): Promise<Result<GenerateResponse>> {
     this.#active++;
+    const started = performance.now();
     try {
       const result = await this.#generation.generate(request, onEvent, signal);
       if (result.ok) {
         const generated = result.value.loops.reduce((sum, loop) => sum + loop.tokens, 0);
         this.#throughput.record(generated, result.value.inference_time_ms);
       }
+      this.#countRequest("generate", request.target, result, (performance.now() - started) / 1000);
       return result;
     } finally {
       this.#active--;
@@ -131,11 +145,23 @@ export class InferenceService implements InferenceEngine {
 
   async predict(request: WorkerPredictRequest): Promise<Result<PredictResponse>> {
     this.#active++;
+    const started = performance.now();
     try {
-      return await this.#predict(request);
+      const result = await this.#predict(request);
+      this.#countRequest("predict", request.target, result, (performance.now() - started) / 1000);
+      return result;
     } finally {
       this.#active--;
     }
+  }
+
+  #countRequest(endpoint: InferenceEndpoint, target: ModelVersion, result: Result<unknown>, seconds: number): void {
+    this.#options.metrics?.requestFinished(
+      endpoint,
+      modelLabelsOf(target),
+      result.ok ? { ok: true } : { ok: false, code: result.error.code },
+      seconds,
+    );
   }
 
   async #predict(request: WorkerPredictRequest): Promise<Result<PredictResponse>> {

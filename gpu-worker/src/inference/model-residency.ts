@@ -14,6 +14,7 @@ import {
 } from "@modelgate/shared";
 import type { ArtifactCache } from "../artifacts/artifact-cache.js";
 import { type Logger, silentLogger } from "../logger.js";
+import { modelLabelsOf, type WorkerMetrics } from "../metrics/worker-metrics.js";
 import type { InferenceThreadPool } from "./inference-pool.js";
 import type { SessionSettings, TokenizerSource } from "./thread-protocol.js";
 
@@ -26,6 +27,8 @@ export interface ResidentModel {
 
 interface Residency {
   key: string;
+  /** The converted format this file is (`fp32` for the registered original). */
+  format: string;
   memoryMb: number;
   loading: Promise<Result<ResidentModel>>;
   loaded: ResidentModel | undefined;
@@ -40,6 +43,7 @@ export interface ModelResidencyOptions {
   memoryBudgetMb: number;
   logger?: Logger;
   now?: () => number;
+  metrics?: WorkerMetrics | undefined;
 }
 
 export class ModelResidency {
@@ -57,6 +61,11 @@ export class ModelResidency {
 
   loadedModels(): LoadedModel[] {
     return [...this.#models.values()].flatMap((r) => (r.loaded ? [r.loaded.model] : []));
+  }
+
+  /** Loaded models with the format each file is, for the metrics. */
+  residentModels(): Array<{ model: LoadedModel; format: string }> {
+    return [...this.#models.values()].flatMap((r) => (r.loaded ? [{ model: r.loaded.model, format: r.format }] : []));
   }
 
   /** Forget sessions that died with their thread; the next request loads them again. */
@@ -87,6 +96,7 @@ export class ModelResidency {
     if (existing) return existing;
     const residency: Residency = {
       key,
+      format: target.serving_format ?? "fp32",
       memoryMb: target.memory_mb,
       loading: Promise.resolve(err(new ModelgateError("internal", "not loaded yet"))),
       loaded: undefined,
@@ -94,7 +104,12 @@ export class ModelResidency {
       lastUsed: this.#now(),
     };
     this.#models.set(key, residency);
+    const started = performance.now();
+    const labels = modelLabelsOf(target);
+    this.#options.metrics?.modelLoadStarted(labels);
     residency.loading = this.#load(target, residency).then((result) => {
+      if (result.ok) this.#options.metrics?.modelLoaded(labels, (performance.now() - started) / 1000);
+      else this.#options.metrics?.modelLoadFailed(labels);
       // A failed load is not remembered, so the next request tries again.
       if (!result.ok && this.#models.get(key) === residency) this.#models.delete(key);
       return result;

@@ -2,6 +2,7 @@
 import type { TokenizerSpec } from "@modelgate/shared";
 import type { ExecutionProvider } from "../config.js";
 import type { PromptForm } from "../engine/refinement.js";
+import type { BatchExecutions, GenerationTiming } from "../metrics/worker-metrics.js";
 import type { SequenceSettings } from "./generation-sequence.js";
 
 export interface SessionSettings {
@@ -73,6 +74,8 @@ export type FromInferenceThread =
       promptTokens: number;
       latentSpansUsed: number;
       inferenceTimeMs: number;
+      timing: GenerationTiming;
+      executions: BatchExecutions[];
     }
   | { type: "predicted"; jobId: number; dims: number[]; values: Float32Array<ArrayBuffer>; inferenceTimeMs: number }
   | { type: "scored"; jobId: number; score: number; inferenceTimeMs: number }

@@ -13,6 +13,8 @@ export interface SignedFetchOptions {
   /** Omit the signature headers entirely. */
   unsigned?: boolean;
   signal?: AbortSignal;
+  /** More headers, e.g. the `x-request-id` the edge forwards. */
+  headers?: Record<string, string>;
 }
 
 export async function signedPost(
@@ -32,7 +34,7 @@ export async function signedPost(
       );
   return fetch(`${baseUrl}${path}`, {
     method: "POST",
-    headers: { "content-type": "application/json", ...headers },
+    headers: { "content-type": "application/json", ...options.headers, ...headers },
     body: options.sendInstead ?? text,
     ...(options.signal ? { signal: options.signal } : {}),
   });

@@ -5,6 +5,7 @@
  * is when new requests arrive.
  */
 
+import type { BatchExecutions, GenerationTiming } from "../../metrics/worker-metrics.js";
 import { GenerationSequence, type SequenceResult, type SequenceSettings } from "../generation-sequence.js";
 import type { TextTokenizer } from "../tokenizers/text-tokenizer.js";
 import type { CausalDecoder, DecoderSequence } from "./causal-decoder.js";
@@ -13,6 +14,12 @@ export interface ScheduledGeneration extends SequenceResult {
   /** The halt head's [continue, halt] over the prompt and the kept answer; null without one. */
   haltLogits: [number, number] | null;
   inferenceTimeMs: number;
+  timing: GenerationTiming;
+  /**
+   * This model's executions (prefills and decode steps, by batch size) since the last finished
+   * generation reported them: every execution is reported exactly once, by whichever finishes next.
+   */
+  executions: BatchExecutions[];
 }
 
 export interface GenerationRequest {
@@ -38,6 +45,10 @@ interface ActiveSequence {
   /** The token to feed next. */
   pending: number;
   startedAt: number;
+  queueMs: number;
+  prefillMs: number;
+  /** When the first token was sampled (the end of the prefill). */
+  firstTokenAt: number;
   resolve(result: GenerationOutcome): void;
   reject(error: unknown): void;
 }
@@ -56,6 +67,8 @@ export class DecodeScheduler {
   readonly #waiting: WaitingRequest[] = [];
   #active: ActiveSequence[] = [];
   #running = false;
+  /** Executions since the last report, by `phase:batchSize`. */
+  #executions = new Map<string, BatchExecutions>();
 
   constructor(decoder: CausalDecoder, tokenizer: TextTokenizer, maxBatch: number) {
     this.#decoder = decoder;
@@ -104,12 +117,15 @@ export class DecodeScheduler {
     }
     if (admitted.length === 0) return false;
     let prefilled: Awaited<ReturnType<CausalDecoder["prefill"]>>;
+    const admittedAt = performance.now();
     try {
       prefilled = await this.#decoder.prefill(admitted.map((w) => w.request.settings.promptIds));
     } catch (error) {
       for (const waiting of admitted) waiting.reject(error);
       return true;
     }
+    const prefillMs = performance.now() - admittedAt;
+    this.#countExecution("prefill", admitted.length);
     admitted.forEach((waiting, i) => {
       const first = prefilled[i];
       if (!first) return;
@@ -122,10 +138,14 @@ export class DecodeScheduler {
         haltHistory: [first.output.halt],
         pending: -1,
         startedAt: waiting.queuedAt,
+        queueMs: admittedAt - waiting.queuedAt,
+        prefillMs,
+        firstTokenAt: 0,
         resolve: waiting.resolve,
         reject: waiting.reject,
       };
       this.#advance(active, first.output.logits);
+      active.firstTokenAt = performance.now();
       this.#active.push(active);
     });
     return true;
@@ -160,6 +180,7 @@ export class DecodeScheduler {
     const readHalt = stepping.some(
       (a) => this.#hasHaltHead(a) && (a.generation.finished !== undefined || a.request.settings.stop.length > 0),
     );
+    this.#countExecution("decode", stepping.length);
     try {
       outputs = await this.#decoder.step(
         stepping.map((a) => ({ sequence: a.sequence, token: a.pending })),
@@ -196,10 +217,31 @@ export class DecodeScheduler {
   #complete(active: ActiveSequence): void {
     this.#decoder.release(active.sequence);
     const result = active.generation.result();
+    const now = performance.now();
     active.resolve({
       ...result,
       haltLogits: active.haltHistory[active.generation.keptTokens] ?? null,
-      inferenceTimeMs: performance.now() - active.startedAt,
+      inferenceTimeMs: now - active.startedAt,
+      timing: {
+        queueMs: active.queueMs,
+        prefillMs: active.prefillMs,
+        decodeMs: now - active.firstTokenAt,
+        firstTokenMs: active.firstTokenAt - active.startedAt,
+      },
+      executions: this.#takeExecutions(),
     });
+  }
+
+  #countExecution(phase: BatchExecutions["phase"], batchSize: number): void {
+    const key = `${phase}:${batchSize}`;
+    const counted = this.#executions.get(key);
+    if (counted) counted.count++;
+    else this.#executions.set(key, { phase, batchSize, count: 1 });
+  }
+
+  #takeExecutions(): BatchExecutions[] {
+    const executions = [...this.#executions.values()];
+    this.#executions.clear();
+    return executions;
   }
 }
