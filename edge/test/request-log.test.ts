@@ -18,7 +18,8 @@ beforeEach(async () => {
   const keep = (...args: unknown[]) => {
     lines.push(args.map(String).join(" "));
   };
-  vi.spyOn(console, "log").mockImplementation(keep);
+  vi.spyOn(console, "debug").mockImplementation(keep);
+  vi.spyOn(console, "info").mockImplementation(keep);
   vi.spyOn(console, "warn").mockImplementation(keep);
   vi.spyOn(console, "error").mockImplementation(keep);
   setEdgeLogLevel("info");

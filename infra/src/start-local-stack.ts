@@ -59,6 +59,10 @@ Try it:
   curl -s ${stack.edgeUrl}/v1/predict \\
     -H "authorization: Bearer $(cat ${keyFile})" -H "content-type: application/json" \\
     -d '{"model":"spirals","data":[[0.5,0.3]]}'
+Metrics (Prometheus text format):
+  curl -s ${stack.workerUrl}/metrics
+  curl -s ${stack.edgeUrl}/metrics -H "authorization: Bearer $(cat ${keyFile})"
+  prometheus --config.file=${stack.prometheusConfigPath}    # scrapes both, loads the alert rules
 Press Ctrl-C to stop.`);
 }
 

@@ -50,7 +50,10 @@ export function logEvent(
   for (const [name, value] of Object.entries(fields))
     if (value !== undefined) line[name] = describe(value, level === "error");
   const text = JSON.stringify(line);
+  // The console method sets the level Workers Logs and `wrangler tail` record (and `wrangler dev`
+  // prints console.info at its info level, console.log only at its more verbose "log" level).
   if (level === "error") console.error(text);
   else if (level === "warn") console.warn(text);
-  else console.log(text);
+  else if (level === "info") console.info(text);
+  else console.debug(text);
 }

@@ -68,11 +68,12 @@ function wranglerEntry(): string {
  */
 export async function startEdgeDevServer(options: EdgeDevServerOptions): Promise<EdgeDevServer> {
   const envFile = join(options.dataDir, "edge.env");
-  const { adminKey, workerToken, signingSecret } = options.secrets;
+  const { adminKey, workerToken, signingSecret, metricsToken } = options.secrets;
   const lines = [
     `MODELGATE_ADMIN_KEY=${adminKey}`,
     `MODELGATE_WORKER_TOKEN=${workerToken}`,
     `MODELGATE_SIGNING_SECRET=${signingSecret}`,
+    `MODELGATE_METRICS_TOKEN=${metricsToken}`,
     ...s3EnvLines(options.s3),
     ...Object.entries(options.vars ?? {}).map(([name, value]) => `${name}=${value}`),
   ];
@@ -91,8 +92,9 @@ export async function startEdgeDevServer(options: EdgeDevServerOptions): Promise
     "--env-file",
     envFile,
     "--show-interactive-dev-session=false",
+    // info: the edge's own JSON log lines (console.info) reach the output, as in production.
     "--log-level",
-    "warn",
+    "info",
   ];
   const child = spawn(process.execPath, args, {
     cwd: options.repoRoot,

@@ -7,6 +7,8 @@ const LocalSecretsSchema = z.object({
   adminKey: z.string().min(16),
   workerToken: z.string().min(16),
   signingSecret: z.string().min(16),
+  /** Opens the edge's GET /metrics (and nothing else) for a Prometheus server. */
+  metricsToken: z.string().min(16),
 });
 export type LocalSecrets = z.infer<typeof LocalSecretsSchema>;
 
@@ -20,17 +22,30 @@ const token = (prefix: string) => `${prefix}_${randomBytes(24).toString("base64u
 export async function loadOrCreateLocalSecrets(dataDir: string): Promise<LocalSecrets> {
   await mkdir(dataDir, { recursive: true });
   const secretsPath = join(dataDir, "secrets.json");
-  let secrets: LocalSecrets;
+  let stored: Partial<LocalSecrets> = {};
   try {
-    secrets = LocalSecretsSchema.parse(JSON.parse(await readFile(secretsPath, "utf8")));
+    stored = LocalSecretsSchema.partial().parse(JSON.parse(await readFile(secretsPath, "utf8")));
   } catch {
-    secrets = { adminKey: token("mg_admin"), workerToken: token("mg_worker"), signingSecret: token("mg_sign") };
+    // No file yet, or an unreadable one: every secret is made afresh.
+  }
+  // A data dir from before a secret existed keeps its other secrets (the admin key above all).
+  const secrets: LocalSecrets = {
+    adminKey: stored.adminKey ?? token("mg_admin"),
+    workerToken: stored.workerToken ?? token("mg_worker"),
+    signingSecret: stored.signingSecret ?? token("mg_sign"),
+    metricsToken: stored.metricsToken ?? token("mg_metrics"),
+  };
+  if (Object.keys(stored).length !== Object.keys(secrets).length) {
     await writeFile(secretsPath, `${JSON.stringify(secrets, null, 2)}\n`, { mode: 0o600 });
   }
   const adminKeyPath = join(dataDir, "admin-key");
   await writeFile(adminKeyPath, `${secrets.adminKey}\n`, { mode: 0o600 });
   // writeFile's mode applies only when it creates the file; make sure an old file is private too.
   await chmod(adminKeyPath, 0o600);
+  // Prometheus reads the metrics token from a file (`credentials_file`).
+  const metricsTokenPath = join(dataDir, "metrics-token");
+  await writeFile(metricsTokenPath, `${secrets.metricsToken}\n`, { mode: 0o600 });
+  await chmod(metricsTokenPath, 0o600);
   await chmod(secretsPath, 0o600);
   return secrets;
 }

@@ -6,6 +6,8 @@ import { type GpuWorkerProcess, startGpuWorkerProcess } from "./gpu-worker-proce
 
 export type { GpuWorkerProcess } from "./gpu-worker-process.js";
 
+import { writeFile } from "node:fs/promises";
+import { prometheusConfig } from "../prometheus/scrape-config.js";
 import { type LocalS3Server, startLocalS3Server } from "./local-s3-server.js";
 import { loadOrCreateLocalSecrets } from "./local-secrets.js";
 import { type SeededModel, seedDemoModels } from "./seed-demo-models.js";
@@ -36,6 +38,10 @@ export interface LocalStack {
   adminKey: string;
   signingSecret: string;
   workerToken: string;
+  /** Opens the edge's GET /metrics; also in `<dataDir>/metrics-token`. */
+  metricsToken: string;
+  /** A Prometheus configuration that scrapes this stack and loads the alert rules. */
+  prometheusConfigPath: string;
   workerId: string;
   seeded: SeededModel[];
   /** The stack's own GPU worker process (for crash tests: `kill()`). */
@@ -45,14 +51,31 @@ export interface LocalStack {
   stop(): Promise<void>;
 }
 
-/** Asks the OS for a free loopback port (for tests that must not collide with `npm start`). */
+/**
+ * Ports below the OS's ephemeral range (32768 and up on Linux): a port the OS hands out for
+ * `listen(0)` is released again at once, and workerd, miniflare and Prometheus bind ports of
+ * their own from that range, so a port chosen there could be taken before the stack binds it.
+ */
+const CHOSEN_PORTS = { min: 20_000, max: 32_000 };
+const handedOut = new Set<number>();
+
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once("error", () => resolve(false));
+    server.listen(port, "127.0.0.1", () => server.close(() => resolve(true)));
+  });
+}
+
+/** A free loopback port (for tests that must not collide with `npm start` or each other). */
 export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((done) => server.listen(0, "127.0.0.1", done));
-  const address = server.address();
-  await new Promise((done) => server.close(done));
-  if (typeof address !== "object" || address === null) throw new Error("could not find a free port");
-  return address.port;
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const port = CHOSEN_PORTS.min + Math.floor(Math.random() * (CHOSEN_PORTS.max - CHOSEN_PORTS.min));
+    if (handedOut.has(port) || !(await canListen(port))) continue;
+    handedOut.add(port);
+    return port;
+  }
+  throw new Error(`no free port between ${CHOSEN_PORTS.min} and ${CHOSEN_PORTS.max}`);
 }
 
 /** Free ports for a whole stack, for tests and benchmarks that run beside `npm start`. */
@@ -154,6 +177,17 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     await waitForLiveWorker(edge.url, secrets.adminKey, workerId, WORKER_START_TIMEOUT_MS);
     log("seeding demo models (build → upload → register → promote)");
     const seeded = await seedDemoModels({ edgeUrl: edge.url, adminKey: secrets.adminKey });
+    const prometheusConfigPath = join(options.dataDir, "prometheus.yml");
+    await writeFile(
+      prometheusConfigPath,
+      prometheusConfig({
+        edgeUrl: edge.url,
+        workerUrls: [worker.url],
+        edgeTokenFile: join(options.dataDir, "metrics-token"),
+        ruleFiles: [join(REPO_ROOT, "infra", "prometheus", "alerts.yml")],
+        scrapeIntervalSeconds: 5,
+      }),
+    );
     return {
       edgeUrl: edge.url,
       workerUrl: worker.url,
@@ -161,6 +195,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       adminKey: secrets.adminKey,
       signingSecret: secrets.signingSecret,
       workerToken: secrets.workerToken,
+      metricsToken: secrets.metricsToken,
+      prometheusConfigPath,
       workerId,
       seeded,
       worker,
