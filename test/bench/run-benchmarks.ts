@@ -11,7 +11,9 @@
  * - the routing decision, `selectRoute` over 1,000 versions × 64 GPUs (selection-bench.ts);
  * - conversion (conversion-bench.ts): fp16/int8/int4 of a 54 MB decoder: time, size, agreement, CPU speed;
  * - forwarding (routing-bench.ts): edge overhead at a steady 200 req/s, and load-aware vs
- *   round-robin routing on a skewed fleet of four workers (it starts three extra workers).
+ *   round-robin routing on a skewed fleet of four workers (it starts three extra workers);
+ * - metrics cost (metrics-cost-bench.ts): edge p50 and decode tokens/s with metrics on vs off, two
+ *   stacks side by side, and the recording itself timed in this process.
  *
  * `npm run bench -- --only engine` (or a comma-separated list of SECTIONS) runs only those.
  * Sections that are pure computation in this process (`selection`) do not start the stack.
@@ -26,6 +28,7 @@ import { openDirectDecoder } from "../support/direct-onnx.js";
 import { type BenchRow, fmt, percentile, timeIt } from "./bench-stats.js";
 import { benchConversion } from "./conversion-bench.js";
 import { benchGenerationEngine } from "./generation-engine-bench.js";
+import { benchMetricsCost } from "./metrics-cost-bench.js";
 import { benchRegistrySearch, populateBenchRegistry } from "./registry-search-bench.js";
 import { benchRouting } from "./routing-bench.js";
 import { benchSelection } from "./selection-bench.js";
@@ -42,10 +45,11 @@ const SECTIONS = [
   "selection",
   "routing",
   "conversion",
+  "metrics",
 ] as const;
 type Section = (typeof SECTIONS)[number];
 /** Sections measured in this process alone: they need no local stack. */
-const STACKLESS_SECTIONS: ReadonlySet<Section> = new Set<Section>(["selection", "conversion"]);
+const STACKLESS_SECTIONS: ReadonlySet<Section> = new Set<Section>(["selection", "conversion", "metrics"]);
 
 /** The sections `--only a,b` names (all of them without it). */
 function selectedSections(argv: readonly string[]): Set<Section> {
@@ -68,6 +72,12 @@ async function main(): Promise<void> {
     const conversion = await benchConversion();
     rows.push(...conversion.rows);
     notes.push(...conversion.notes);
+  }
+  // Starts two stacks of its own (metrics on and off), so it runs before the shared one.
+  if (sections.has("metrics")) {
+    const metrics = await benchMetricsCost();
+    rows.push(...metrics.rows);
+    notes.push(...metrics.notes);
   }
   if ([...sections].some((section) => !STACKLESS_SECTIONS.has(section))) {
     await benchOnLocalStack(sections, rows, notes);

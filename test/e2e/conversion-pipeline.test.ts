@@ -261,6 +261,31 @@ describe("conversion through the local stack", () => {
     }
   });
 
+  it("counts the jobs above by outcome and times each pipeline step in the worker's and the edge's metrics", async () => {
+    const sampleValue = (text: string, name: string, labels: Record<string, string>) =>
+      text
+        .split("\n")
+        .filter((line) => line.startsWith(`${name}{`) || line.startsWith(`${name} `))
+        .filter((line) => Object.entries(labels).every(([k, v]) => line.includes(`${k}="${v}"`)))
+        .reduce((sum, line) => sum + Number(line.slice(line.lastIndexOf(" ") + 1)), 0);
+    const worker = await (await fetch(`${stack.workerUrl}/metrics`)).text();
+    // One job succeeded and three failed above (truncated model, missing output, primary shape).
+    expect(sampleValue(worker, "modelgate_conversion_jobs_total", { outcome: "succeeded" })).toBeGreaterThanOrEqual(1);
+    expect(sampleValue(worker, "modelgate_conversion_jobs_total", { outcome: "failed" })).toBeGreaterThanOrEqual(3);
+    for (const step of ["download", "contract", "shapes", "convert", "verify", "upload", "register"]) {
+      expect(
+        sampleValue(worker, "modelgate_conversion_step_duration_seconds_count", { step }),
+        `step ${step}`,
+      ).toBeGreaterThanOrEqual(1);
+    }
+    const edge = await (await call("GET", "/metrics")).text();
+    expect(sampleValue(edge, "modelgate_edge_conversion_jobs", { status: "succeeded" })).toBeGreaterThanOrEqual(1);
+    expect(sampleValue(edge, "modelgate_edge_conversion_jobs", { status: "failed" })).toBeGreaterThanOrEqual(3);
+    expect(
+      sampleValue(edge, "modelgate_edge_registry_writes_total", { operation: "record_conversion", outcome: "ok" }),
+    ).toBeGreaterThanOrEqual(1);
+  });
+
   it("refuses an unknown target and a primary shape not among the shapes, naming the field", async () => {
     const version = decoderVersion();
     const path = `/v1/models/ref-decoder/versions/${version}/conversions`;
