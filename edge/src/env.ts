@@ -52,7 +52,7 @@ export interface EdgeBindings {
 
 const secret = (name: string) =>
   z
-    .string({ error: `${name} is not set (wrangler secret put ${name}, or the local env file)` })
+    .string({ error: `${name} is not set (wrangler secret put ${name} --env <environment>, or the local env file)` })
     .min(16, `${name} must be at least 16 characters`);
 
 /** Validated once per isolate; a missing secret is a clear 500 naming it, never a silent open door. */

@@ -35,14 +35,12 @@ COPY cli/package.json cli/
 COPY infra/package.json infra/
 COPY infra/lockfile/complete-platform-entries.mjs infra/lockfile/
 COPY test/package.json test/
-# The worker runs its TypeScript through tsx: `node --import tsx` for the main thread, and the
-# inference/conversion thread bootstraps import tsx/esm/api from node_modules. tsx is a root
-# devDependency, which --omit=dev leaves out, so it is added at the lockfile's exact version.
-# onnxruntime-node ships binaries for every platform; only Linux's are kept (about 220 MB less).
+# The worker runs its TypeScript through tsx (`node --import tsx` for the main thread; the
+# inference/conversion thread bootstraps import tsx/esm/api): a dependency of gpu-worker, so
+# --omit=dev keeps it. onnxruntime-node ships binaries for every platform; only Linux's are kept
+# (about 220 MB less).
 RUN ONNXRUNTIME_NODE_INSTALL="${ONNXRUNTIME_NODE_INSTALL}" \
     npm ci --omit=dev --workspace gpu-worker --workspace shared --no-audit --no-fund \
-  && TSX_VERSION="$(node -p 'require("./package-lock.json").packages["node_modules/tsx"].version')" \
-  && npm install --no-save --omit=dev --workspace gpu-worker --no-audit --no-fund "tsx@${TSX_VERSION}" \
   && find node_modules/onnxruntime-node/bin -mindepth 2 -maxdepth 2 -type d ! -name linux -exec rm -rf {} +
 
 # The runtime: the CPU default is the Node image itself; the CUDA variant swaps the base.

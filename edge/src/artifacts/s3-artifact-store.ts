@@ -195,7 +195,7 @@ export function artifactStoreFromBindings(env: EdgeBindings): S3ArtifactStore {
     logEvent("error", "object storage is misconfigured", { problems });
     throw new ModelgateError(
       "storage_unavailable",
-      `Object storage is not configured on this edge (${problems}); set it with wrangler secret put or [vars].`,
+      `Object storage is not configured on this edge (${problems}); set it with wrangler secret put --env <environment> or [vars].`,
     );
   }
   const s3 = parsed.data;

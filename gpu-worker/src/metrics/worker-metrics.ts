@@ -245,19 +245,19 @@ export class WorkerMetrics {
   }
 }
 
+function instrumentFor(
+  metric: MetricDefinition,
+  registry: Registry,
+): Counter<string> | Histogram<string> | Gauge<string> {
+  const common = { name: metric.name, help: metric.help, labelNames: [...metric.labels], registers: [registry] };
+  if (metric.type === "counter") return new Counter(common);
+  if (metric.type === "histogram") return new Histogram({ ...common, buckets: [...(metric.buckets ?? [])] });
+  return new Gauge(common);
+}
+
 function buildInstruments(registry: Registry): Instruments {
   const entries = (Object.entries(WORKER_METRICS) as Array<[WorkerMetricKey, MetricDefinition]>).map(
-    ([key, metric]) => {
-      const common = { name: metric.name, help: metric.help, labelNames: [...metric.labels], registers: [registry] };
-      switch (metric.type) {
-        case "counter":
-          return [key, new Counter(common)];
-        case "histogram":
-          return [key, new Histogram({ ...common, buckets: [...(metric.buckets ?? [])] })];
-        case "gauge":
-          return [key, new Gauge(common)];
-      }
-    },
+    ([key, metric]) => [key, instrumentFor(metric, registry)] as const,
   );
   return Object.fromEntries(entries) as Instruments;
 }
