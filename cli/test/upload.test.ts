@@ -32,6 +32,7 @@ beforeAll(async () => {
       adminKey: ADMIN_KEY,
       workerToken: `mg_worker_${randomBytes(16).toString("hex")}`,
       signingSecret: `mg_sign_${randomBytes(16).toString("hex")}`,
+      metricsToken: `mg_metrics_${randomBytes(16).toString("hex")}`,
     },
     s3: {
       endpoint: s3.endpoint,
