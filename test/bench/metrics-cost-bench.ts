@@ -1,8 +1,9 @@
 /**
  * What metrics cost on the hot path (the operations issue's goal: ≤ 0.2 ms edge p50, ≤ 2 %
- * decode tokens/s). Two stacks run side by side, one with metrics on (the default) and one with
- * `MODELGATE_METRICS=off` on the edge and the worker, and the measurements alternate between
- * them in rounds, so drift on the shared machine falls on both alike:
+ * decode tokens/s). Three stacks run side by side, two with metrics on (the default) and one with
+ * `MODELGATE_METRICS=off` on the edge and the worker, and the measurements rotate over them in
+ * rounds, so drift on the shared machine falls on all alike; the two "on" stacks against each
+ * other are the control (how far identical stacks differ here):
  *
  * - edge: 1-token generations through each edge (client latency, and the edge's own
  *   `x-modelgate-overhead-ms`);
@@ -69,13 +70,22 @@ function medianChangeWithInterval(
 
 const signed = (n: number, digits: number) => `${n >= 0 ? "+" : ""}${fmt(n, digits)}`;
 
+const ARM_LABELS = ["on", "off", "on-control"] as const;
+type ArmLabel = (typeof ARM_LABELS)[number];
+
 interface Arm {
-  label: "on" | "off";
+  label: ArmLabel;
   stack: LocalStack;
   dataDir: string;
 }
 
-async function startArm(label: Arm["label"]): Promise<Arm> {
+/** The arms starting at a different one each round. */
+function rotated<T>(items: readonly T[], round: number): T[] {
+  const start = round % items.length;
+  return [...items.slice(start), ...items.slice(0, start)];
+}
+
+async function startArm(label: ArmLabel): Promise<Arm> {
   const dataDir = await mkdtemp(join(os.tmpdir(), `modelgate-bench-metrics-${label}-`));
   const off: Record<string, string> = label === "off" ? { MODELGATE_METRICS: "off" } : {};
   const stack = await startLocalStack({
@@ -169,10 +179,11 @@ export async function benchMetricsCost(): Promise<{ rows: BenchRow[]; notes: str
     "—",
   ]);
 
-  const on = await startArm("on");
-  const off = await startArm("off");
+  // Three stacks: two with metrics on and one with them off. Comparing the two "on" stacks shows
+  // how far two identical stacks differ on this machine (the noise floor of the comparison).
+  const arms: Arm[] = [];
   try {
-    const arms = [on, off];
+    for (const label of ["on", "off", "on-control"] as const) arms.push(await startArm(label));
     const small = { model: "demo-lm", prompt: "hi", max_new_tokens: 1, temperature: 0 };
     const decode = {
       model: "ref-decoder",
@@ -186,20 +197,16 @@ export async function benchMetricsCost(): Promise<{ rows: BenchRow[]; notes: str
       await generate(arm.stack, small);
       await generate(arm.stack, decode);
     }
-    const edgeMs = new Map<Arm["label"], number[]>([
-      ["on", []],
-      ["off", []],
-    ]);
-    const overheadMs = new Map<Arm["label"], number[]>([
-      ["on", []],
-      ["off", []],
-    ]);
-    /** Per round: p50 with metrics on minus p50 with them off (paired, so slow stretches cancel). */
-    const roundDeltas: number[] = [];
+    const samples = () => new Map<ArmLabel, number[]>(ARM_LABELS.map((label) => [label, []]));
+    const edgeMs = samples();
+    const overheadMs = samples();
+    /** Per round: each "on" arm's p50 minus the "off" arm's (paired, so slow stretches cancel). */
+    const onMinusOff: number[] = [];
+    const controlMinusOn: number[] = [];
     for (let round = 0; round < EDGE_ROUNDS; round++) {
-      const roundP50 = new Map<Arm["label"], number>();
-      // Alternate which arm goes first, so neither always follows the other.
-      for (const arm of round % 2 === 0 ? arms : [...arms].reverse()) {
+      const roundP50 = new Map<ArmLabel, number>();
+      // Rotate which arm goes first, so none always follows another.
+      for (const arm of rotated(arms, round)) {
         const times: number[] = [];
         for (let i = 0; i < EDGE_CALLS_PER_ROUND; i++) {
           const { ms, overheadMs: overhead } = await generate(arm.stack, small);
@@ -209,55 +216,57 @@ export async function benchMetricsCost(): Promise<{ rows: BenchRow[]; notes: str
         }
         roundP50.set(arm.label, median(times));
       }
-      roundDeltas.push((roundP50.get("on") ?? 0) - (roundP50.get("off") ?? 0));
+      const at = (label: ArmLabel) => roundP50.get(label) ?? Number.NaN;
+      onMinusOff.push(at("on") - at("off"), at("on-control") - at("off"));
+      controlMinusOn.push(at("on-control") - at("on"));
     }
-    const p50 = (label: Arm["label"], values: Map<Arm["label"], number[]>) => percentile(values.get(label) ?? [], 50);
+    const p50 = (label: ArmLabel, values: Map<ArmLabel, number[]>) => percentile(values.get(label) ?? [], 50);
     const mean = (values: readonly number[]) => values.reduce((sum, v) => sum + v, 0) / values.length;
-    const edgeDelta = medianWithInterval(roundDeltas);
+    const edgeDelta = medianWithInterval(onMinusOff);
+    const edgeControl = medianWithInterval(controlMinusOn);
     const calls = EDGE_ROUNDS * EDGE_CALLS_PER_ROUND;
     rows.push([
-      `1-token generate through the edge, metrics on vs off (${calls} calls each, alternated in ${EDGE_ROUNDS} paired rounds)`,
-      `on p50 ${fmt(p50("on", edgeMs), 2)} ms, off p50 ${fmt(p50("off", edgeMs), 2)} ms; per-round p50 difference ${signed(edgeDelta.median, 2)} ms (95 % CI ${signed(edgeDelta.low, 2)} … ${signed(edgeDelta.high, 2)}) ${mark(edgeDelta.median <= 0.2)}`,
+      `1-token generate through the edge, metrics on vs off (${calls} calls per stack, ${EDGE_ROUNDS} rounds rotating over 3 stacks)`,
+      `on p50 ${fmt(p50("on", edgeMs), 2)} / ${fmt(p50("on-control", edgeMs), 2)} ms, off p50 ${fmt(p50("off", edgeMs), 2)} ms; per-round p50 difference on − off ${signed(edgeDelta.median, 2)} ms (95 % CI ${signed(edgeDelta.low, 2)} … ${signed(edgeDelta.high, 2)}) ${mark(edgeDelta.median <= 0.2)}; control, on − on: ${signed(edgeControl.median, 2)} ms (${signed(edgeControl.low, 2)} … ${signed(edgeControl.high, 2)})`,
       "≤ +0.2 ms p50",
     ]);
     rows.push([
       "the edge's own time (x-modelgate-overhead-ms, whole ms in workerd), metrics on vs off",
-      `on p50 ${fmt(p50("on", overheadMs), 0)} ms / mean ${fmt(mean(overheadMs.get("on") ?? []), 2)} ms, off p50 ${fmt(p50("off", overheadMs), 0)} ms / mean ${fmt(mean(overheadMs.get("off") ?? []), 2)} ms`,
+      `on mean ${fmt(mean(overheadMs.get("on") ?? []), 2)} / ${fmt(mean(overheadMs.get("on-control") ?? []), 2)} ms, off mean ${fmt(mean(overheadMs.get("off") ?? []), 2)} ms (p50 ${fmt(p50("on", overheadMs), 0)} / ${fmt(p50("off", overheadMs), 0)} ms)`,
       "—",
     ]);
 
-    const threadTps = new Map<Arm["label"], number[]>([
-      ["on", []],
-      ["off", []],
-    ]);
-    const endToEndTps = new Map<Arm["label"], number[]>([
-      ["on", []],
-      ["off", []],
-    ]);
+    const threadTps = samples();
+    const endToEndTps = samples();
     for (let round = 0; round < DECODE_ROUNDS; round++) {
-      for (const arm of round % 2 === 0 ? arms : [...arms].reverse()) {
+      for (const arm of rotated(arms, round)) {
         const { ms, answer } = await generate(arm.stack, decode);
         threadTps.get(arm.label)?.push(answer.tokens_per_second);
         endToEndTps.get(arm.label)?.push((answer.tokens_generated / ms) * 1000);
       }
     }
-    const med = (label: Arm["label"], values: Map<Arm["label"], number[]>) => median(values.get(label) ?? []);
-    const changeOf = (values: Map<Arm["label"], number[]>) =>
-      medianChangeWithInterval(values.get("on") ?? [], values.get("off") ?? []);
-    const threadChange = changeOf(threadTps);
-    const endToEndChange = changeOf(endToEndTps);
+    const med = (label: ArmLabel, values: Map<ArmLabel, number[]>) => median(values.get(label) ?? []);
+    const onValues = (values: Map<ArmLabel, number[]>) => [
+      ...(values.get("on") ?? []),
+      ...(values.get("on-control") ?? []),
+    ];
+    const threadChange = medianChangeWithInterval(onValues(threadTps), threadTps.get("off") ?? []);
+    const threadControl = medianChangeWithInterval(threadTps.get("on-control") ?? [], threadTps.get("on") ?? []);
+    const endToEndChange = medianChangeWithInterval(onValues(endToEndTps), endToEndTps.get("off") ?? []);
     rows.push([
-      `greedy decode, ref-decoder, ${DECODE_TOKENS} tokens, metrics on vs off (${DECODE_ROUNDS} generations each, alternated; change of the median)`,
-      `in the worker thread: on ${fmt(med("on", threadTps), 0)}, off ${fmt(med("off", threadTps), 0)} tok/s, ${signed(threadChange.median, 1)} % (95 % CI ${signed(threadChange.low, 1)} … ${signed(threadChange.high, 1)}) ${mark(threadChange.median >= -2)}; end to end: on ${fmt(med("on", endToEndTps), 0)}, off ${fmt(med("off", endToEndTps), 0)} tok/s, ${signed(endToEndChange.median, 1)} % (95 % CI ${signed(endToEndChange.low, 1)} … ${signed(endToEndChange.high, 1)})`,
+      `greedy decode, ref-decoder, ${DECODE_TOKENS} tokens, metrics on vs off (${DECODE_ROUNDS} generations per stack, rotating; change of the median)`,
+      `in the worker thread: on ${fmt(med("on", threadTps), 0)} / ${fmt(med("on-control", threadTps), 0)}, off ${fmt(med("off", threadTps), 0)} tok/s, ${signed(threadChange.median, 1)} % (95 % CI ${signed(threadChange.low, 1)} … ${signed(threadChange.high, 1)}) ${mark(threadChange.median >= -2)}; control, on vs on: ${signed(threadControl.median, 1)} % (${signed(threadControl.low, 1)} … ${signed(threadControl.high, 1)}); end to end: ${signed(endToEndChange.median, 1)} % (95 % CI ${signed(endToEndChange.low, 1)} … ${signed(endToEndChange.high, 1)})`,
       "≥ −2 % tokens/s",
     ]);
     notes.push(
-      "Metrics cost: both stacks ran at once on this machine (two wrangler dev + two workers); each measurement " +
-        "alternated between them, so background load fell on both. The in-process rows time only the recording " +
-        "(the in-memory updates a request makes); flushing to the aggregator happens after the response, from waitUntil.",
+      "Metrics cost: three stacks ran at once on this machine (three wrangler dev + three workers; two with metrics on, " +
+        "one off), and every measurement rotated over them, so background load fell on all alike. The on-vs-on control " +
+        "is how far two identical stacks differ here: a difference inside it is not a cost of metrics. The in-process rows " +
+        "time only the recording (the in-memory updates a request makes); flushing to the aggregator happens after the " +
+        "response, from waitUntil, once per window.",
     );
   } finally {
-    for (const arm of [on, off]) {
+    for (const arm of arms) {
       await arm.stack.stop();
       await rm(arm.dataDir, { recursive: true, force: true });
     }
