@@ -7,10 +7,10 @@
  */
 import { spawn } from "node:child_process";
 import { readdir, readFile } from "node:fs/promises";
-import { createRequire } from "node:module";
-import { dirname, join, relative } from "node:path";
+import { join, relative } from "node:path";
 import { stripVTControlCharacters } from "node:util";
 import { gzipSync } from "node:zlib";
+import { wranglerEntry, wranglerEnvironment } from "../tools/wrangler-command.js";
 
 export interface WranglerDryRunOptions {
   /** The folder wrangler runs in (the repository root). */
@@ -62,11 +62,6 @@ export interface WranglerDryRunResult {
 }
 
 /** wrangler's CLI entry, run with this Node (wrangler 4 needs Node 22, which `node_modules/.bin` provides). */
-export function wranglerEntry(): string {
-  const require = createRequire(import.meta.url);
-  return join(dirname(require.resolve("wrangler/package.json")), "bin", "wrangler.js");
-}
-
 export async function wranglerDeployDryRun(options: WranglerDryRunOptions): Promise<WranglerDryRunResult> {
   const args = [
     wranglerEntry(),
@@ -102,13 +97,7 @@ function runNode(
     const child = spawn(process.execPath, [...args], {
       cwd,
       stdio: ["ignore", "pipe", "pipe"],
-      env: {
-        ...process.env,
-        WRANGLER_SEND_METRICS: "false",
-        // No network here: skip wrangler's download of the `request.cf` placeholder.
-        CLOUDFLARE_CF_FETCH_ENABLED: "false",
-        NO_COLOR: "1",
-      },
+      env: wranglerEnvironment(),
       timeout: timeoutMs,
       killSignal: "SIGKILL",
     });

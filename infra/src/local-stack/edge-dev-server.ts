@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { writeFile } from "node:fs/promises";
-import { createRequire } from "node:module";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
+import { wranglerEntry, wranglerEnvironment } from "../tools/wrangler-command.js";
 import { captureChildOutput } from "./child-output.js";
 import type { LocalSecrets } from "./local-secrets.js";
 
@@ -57,11 +57,6 @@ function s3EnvLines(s3: EdgeS3Settings | undefined): string[] {
   });
 }
 
-function wranglerEntry(): string {
-  const require = createRequire(import.meta.url);
-  return join(dirname(require.resolve("wrangler/package.json")), "bin", "wrangler.js");
-}
-
 /**
  * `wrangler dev` fully offline: local R2 and Durable Objects persisted under the data dir,
  * secrets from an env file (mode 600) rather than the command line, where `ps` would show them.
@@ -101,13 +96,7 @@ export async function startEdgeDevServer(options: EdgeDevServerOptions): Promise
     // Own process group, so stopping it also stops the workerd it starts.
     detached: true,
     stdio: ["ignore", "pipe", "pipe"],
-    env: {
-      ...process.env,
-      WRANGLER_SEND_METRICS: "false",
-      // No network here: skip wrangler's download of the `request.cf` placeholder.
-      CLOUDFLARE_CF_FETCH_ENABLED: "false",
-      NO_COLOR: "1",
-    },
+    env: wranglerEnvironment(),
   });
   const recent = captureChildOutput(child, options.onOutput);
   const url = `http://127.0.0.1:${options.port}`;
