@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import { z } from "zod";
-import { REPO_ROOT, startLocalStack } from "./local-stack/local-stack.js";
+import { canListen, REPO_ROOT, startLocalStack } from "./local-stack/local-stack.js";
 
 const port = (fallback: number) => z.coerce.number().int().min(1).max(65535).default(fallback);
 
@@ -20,6 +20,20 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   const options = parsed.data;
+  // A port in use (most often another `npm start`) is named up front, not as a crash mid-start.
+  const ports = [
+    ["MODELGATE_S3_PORT", options.MODELGATE_S3_PORT],
+    ["MODELGATE_EDGE_PORT", options.MODELGATE_EDGE_PORT],
+    ["MODELGATE_WORKER_PORT", options.MODELGATE_WORKER_PORT],
+  ] as const;
+  for (const [variable, port] of ports) {
+    if (!(await canListen(port))) {
+      console.error(
+        `modelgate: port ${port} on 127.0.0.1 is in use (is another npm start running?); stop it or set ${variable} to a free port`,
+      );
+      process.exit(2);
+    }
+  }
   const startedAt = Date.now();
   const verbose = options.MODELGATE_VERBOSE === "1";
   const stack = await startLocalStack({

@@ -59,7 +59,8 @@ export interface LocalStack {
 const CHOSEN_PORTS = { min: 20_000, max: 32_000 };
 const handedOut = new Set<number>();
 
-function canListen(port: number): Promise<boolean> {
+/** Whether nothing listens on the loopback port (a second `npm start` would collide). */
+export function canListen(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const server = createServer();
     server.once("error", () => resolve(false));
