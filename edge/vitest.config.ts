@@ -1,6 +1,7 @@
 import { createServer } from "node:net";
 import { cloudflareTest } from "@cloudflare/vitest-pool-workers";
 import { defineProject } from "vitest/config";
+import { buildConsole } from "./console/build-console.js";
 import { EDGE_TEST_SECRETS } from "./test/support/secrets.js";
 import { S3_PORT_VARIABLE, TEST_S3 } from "./test/support/test-artifacts.js";
 
@@ -13,6 +14,9 @@ async function freePort(): Promise<number> {
   if (typeof address !== "object" || address === null) throw new Error("no free port for s3rver");
   return address.port;
 }
+
+// wrangler.toml's [assets] directory must exist before miniflare reads it: build the console first.
+await buildConsole();
 
 // The config may be evaluated more than once in a run; every evaluation must agree on the port.
 process.env[S3_PORT_VARIABLE] ??= String(await freePort());

@@ -6,6 +6,7 @@ import { forgetChangedRoutingState } from "./middleware/forget-routing-state.js"
 import { observeRequest } from "./middleware/observe-request.js";
 import { requestContext } from "./middleware/request-context.js";
 import { analyticsRoutes } from "./routes/analytics.js";
+import { consoleRoutes } from "./routes/console.js";
 import { conversionWorkerRoutes } from "./routes/conversion-worker.js";
 import { conversionRoutes } from "./routes/conversions.js";
 import { healthRoutes } from "./routes/health.js";
@@ -21,6 +22,7 @@ import { seed004Routes } from "./routes/seed-004-api.js";
 import { selectionFlagRoutes } from "./routes/selection-flags.js";
 import { uploadRoutes } from "./routes/uploads.js";
 import { verificationRoutes } from "./routes/verification.js";
+import { whoamiRoutes } from "./routes/whoami.js";
 import { workerRoutes } from "./routes/workers.js";
 
 export function createEdgeApp(): Hono<AppEnv> {
@@ -28,6 +30,7 @@ export function createEdgeApp(): Hono<AppEnv> {
   app.route("/", healthRoutes);
   // Public and static: mounted before the request context so they answer even when secrets are missing.
   app.route("/", openApiRoutes);
+  app.route("/", consoleRoutes);
   app.use("*", requestContext);
   app.use("*", observeRequest);
   app.use("*", forgetChangedRoutingState);
@@ -36,6 +39,7 @@ export function createEdgeApp(): Hono<AppEnv> {
   app.route("/", modelVersionRoutes);
   app.route("/", workerRoutes);
   app.route("/", keyRoutes);
+  app.route("/", whoamiRoutes);
   app.route("/", inferenceRoutes);
   app.route("/", kserveV2Routes);
   app.route("/", seed004Routes);

@@ -17,6 +17,8 @@ export interface EdgeBindings {
   REGISTRY_COORDINATOR: DurableObjectNamespace<RegistryCoordinator>;
   /** The conversion job queue (one instance): jobs, their leases and the alarm that hands expired ones back. */
   CONVERSION_QUEUE: DurableObjectNamespace<ConversionQueue>;
+  /** The web console's built files (`[assets]` in wrangler.toml), served under /console. */
+  ASSETS?: Fetcher;
   /** The edge's counters and histograms, added up over every isolate (one instance). */
   METRICS: DurableObjectNamespace<MetricsAggregator>;
   /** Selection events (D1). Optional: without it the edge serves, records nothing, and analytics answer 503. */

@@ -85,6 +85,12 @@ describe("GET /openapi.json", () => {
     if (spec.scope === "public") {
       expect(operation.security).toEqual([]);
       expect(operation.description).toContain("Public");
+    } else if (spec.scope === "any-key") {
+      // Any valid key: a bearer key with no particular scope, refused only without one.
+      expect(operation.security).toEqual([{ bearerApiKey: [] }]);
+      expect(operation.description).toContain("Any valid API key");
+      for (const status of ["401", "429"]) expect(operation.responses[status]).toBeDefined();
+      expect(operation.responses["403"]).toBeUndefined();
     } else {
       expect(operation.security).toEqual([{ bearerApiKey: [spec.scope] }]);
       expect(operation.description).toContain(`\`${spec.scope}\``);

@@ -65,6 +65,7 @@ async function main(): Promise<void> {
   const keyFile = join(options.MODELGATE_DATA_DIR, "admin-key");
   console.log(`modelgate: started in ${((Date.now() - startedAt) / 1000).toFixed(1)} s; admin key in ${keyFile}`);
   console.log(`modelgate ready: ${stack.edgeUrl}`);
+  console.log(`modelgate console: ${stack.edgeUrl}/console (sign in with the admin key from ${keyFile})`);
   console.log(`
 Try it:
   curl -s ${stack.edgeUrl}/v1/generate \\

@@ -197,7 +197,9 @@ describe("wrangler environments together", () => {
     const configPath = join(dir, "wrangler.toml");
     await writeFile(
       configPath,
-      `${topLevel.replace(/^main = .*$/m, `main = ${JSON.stringify(join(REPO_ROOT, "edge/src/index.ts"))}`)}\n` +
+      `${topLevel
+        .replace(/^main = .*$/m, `main = ${JSON.stringify(join(REPO_ROOT, "edge/src/index.ts"))}`)
+        .replace(/^directory = .*$/m, `directory = ${JSON.stringify(join(REPO_ROOT, "edge/console/dist"))}`)}\n` +
         `[env.broken]\nname = "modelgate-edge-broken"\n\n` +
         `[[env.broken.durable_objects.bindings]]\nname = "WORKER_POOL"\nclass_name = "WorkerPool"\n`,
     );

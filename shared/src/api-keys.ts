@@ -45,3 +45,16 @@ export function isApiKeyUsable(record: ApiKeyRecord, now: number): boolean {
   if (record.revoked_at !== undefined && Date.parse(record.revoked_at) <= now) return false;
   return record.expires_at === undefined || Date.parse(record.expires_at) > now;
 }
+
+/**
+ * What `GET /v1/whoami` says of the key that asks: its id and scopes (the console shows only
+ * what they allow), its per-minute limit and tier cap. Never the key itself.
+ */
+export const WhoAmISchema = z.strictObject({
+  id: z.string(),
+  kind: z.enum(["admin-key", "worker-token", "api-key"]),
+  scopes: z.array(ScopeSchema),
+  rpm: z.int().min(1).nullable(),
+  max_tier: CawsTierSchema.nullable(),
+});
+export type WhoAmI = z.infer<typeof WhoAmISchema>;

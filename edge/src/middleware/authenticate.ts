@@ -72,6 +72,15 @@ export interface RequireScopeOptions {
  * 403 when the key is valid but lacks the scope.
  */
 export function requireScope(scope: Scope, options: RequireScopeOptions = {}) {
+  return requirePrincipal(scope, options);
+}
+
+/** Any valid key, whatever its scopes (`GET /v1/whoami`: a key may ask what it is). */
+export function requireAnyKey(options: RequireScopeOptions = {}) {
+  return requirePrincipal(undefined, options);
+}
+
+function requirePrincipal(scope: Scope | undefined, options: RequireScopeOptions) {
   const resolver = options.resolver ?? defaultPrincipalResolver;
   return createMiddleware<AppEnv>(async function requireScopeMiddleware(c, next) {
     const token = bearerToken(c.req.header("authorization"));
@@ -82,7 +91,7 @@ export function requireScope(scope: Scope, options: RequireScopeOptions = {}) {
     if (!principal) {
       throw new ModelgateError("unauthorized", "The API key is not valid.");
     }
-    if (!scopesAllow(principal.scopes, scope)) {
+    if (scope !== undefined && !scopesAllow(principal.scopes, scope)) {
       throw new ModelgateError("forbidden", `This key lacks the \`${scope}\` scope.`);
     }
     if (principal.rpm !== undefined) {

@@ -71,7 +71,7 @@ function sharedResponses(spec: RouteSpec): Record<number, ResponseSpec> {
   const withBody = spec.body !== undefined && (spec.bodyContentType ?? JSON_CONTENT_TYPE) === JSON_CONTENT_TYPE;
   return {
     ...(withBody ? problemResponses([400, 413, 415]) : {}),
-    ...(spec.scope === "public" ? {} : problemResponses([401, 403, 429])),
+    ...(spec.scope === "public" ? {} : problemResponses(spec.scope === "any-key" ? [401, 429] : [401, 403, 429])),
   };
 }
 
@@ -133,7 +133,9 @@ function parametersFrom(
 }
 
 function scopeSentence(scope: RouteSpec["scope"]): string {
-  return scope === "public" ? "**Public:** no API key needed." : `**Required scope:** \`${scope}\`.`;
+  if (scope === "public") return "**Public:** no API key needed.";
+  if (scope === "any-key") return "**Any valid API key**, whatever its scopes.";
+  return `**Required scope:** \`${scope}\`.`;
 }
 
 /** The OpenAPI 3.1 document for a catalogue: schemas converted from the routes' own zod schemas. */
@@ -167,7 +169,7 @@ export function buildOpenApiDocument(catalogue: readonly RouteSpec[]): OpenApiDo
       tags: [spec.tag],
       summary: spec.summary,
       description: [spec.description, scopeSentence(spec.scope)].filter(Boolean).join("\n\n"),
-      security: spec.scope === "public" ? [] : [{ [BEARER_SCHEME]: [spec.scope] }],
+      security: spec.scope === "public" ? [] : [{ [BEARER_SCHEME]: spec.scope === "any-key" ? [] : [spec.scope] }],
       "x-required-scope": spec.scope,
       ...(parameters.length > 0 ? { parameters } : {}),
       ...(op.body

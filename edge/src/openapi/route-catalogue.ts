@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { analyticsRouteSpecs } from "./analytics-route-specs.js";
+import { consoleRouteSpecs } from "./console-route-specs.js";
 import { conversionRouteSpecs } from "./conversion-route-specs.js";
 import { docsRouteSpecs } from "./docs-route-specs.js";
 import { healthRouteSpecs } from "./health-route-specs.js";
@@ -25,6 +26,7 @@ export type { HttpMethod, ResponseSpec, RouteSpec } from "./route-spec.js";
 export const ROUTE_CATALOGUE: readonly RouteSpec[] = [
   ...healthRouteSpecs,
   ...docsRouteSpecs,
+  ...consoleRouteSpecs,
   ...inferenceRouteSpecs,
   ...kserveRouteSpecs,
   ...seed004RouteSpecs,

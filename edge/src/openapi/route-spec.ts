@@ -19,8 +19,8 @@ export interface RouteSpec {
   method: HttpMethod;
   /** OpenAPI style: `/v1/keys/{id}` for Hono's `/v1/keys/:id`. */
   path: string;
-  /** The one scope `requireScope` checks, or `public` for routes that need no key. */
-  scope: Scope | "public";
+  /** The one scope `requireScope` checks, `any-key` for any valid key, or `public` for routes that need no key. */
+  scope: Scope | "any-key" | "public";
   summary: string;
   description?: string;
   tag: string;

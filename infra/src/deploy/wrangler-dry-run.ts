@@ -10,6 +10,7 @@ import { readdir, readFile } from "node:fs/promises";
 import { join, relative } from "node:path";
 import { stripVTControlCharacters } from "node:util";
 import { gzipSync } from "node:zlib";
+import { buildConsole } from "@modelgate/edge/console/build-console";
 import { wranglerEntry, wranglerEnvironment } from "../tools/wrangler-command.js";
 
 export interface WranglerDryRunOptions {
@@ -63,6 +64,8 @@ export interface WranglerDryRunResult {
 
 /** wrangler's CLI entry, run with this Node (wrangler 4 needs Node 22, which `node_modules/.bin` provides). */
 export async function wranglerDeployDryRun(options: WranglerDryRunOptions): Promise<WranglerDryRunResult> {
+  // A deploy uploads the console's built files as the Worker's assets: they must exist.
+  await buildConsole();
   const args = [
     wranglerEntry(),
     "deploy",

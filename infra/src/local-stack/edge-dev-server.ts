@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { buildConsole } from "@modelgate/edge/console/build-console";
 import { wranglerEntry, wranglerEnvironment } from "../tools/wrangler-command.js";
 import { captureChildOutput } from "./child-output.js";
 import type { LocalSecrets } from "./local-secrets.js";
@@ -73,6 +74,8 @@ export async function startEdgeDevServer(options: EdgeDevServerOptions): Promise
     ...Object.entries(options.vars ?? {}).map(([name, value]) => `${name}=${value}`),
   ];
   await writeFile(envFile, `${lines.join("\n")}\n`, { mode: 0o600 });
+  // wrangler dev serves the console from its built files ([assets] in wrangler.toml).
+  await buildConsole();
   const args = [
     wranglerEntry(),
     "dev",

@@ -1,6 +1,6 @@
 /**
  * Outside programs the tests need and only Debian ships (promtool and prometheus from the
- * `prometheus` package, systemd-analyze from `systemd`). `npm test` must stay the whole set-up:
+ * `prometheus` package, systemd-analyze from `systemd`, chromium from `chromium`). `npm test` must stay the whole set-up:
  * when a program is missing and the tests run as root (CI, on a fresh machine) it is installed
  * with apt-get; otherwise the run fails naming the package to install. Never a silent skip.
  */
@@ -21,6 +21,8 @@ export interface SystemTool {
 export const PROMTOOL: SystemTool = { command: "promtool", debianPackage: "prometheus" };
 export const PROMETHEUS: SystemTool = { command: "prometheus", debianPackage: "prometheus" };
 export const SYSTEMD_ANALYZE: SystemTool = { command: "systemd-analyze", debianPackage: "systemd" };
+/** Headless browser tests drive Debian's Chromium (playwright-core never downloads a browser). */
+export const CHROMIUM: SystemTool = { command: "chromium", debianPackage: "chromium" };
 
 /** The executable's full path, or undefined when it is not installed. */
 export async function findExecutable(command: string, path = process.env.PATH ?? ""): Promise<string | undefined> {
