@@ -4,8 +4,4 @@ import { z } from "zod";
 export const ScopeSchema = z.enum(["models:read", "models:write", "infer", "admin", "worker"]);
 export type Scope = z.infer<typeof ScopeSchema>;
 
-export function scopesAllow(granted: readonly Scope[], required: Scope): boolean {
-  if (granted.includes(required)) return true;
-  // `worker` is a machine identity, not a human one: admin keys do not send heartbeats.
-  return required !== "worker" && granted.includes("admin");
-}
+export { scopesAllow } from "./scope-rules.js";

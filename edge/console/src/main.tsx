@@ -1,8 +1,5 @@
 import { render } from "preact";
-
-function App() {
-  return <main>modelgate console</main>;
-}
+import { App } from "./app/App.js";
 
 const root = document.getElementById("app");
 if (root) render(<App />, root);

@@ -1,0 +1,92 @@
+/**
+ * The console's frame in a real browser against the npm start stack: sign-in with a key kept in
+ * session storage only, a clear error for a bad key, the views a key's scopes allow (a read-only
+ * key sees no Keys, Fleet or Traffic), keyboard access, and a phone-width layout.
+ */
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { freeStackPorts, type LocalStack, startLocalStack } from "@modelgate/infra/local-stack";
+import type { Browser } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { launchChromium, newContext, screenshot, signIn, watchPage } from "../support/browser.js";
+import { callEdge, jsonWithStatus } from "../support/stack-calls.js";
+
+let dataDir: string;
+let stack: LocalStack;
+let browser: Browser;
+
+beforeAll(async () => {
+  dataDir = await mkdtemp(join(tmpdir(), "modelgate-console-shell-"));
+  [stack, browser] = await Promise.all([
+    (async () => startLocalStack({ dataDir, ...(await freeStackPorts()), gpuMonitorIntervalMs: 1000 }))(),
+    launchChromium(),
+  ]);
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await stack?.stop();
+  await rm(dataDir, { recursive: true, force: true });
+});
+
+describe("the console's sign-in and frame", () => {
+  it("refuses a wrong key with the edge's own words, then signs in and keeps the key in session storage only", async () => {
+    const context = await newContext(browser);
+    const page = await context.newPage();
+    const problems = watchPage(page);
+    problems.allow(401, /^\/v1\/whoami$/);
+    await page.goto(`${stack.edgeUrl}/console`);
+    await page.getByLabel("API key").fill("mg_not_a_real_key_000000000000");
+    await page.keyboard.press("Enter");
+    await expect.poll(() => page.getByRole("alert").textContent()).toContain("The API key is not valid.");
+    await page.getByLabel("API key").fill(stack.adminKey);
+    await page.getByRole("button", { name: "Sign in" }).click();
+    const nav = page.getByRole("navigation", { name: "Views" });
+    await nav.waitFor();
+    expect(await nav.getByRole("link").allTextContents()).toEqual(["Models", "Fleet", "Traffic", "Playground", "Keys"]);
+    expect(await page.evaluate<number>("Object.keys(localStorage).length")).toBe(0);
+    expect(await page.evaluate<string | null>('sessionStorage.getItem("modelgate.console.key")')).toBe(stack.adminKey);
+    // A reload keeps the session (same tab); signing out forgets the key.
+    await page.reload();
+    await nav.waitFor();
+    await page.getByRole("button", { name: "Sign out" }).click();
+    await page.getByLabel("API key").waitFor();
+    expect(await page.evaluate<string | null>('sessionStorage.getItem("modelgate.console.key")')).toBeNull();
+    expect(problems.list()).toEqual([]);
+    await context.close();
+  });
+
+  it("shows a read-only key only the views its scopes allow, and a phone-width layout", async () => {
+    const reader = (await jsonWithStatus(
+      await callEdge(stack, "POST", "/v1/keys", { name: "console-reader", scopes: ["models:read"] }),
+      201,
+    )) as { key: string };
+    const context = await newContext(browser, "phone");
+    const page = await context.newPage();
+    const problems = watchPage(page);
+    await signIn(page, stack.edgeUrl, reader.key);
+    const links = await page.getByRole("navigation", { name: "Views" }).getByRole("link").allTextContents();
+    expect(links).toEqual(["Models"]);
+    // Asking for a view the key may not use lands on one it may.
+    await page.goto(`${stack.edgeUrl}/console#/keys`);
+    await expect.poll(() => page.locator("[aria-current=page]").textContent()).toBe("Models");
+    const shot = await screenshot(page, "shell-phone-read-only");
+    expect(shot.colours).toBeGreaterThan(3);
+    // Nothing is wider than the phone's screen.
+    expect(await page.evaluate<number>("document.documentElement.scrollWidth")).toBeLessThanOrEqual(390);
+    expect(problems.list()).toEqual([]);
+    await context.close();
+  });
+
+  it("can be used from the keyboard: the skip link, then the nav", async () => {
+    const context = await newContext(browser);
+    const page = await context.newPage();
+    await signIn(page, stack.edgeUrl, stack.adminKey);
+    await page.keyboard.press("Tab");
+    expect(await page.evaluate<string | undefined>("document.activeElement?.textContent")).toBe("Skip to content");
+    await page.keyboard.press("Tab");
+    expect(await page.evaluate<string | undefined>("document.activeElement?.textContent")).toBe("Models");
+    await context.close();
+  });
+});
