@@ -1,11 +1,18 @@
 import { reset } from "cloudflare:test";
 import { type Scope, ScopeSchema, scopesAllow } from "@modelgate/shared";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createEdgeApp } from "../src/app.js";
 import { examplePath, ROUTE_CATALOGUE, type RouteSpec } from "../src/openapi/route-catalogue.js";
 import { ADMIN, call, WORKER_TOKEN } from "./support/requests.js";
 
-afterEach(() => reset());
+// One set of credentials for the whole matrix: a minimal request can only be refused or let
+// through, and nothing one route's request stores changes what a key is, so the routes share
+// them (making them afresh for each of the 60-odd routes was most of this file's minute).
+let everyCredential: Credential[];
+beforeAll(async () => {
+  everyCredential = await credentials();
+});
+afterAll(() => reset());
 
 const routeName = (method: string, path: string) => `${method.toUpperCase()} ${path}`;
 
@@ -93,7 +100,7 @@ describe("route × credential matrix", () => {
     "%s",
     async (_name, spec) => {
       const mismatches: string[] = [];
-      for (const credential of await credentials()) {
+      for (const credential of everyCredential) {
         const response = await minimalRequest(spec, credential.key);
         const body = await response.text();
         const expected = expectedOutcome(spec, credential);
