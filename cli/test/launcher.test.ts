@@ -44,6 +44,24 @@ describe("bin/modelgate.js", () => {
     expect(result.stdout).toMatch(/^ {2}6 {2}edge or worker unavailable/m);
   });
 
+  it("prints nothing but the JSON when run as `npx modelgate … --json`, npm included (no npm warnings on stderr)", () => {
+    const { edgeUrl, adminKey } = stack();
+    const listed = spawnSync("npx", ["modelgate", "models", "list", "--name", "demo-lm", "--json"], {
+      cwd: repoRoot,
+      encoding: "utf8",
+      env: {
+        PATH: process.env.PATH ?? "",
+        HOME: process.env.HOME ?? "",
+        MODELGATE_URL: edgeUrl,
+        MODELGATE_KEY: adminKey,
+      },
+      timeout: 30_000,
+    });
+    expect(listed.stderr).toBe("");
+    expect(listed.status).toBe(0);
+    expect(JSON.parse(listed.stdout).items[0]).toMatchObject({ name: "demo-lm" });
+  });
+
   it("prints `models list --json` against the stack and exits with the CLI's exit code", async () => {
     const { edgeUrl, adminKey } = stack();
     const listed = launch(["models", "list", "--name", "demo-lm", "--json"], {
