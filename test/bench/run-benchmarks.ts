@@ -12,6 +12,7 @@
  * - conversion (conversion-bench.ts): fp16/int8/int4 of a 54 MB decoder: time, size, agreement, CPU speed;
  * - forwarding (routing-bench.ts): edge overhead at a steady 200 req/s, and load-aware vs
  *   round-robin routing on a skewed fleet of four workers (it starts three extra workers);
+ * - the web console (console-bench.ts): bundle size, first load in headless Chromium cold and warm;
  * - metrics cost (metrics-cost-bench.ts): edge p50 and decode tokens/s with metrics on vs off, two
  *   stacks side by side, and the recording itself timed in this process.
  *
@@ -26,6 +27,7 @@ import { freeStackPorts, startLocalStack } from "@modelgate/infra/local-stack";
 import { GenerateResponseSchema, signRequest } from "@modelgate/shared";
 import { openDirectDecoder } from "../support/direct-onnx.js";
 import { type BenchRow, fmt, percentile, timeIt } from "./bench-stats.js";
+import { benchConsole } from "./console-bench.js";
 import { benchConversion } from "./conversion-bench.js";
 import { benchGenerationEngine } from "./generation-engine-bench.js";
 import { benchMetricsCost } from "./metrics-cost-bench.js";
@@ -46,6 +48,7 @@ const SECTIONS = [
   "routing",
   "conversion",
   "metrics",
+  "console",
 ] as const;
 type Section = (typeof SECTIONS)[number];
 /** Sections measured in this process alone: they need no local stack. */
@@ -242,6 +245,13 @@ async function benchOnLocalStack(sections: ReadonlySet<Section>, rows: BenchRow[
         `stored key p50 ${fmt(percentile(withStored, 50), 2)} ms (+${fmt(percentile(withStored, 50) - percentile(withSecret, 50), 2)} ms)`,
         `admin secret p50 ${fmt(percentile(withSecret, 50), 2)} ms; target ≤ +1 ms`,
       ]);
+    }
+
+    // The web console: its bundle, and its first load in headless Chromium, cold and warm.
+    if (sections.has("console")) {
+      const consoleBench = await benchConsole(stack);
+      rows.push(...consoleBench.rows);
+      notes.push(...consoleBench.notes);
     }
 
     // 5. Registry search over 10,000 versions vs scanning every model document.
