@@ -6,7 +6,11 @@ import type { ComponentChildren } from "preact";
 import { useEffect, useRef, useState } from "preact/hooks";
 import { ErrorNotice } from "../../components/status.js";
 
-export type ActionState = { state: "idle" } | { state: "busy" } | { state: "done"; message: string } | { state: "failed"; error: unknown };
+export type ActionState =
+  | { state: "idle" }
+  | { state: "busy" }
+  | { state: "done"; message: string }
+  | { state: "failed"; error: unknown };
 
 export interface Action {
   status: ActionState;
