@@ -27,7 +27,12 @@ export function FleetView() {
         <>
           <p class="muted" aria-live="off">
             {fleet.workers.length} worker{fleet.workers.length === 1 ? "" : "s"}, {live} live · refreshed every{" "}
-            {FLEET_POLL_MS / 1000} s{fleet.updatedAt ? <>, last at <Timestamp iso={fleet.updatedAt} /></> : null}
+            {FLEET_POLL_MS / 1000} s
+            {fleet.updatedAt ? (
+              <>
+                , last at <Timestamp iso={fleet.updatedAt} />
+              </>
+            ) : null}
           </p>
           {fleet.error ? (
             <ErrorNotice

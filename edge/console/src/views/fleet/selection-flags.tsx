@@ -68,6 +68,7 @@ export function SelectionFlagsPanel() {
                 type="checkbox"
                 role="switch"
                 checked={saving?.name === name ? saving.on : current[name]}
+                aria-checked={saving?.name === name ? saving.on : current[name]}
                 disabled={!writable || saving !== undefined}
                 aria-describedby={`flag-${name}-help`}
                 onChange={(event) => void toggle(name, event.currentTarget.checked)}

@@ -34,7 +34,11 @@ export function useFleet(api: ApiClient): FleetState {
       // A hidden tab need not keep the edge busy; it catches up on the next visible tick.
       if (!document.hidden) {
         try {
-          const { workers } = await api.get<{ workers: WorkerListEntry[] }>("/v1/workers", undefined, controller.signal);
+          const { workers } = await api.get<{ workers: WorkerListEntry[] }>(
+            "/v1/workers",
+            undefined,
+            controller.signal,
+          );
           setState((before) => ({
             workers,
             history: recordFleet(before.history, workers),

@@ -28,8 +28,8 @@ function GpuPanel({ gpu, history }: { gpu: GpuSnapshot; history: GpuHistory | un
         {gpu.device === "cpu" ? <span class="badge">CPU stand-in</span> : <span class="badge">CUDA</span>}
       </h3>
       <p class="muted fleet-gpu-now">
-        {number(gpu.utilization_gpu_pct, 0, "%")} busy · {number(gpu.memory_used_mb)} / {number(gpu.memory_total_mb)}{" "}
-        MB · {number(gpu.temperature_c, 0, " °C")} · {number(gpu.power_draw_w, 0, " W")}
+        {number(gpu.utilization_gpu_pct, 0, "%")} busy · {number(gpu.memory_used_mb)} / {number(gpu.memory_total_mb)} MB
+        · {number(gpu.temperature_c, 0, " °C")} · {number(gpu.power_draw_w, 0, " W")}
         {gpu.power_limit_w === null ? "" : ` of ${gpu.power_limit_w.toFixed(0)} W`}
       </p>
       <div class="row fleet-charts">
@@ -43,7 +43,13 @@ function GpuPanel({ gpu, history }: { gpu: GpuSnapshot; history: GpuHistory | un
         />
         <Sparkline label="Temperature" values={history?.temperature ?? []} min={0} max={100} unit=" °C" />
         {gpu.power_draw_w === null && (history?.power.length ?? 0) === 0 ? null : (
-          <Sparkline label="Power" values={history?.power ?? []} min={0} max={gpu.power_limit_w ?? undefined} unit=" W" />
+          <Sparkline
+            label="Power"
+            values={history?.power ?? []}
+            min={0}
+            max={gpu.power_limit_w ?? undefined}
+            unit=" W"
+          />
         )}
       </div>
     </section>
