@@ -40,8 +40,8 @@ export function App() {
   };
   useEffect(() => {
     const key = storedKey();
+    // Once, for a key kept from before a reload.
     if (key) void signIn(key);
-    // biome-ignore lint/correctness/useExhaustiveDependencies: once, for a key kept from before a reload.
   }, []);
 
   if (session.state === "checking") return <Loading what="your session" />;

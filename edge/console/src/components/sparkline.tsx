@@ -35,6 +35,7 @@ export function Sparkline({ label, values, min = 0, max, unit = "", width = 160,
       >
         <rect x="0" y="0" width={width} height={height} class="frame" />
         {values.length > 1 ? <polyline points={points} class="line" /> : null}
+        {values.length === 1 ? <circle cx={width / 2} cy={points.split(",")[1]} r="2.5" class="dot" /> : null}
       </svg>
       <figcaption>
         {label} <span class="value">{last === undefined ? "—" : `${last.toFixed(1)}${unit}`}</span>

@@ -9,7 +9,7 @@ export function useApi<T>(
 ): [Loaded<T>, () => void] {
   const [result, setResult] = useState<Loaded<T>>({ state: "loading" });
   const [attempt, setAttempt] = useState(0);
-  // biome-ignore lint/correctness/useExhaustiveDependencies: the caller names what the load depends on.
+  // The caller names what the load depends on (`deps`), as with useEffect itself.
   useEffect(() => {
     const controller = new AbortController();
     load(controller.signal).then(
