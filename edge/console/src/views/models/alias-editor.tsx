@@ -120,9 +120,9 @@ export function AliasEditor({
           <button type="submit" disabled={action.busy || version === ""}>
             {action.busy ? "Saving…" : "Set alias"}
           </button>
+          <ActionResult action={action} />
         </form>
       ) : null}
-      <ActionResult action={action} />
     </div>
   );
 }

@@ -14,11 +14,15 @@ export function stageTone(stage: string): "ok" | "warn" | "bad" | "" {
   return "";
 }
 
-/** Up to 4 significant digits: metrics span 0.0002 to 5 000 000 and all should stay readable. */
+/**
+ * Six significant digits, as the gates' own detail text prints them: agreement and cosine figures
+ * sit just under 1, where four digits would round 0.99992 to a misleading 1.
+ */
 export function formatNumber(value: number): string {
   if (!Number.isFinite(value)) return String(value);
-  if (Number.isInteger(value)) return value.toLocaleString();
-  if (Math.abs(value) >= 1e-3) return String(Number(value.toPrecision(4)));
+  // Integers as they are: a seed or a size reads wrong with grouping (counts group where shown).
+  if (Number.isInteger(value)) return String(value);
+  if (Math.abs(value) >= 1e-3) return String(Number(value.toPrecision(6)));
   return value.toExponential(2);
 }
 

@@ -49,6 +49,9 @@ export function ModelList({ route }: { route: Route }) {
   const appliedKey = listHref(applied);
   const [draft, setDraft] = useState<Filters>(applied);
   const sent = useRef(appliedKey);
+  // The less used filters fold away, but never while they narrow the list.
+  const narrowsByMore = ["tag", "category", "sort", "order"].some((name) => applied[name as Filter] !== undefined);
+  const [moreOpen, setMoreOpen] = useState(narrowsByMore);
   const typing = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
 
   // The address changed from outside (back button, a shared link): show what it says.
@@ -56,8 +59,9 @@ export function ModelList({ route }: { route: Route }) {
     if (appliedKey !== sent.current) {
       sent.current = appliedKey;
       setDraft(filtersOf(route.query));
+      if (narrowsByMore) setMoreOpen(true);
     }
-  }, [appliedKey, route.query]);
+  }, [appliedKey, route.query, narrowsByMore]);
   useEffect(() => () => clearTimeout(typing.current), []);
 
   const apply = (next: Filters) => {
@@ -90,6 +94,10 @@ export function ModelList({ route }: { route: Route }) {
     </label>
   );
   const sort = draft.sort ?? "";
+  // Open when a link already narrows by them, so what filters the list is never hidden.
+
+  // name and role have no field of their own (links from elsewhere set them): say they apply.
+  const linked = (["name", "role"] as const).filter((name) => applied[name] !== undefined);
   const sortOptions = SORTS.some((option) => option.value === sort)
     ? SORTS
     : [...SORTS, { value: sort, label: sort.replace(/^(metric|benchmark):/, "$1 ") }];
@@ -136,38 +144,48 @@ export function ModelList({ route }: { route: Route }) {
               ))}
             </select>
           </label>
-          {text("tag", "Tag", "e.g. lora")}
-          {text("category", "Category", "e.g. code")}
-          <label>
-            Sort
-            <select name="sort" value={sort} onChange={(event) => change("sort", event.currentTarget.value, true)}>
-              {sortOptions.map((option) => (
-                <option key={option.value} value={option.value}>
-                  {option.label}
-                </option>
-              ))}
-            </select>
-          </label>
-          <label>
-            Order
-            <select
-              name="order"
-              value={draft.order ?? ""}
-              onChange={(event) => change("order", event.currentTarget.value, true)}
-            >
-              <option value="">Default</option>
-              <option value="asc">Ascending</option>
-              <option value="desc">Descending</option>
-            </select>
-          </label>
           <button type="submit">Search</button>
           {appliedKey !== "#/models" ? (
             <a href="#/models" class="models-clear">
               Clear filters
             </a>
           ) : null}
+          <details class="models-more" open={moreOpen} onToggle={(event) => setMoreOpen(event.currentTarget.open)}>
+            <summary>More filters and sorting</summary>
+            <div class="models-more-fields">
+              {text("tag", "Tag", "e.g. lora")}
+              {text("category", "Category", "e.g. code")}
+              <label>
+                Sort
+                <select name="sort" value={sort} onChange={(event) => change("sort", event.currentTarget.value, true)}>
+                  {sortOptions.map((option) => (
+                    <option key={option.value} value={option.value}>
+                      {option.label}
+                    </option>
+                  ))}
+                </select>
+              </label>
+              <label>
+                Order
+                <select
+                  name="order"
+                  value={draft.order ?? ""}
+                  onChange={(event) => change("order", event.currentTarget.value, true)}
+                >
+                  <option value="">Default</option>
+                  <option value="asc">Ascending</option>
+                  <option value="desc">Descending</option>
+                </select>
+              </label>
+            </div>
+          </details>
         </form>
       </search>
+      {linked.length > 0 ? (
+        <p class="muted">
+          Also narrowed by {linked.map((name) => `${name} = ${applied[name]}`).join(" and ")} (from the link).
+        </p>
+      ) : null}
       <SearchResults key={appliedKey} filters={applied} />
     </section>
   );
@@ -220,7 +238,7 @@ function SearchResults({ filters }: { filters: Filters }) {
       ) : null}
       {items.length > 0 ? (
         <div class="table-wrap">
-          <table>
+          <table class="models-results">
             <thead>
               <tr>
                 <th scope="col">Model</th>

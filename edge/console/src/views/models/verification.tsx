@@ -98,8 +98,12 @@ export function ShapeTable({
               <td>
                 <span class={`badge ${shape.status === "ok" ? "ok" : "bad"}`}>{shape.status}</span>
               </td>
-              <td class="models-number">{shape.latency_ms === undefined ? "—" : `${formatNumber(shape.latency_ms)} ms`}</td>
-              <td class="models-number">{shape.memory_mb === undefined ? "—" : `${formatNumber(shape.memory_mb)} MB`}</td>
+              <td class="models-number">
+                {shape.latency_ms === undefined ? "—" : `${formatNumber(shape.latency_ms)} ms`}
+              </td>
+              <td class="models-number">
+                {shape.memory_mb === undefined ? "—" : `${formatNumber(shape.memory_mb)} MB`}
+              </td>
               <td>{shape.error ?? ""}</td>
             </tr>
           ))}
