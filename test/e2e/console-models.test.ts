@@ -152,7 +152,8 @@ describe("the console's models views", () => {
     const aliasForm = page.getByRole("form", { name: "Set an alias" });
     await aliasForm.getByLabel("Alias").fill("champion");
     await aliasForm.getByLabel(/^Reason/).fill("best demo LM");
-    await aliasForm.getByRole("button", { name: "Set alias" }).click();
+    // From the keyboard: Enter in a field submits its form.
+    await aliasForm.getByLabel(/^Reason/).press("Enter");
     await expect.poll(() => page.getByText(`@champion now points at version ${demoLmV2}.`).count(), BUSY).toBe(1);
     await expect.poll(() => page.getByRole("button", { name: "Remove alias champion" }).count(), BUSY).toBe(1);
 
@@ -231,6 +232,26 @@ describe("the console's models views", () => {
     await page.waitForTimeout(1200);
     expect(pollsAfterDone).toBe(0);
     await screenshot(page, "models-version-desktop").then((shot) => expect(shot.colours).toBeGreaterThan(3));
+
+    // Leaving the page stops following a job that is still running.
+    await form.getByLabel("int8").uncheck();
+    await form.getByLabel("fp16").check();
+    await form.getByRole("button", { name: "Convert" }).click();
+    const fp16 = page.getByRole("article", { name: /^Conversion job cj_/ }).filter({ hasText: "fp16" });
+    await fp16.waitFor();
+    const fp16Id = ((await fp16.getAttribute("aria-label")) ?? "").replace("Conversion job ", "");
+    const leftAt = Date.now();
+    await page.getByRole("navigation", { name: "Breadcrumb" }).getByRole("link", { name: "ref-decoder" }).click();
+    await page.getByRole("heading", { level: 1, name: "ref-decoder" }).waitFor();
+    let pollsAfterLeaving = 0;
+    page.on("request", (request) => {
+      if (request.url().endsWith(`/v1/conversions/${fp16Id}`)) pollsAfterLeaving++;
+    });
+    await page.waitForTimeout(1200);
+    expect(pollsAfterLeaving).toBe(0);
+    // …and it was still running when the page was left, so following it had not simply ended.
+    const left = (await jsonWithStatus(await call("GET", `/v1/conversions/${fp16Id}`), 200)) as ConversionJob;
+    expect(left.finished_at === undefined || Date.parse(left.finished_at) > leftAt, JSON.stringify(left)).toBe(true);
     await expectNoProblems(problems);
     await context.close();
   });
@@ -283,6 +304,13 @@ describe("the console's models views", () => {
     const { context, page, problems } = await openPage();
     problems.allow(422, new RegExp(`^/v1/models/ref-decoder/versions/${version}/stage$`));
     problems.allow(400, /^\/v1\/models\/ref-decoder\/aliases\/latest$/);
+    problems.allow(404, /^\/v1\/models\/demo-lm\/versions\/99(\/verification)?$/);
+
+    // A version that does not exist: the page says so in the edge's words.
+    await show(page, "/models/demo-lm/99", "demo-lm@99");
+    const missing = (await jsonWithStatus(await call("GET", "/v1/models/demo-lm/versions/99"), 404)) as ProblemDetails;
+    await expect.poll(() => page.getByRole("alert").first().textContent(), BUSY).toContain(missing.detail);
+
     await show(page, `/models/ref-decoder/${version}`, `ref-decoder@${version}`);
     const stageForm = page.getByRole("form", { name: "Change stage" });
     await stageForm.getByLabel("Served format").selectOption({ label: "int4 (gates failed: halt_probability_diff)" });

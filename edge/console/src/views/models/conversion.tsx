@@ -67,7 +67,7 @@ export function ConversionForm({
   };
 
   return (
-    <form onSubmit={submit} aria-label="Request a conversion" class="models-stack">
+    <form onSubmit={submit} aria-label="Request a conversion" class="models-stack models-narrow">
       <fieldset class="models-targets">
         <legend>Targets</legend>
         {TARGETS.map((target) => (

@@ -307,7 +307,7 @@ function SearchRow({ item, metric }: { item: VersionSearchItem; metric?: { sourc
       <td>{item.aliases.length > 0 ? item.aliases.map((alias) => `@${alias}`).join(" ") : "—"}</td>
       <td>{item.tags.length > 0 ? item.tags.join(", ") : "—"}</td>
       <td>
-        {formats.length > 0 ? formats.join(", ") : "fp32"}
+        {["fp32", ...formats].join(", ")}
         {item.serving_format ? <span class="muted"> (serves {item.serving_format})</span> : null}
       </td>
       <td>

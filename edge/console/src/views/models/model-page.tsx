@@ -115,7 +115,7 @@ function ModelDetails({ model, onChanged }: { model: ModelView; onChanged: () =>
                       .join(" ") || "—"}
                   </td>
                   <td>
-                    {Object.keys(version.converted_formats ?? {}).join(", ") || "fp32"}
+                    {["fp32", ...Object.keys(version.converted_formats ?? {})].join(", ")}
                     {version.serving_format ? <span class="muted"> (serves {version.serving_format})</span> : null}
                   </td>
                   <td>{version.tags.join(", ") || "—"}</td>
