@@ -87,6 +87,11 @@ describe("the console's sign-in and frame", () => {
     expect(await page.evaluate<string | undefined>("document.activeElement?.textContent")).toBe("Skip to content");
     await page.keyboard.press("Tab");
     expect(await page.evaluate<string | undefined>("document.activeElement?.textContent")).toBe("Models");
+    // Following a nav link from the keyboard lands on the new view's heading.
+    await page.keyboard.press("Tab");
+    await page.keyboard.press("Enter");
+    await expect.poll(() => page.evaluate<string | undefined>("document.activeElement?.tagName")).toBe("H1");
+    expect(await page.evaluate<string | undefined>("document.activeElement?.textContent")).toContain("Fleet");
     await context.close();
   });
 });

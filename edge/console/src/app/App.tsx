@@ -59,8 +59,12 @@ function Shell({ session }: { session: Session }) {
   const [first] = route.segments;
   const active = allowed.find((view) => view.id === first) ?? allowed[0];
   const main = useRef<HTMLElement>(null);
+  const shownPath = useRef(route.path);
   useEffect(() => {
-    // Move focus to the new view's heading once it has rendered.
+    // On navigation (not on the first view: the skip link stays the first stop), move focus to
+    // the new view's heading once it has rendered.
+    if (shownPath.current === route.path) return;
+    shownPath.current = route.path;
     const heading = main.current?.querySelector<HTMLElement>("h1");
     heading?.setAttribute("tabindex", "-1");
     heading?.focus({ preventScroll: true });
