@@ -79,6 +79,37 @@ describe("the console's sign-in and frame", () => {
     await context.close();
   });
 
+  it("follows the system's dark mode and shows times in the viewer's own zone", async () => {
+    const colours: string[] = [];
+    const times: string[] = [];
+    for (const [colorScheme, timezoneId] of [
+      ["light", "Pacific/Kiritimati"],
+      ["dark", "Pacific/Pago_Pago"],
+    ] as const) {
+      const context = await newContext(browser, "desktop", { colorScheme, timezoneId });
+      const page = await context.newPage();
+      const problems = watchPage(page);
+      await signIn(page, stack.edgeUrl, stack.adminKey, "models/demo-lm/1");
+      const time = page.locator("main time[datetime]").first();
+      await time.waitFor();
+      const iso = (await time.getAttribute("datetime")) ?? "";
+      // The viewer's zone, as the browser's Intl formats it there (UTC+14 and UTC−11: always different days or hours).
+      const expected = new Intl.DateTimeFormat("en-US", {
+        dateStyle: "medium",
+        timeStyle: "medium",
+        timeZone: timezoneId,
+      }).format(new Date(iso));
+      expect(await time.textContent()).toBe(expected);
+      times.push(expected);
+      colours.push(await page.evaluate<string>("getComputedStyle(document.body).backgroundColor"));
+      await screenshot(page, `shell-${colorScheme}`);
+      expect(problems.list()).toEqual([]);
+      await context.close();
+    }
+    expect(times[0]).not.toBe(times[1]);
+    expect(colours).toEqual(["rgb(247, 248, 250)", "rgb(13, 17, 23)"]);
+  });
+
   it("can be used from the keyboard: the skip link, then the nav", async () => {
     const context = await newContext(browser);
     const page = await context.newPage();

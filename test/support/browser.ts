@@ -75,13 +75,18 @@ export function watchPage(page: Page): PageProblems {
   };
 }
 
-/** A fresh context (own session storage) at a desktop or phone size. */
-export function newContext(browser: Browser, size: "desktop" | "phone" = "desktop"): Promise<BrowserContext> {
-  return browser.newContext(
-    size === "desktop"
+/** A fresh context (own session storage) at a desktop or phone size, in a given colour scheme and time zone. */
+export function newContext(
+  browser: Browser,
+  size: "desktop" | "phone" = "desktop",
+  more: { colorScheme?: "light" | "dark"; timezoneId?: string } = {},
+): Promise<BrowserContext> {
+  return browser.newContext({
+    ...(size === "desktop"
       ? { viewport: { width: 1280, height: 800 } }
-      : { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true },
-  );
+      : { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true }),
+    ...more,
+  });
 }
 
 /**
