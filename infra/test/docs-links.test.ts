@@ -25,7 +25,7 @@ function headingsOf(markdown: string): Set<string> {
   let inCode = false;
   for (const line of markdown.split("\n")) {
     if (line.startsWith("```")) inCode = !inCode;
-    const match = !inCode && /^#{1,6}\s+(.*)$/.exec(line);
+    const match = inCode ? null : /^#{1,6}\s+(.*)$/.exec(line);
     if (match?.[1]) anchors.add(anchorOf(match[1]));
   }
   return anchors;
