@@ -5,10 +5,7 @@
  * live to its end with its gates, a read-only key seeing no write controls, the edge's own
  * words for a refused promotion, and both pages at desktop and phone width.
  */
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { freeStackPorts, type LocalStack, startLocalStack } from "@modelgate/infra/local-stack";
+import type { LocalStack } from "@modelgate/infra/local-stack";
 import type {
   ConversionJob,
   ModelView,
@@ -18,10 +15,18 @@ import type {
 } from "@modelgate/shared";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { launchChromium, newContext, type PageProblems, screenshot, signIn, watchPage } from "../support/browser.js";
+import {
+  type ConsoleFixture,
+  newContext,
+  type PageProblems,
+  screenshot,
+  signIn,
+  startConsoleFixture,
+  watchPage,
+} from "../support/browser.js";
 import { callEdge, jsonWithStatus } from "../support/stack-calls.js";
 
-let dataDir: string;
+let fixture: ConsoleFixture;
 let stack: LocalStack;
 let browser: Browser;
 /** demo-lm's second version, registered (stage None) from the first one's artifact. */
@@ -76,26 +81,13 @@ async function expectNoProblems(problems: PageProblems) {
 }
 
 beforeAll(async () => {
-  dataDir = await mkdtemp(join(tmpdir(), "modelgate-console-models-"));
-  [stack, browser] = await Promise.all([
-    (async () =>
-      startLocalStack({
-        dataDir,
-        ...(await freeStackPorts()),
-        gpuMonitorIntervalMs: 1000,
-        workerEnv: { MODELGATE_CONVERSION_POLL_MS: "200" },
-      }))(),
-    launchChromium(),
-  ]);
+  fixture = await startConsoleFixture("console-models", { MODELGATE_CONVERSION_POLL_MS: "200" });
+  ({ stack, browser } = fixture);
   const demoLm = stack.seeded.find((model) => model.name === "demo-lm")?.version ?? 1;
   demoLmV2 = await registerCopyOf("demo-lm", demoLm);
 });
 
-afterAll(async () => {
-  await browser?.close();
-  await stack?.stop();
-  await rm(dataDir, { recursive: true, force: true });
-});
+afterAll(() => fixture?.stop());
 
 describe("the console's models views", () => {
   it("narrows the list as filters are typed and chosen, keeps them in the address, and opens the model and its version", async () => {

@@ -5,32 +5,30 @@
  * route), traffic analyses of those generations, the key lifecycle (secret shown once, rotate,
  * revoke, refused afterwards), what narrower keys see, and every view at desktop and phone width.
  */
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { freeStackPorts, type LocalStack, startLocalStack } from "@modelgate/infra/local-stack";
+import type { LocalStack } from "@modelgate/infra/local-stack";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { launchChromium, newContext, type PageProblems, screenshot, signIn, watchPage } from "../support/browser.js";
+import {
+  type ConsoleFixture,
+  newContext,
+  type PageProblems,
+  screenshot,
+  signIn,
+  startConsoleFixture,
+  watchPage,
+} from "../support/browser.js";
 import { callEdge, jsonWithStatus } from "../support/stack-calls.js";
 
-let dataDir: string;
+let fixture: ConsoleFixture;
 let stack: LocalStack;
 let browser: Browser;
 
 beforeAll(async () => {
-  dataDir = await mkdtemp(join(tmpdir(), "modelgate-console-operations-"));
-  [stack, browser] = await Promise.all([
-    (async () => startLocalStack({ dataDir, ...(await freeStackPorts()), gpuMonitorIntervalMs: 1000 }))(),
-    launchChromium(),
-  ]);
+  fixture = await startConsoleFixture("console-operations");
+  ({ stack, browser } = fixture);
 });
 
-afterAll(async () => {
-  await browser?.close();
-  await stack?.stop();
-  await rm(dataDir, { recursive: true, force: true });
-});
+afterAll(() => fixture?.stop());
 
 async function openView(view: string, key = stack.adminKey, size: "desktop" | "phone" = "desktop") {
   const context = await newContext(browser, size);

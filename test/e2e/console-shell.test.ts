@@ -3,32 +3,29 @@
  * session storage only, a clear error for a bad key, the views a key's scopes allow (a read-only
  * key sees no Keys, Fleet or Traffic), keyboard access, and a phone-width layout.
  */
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { freeStackPorts, type LocalStack, startLocalStack } from "@modelgate/infra/local-stack";
+import type { LocalStack } from "@modelgate/infra/local-stack";
 import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { launchChromium, newContext, screenshot, signIn, watchPage } from "../support/browser.js";
+import {
+  type ConsoleFixture,
+  newContext,
+  screenshot,
+  signIn,
+  startConsoleFixture,
+  watchPage,
+} from "../support/browser.js";
 import { callEdge, jsonWithStatus } from "../support/stack-calls.js";
 
-let dataDir: string;
+let fixture: ConsoleFixture;
 let stack: LocalStack;
 let browser: Browser;
 
 beforeAll(async () => {
-  dataDir = await mkdtemp(join(tmpdir(), "modelgate-console-shell-"));
-  [stack, browser] = await Promise.all([
-    (async () => startLocalStack({ dataDir, ...(await freeStackPorts()), gpuMonitorIntervalMs: 1000 }))(),
-    launchChromium(),
-  ]);
+  fixture = await startConsoleFixture("console-shell");
+  ({ stack, browser } = fixture);
 });
 
-afterAll(async () => {
-  await browser?.close();
-  await stack?.stop();
-  await rm(dataDir, { recursive: true, force: true });
-});
+afterAll(() => fixture?.stop());
 
 describe("the console's sign-in and frame", () => {
   it("refuses a wrong key with the edge's own words, then signs in and keeps the key in session storage only", async () => {

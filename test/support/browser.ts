@@ -5,9 +5,11 @@
  * exceptions, failed requests and error answers the test did not expect; screenshots land in
  * test/.artifacts/console/ and are checked for being more than a blank page.
  */
-import { mkdir, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { inflateSync } from "node:zlib";
+import { freeStackPorts, type LocalStack, startLocalStack } from "@modelgate/infra/local-stack";
 import { CHROMIUM, ensureSystemTool } from "@modelgate/infra/system-tools";
 import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
 
@@ -172,4 +174,35 @@ export async function signIn(page: Page, edgeUrl: string, key: string, view = "m
   await page.getByLabel("API key").fill(key);
   await page.getByRole("button", { name: "Sign in" }).click();
   await page.getByRole("navigation", { name: "Views" }).waitFor();
+}
+
+/** One `npm start` stack and one browser for a console test file. */
+export interface ConsoleFixture {
+  stack: LocalStack;
+  browser: Browser;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts the local stack (heartbeats every second, so fleet charts move) and Chromium side by
+ * side; `workerEnv` adds worker variables (e.g. a faster conversion poll).
+ */
+export async function startConsoleFixture(
+  name: string,
+  workerEnv: Record<string, string> = {},
+): Promise<ConsoleFixture> {
+  const dataDir = await mkdtemp(join(tmpdir(), `modelgate-${name}-`));
+  const [stack, browser] = await Promise.all([
+    (async () => startLocalStack({ dataDir, ...(await freeStackPorts()), gpuMonitorIntervalMs: 1000, workerEnv }))(),
+    launchChromium(),
+  ]);
+  return {
+    stack,
+    browser,
+    async stop() {
+      await browser.close();
+      await stack.stop();
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
 }
