@@ -1,6 +1,7 @@
 export * from "./api-keys.js";
 export * from "./artifact.js";
 export * from "./caws-tiers.js";
+export * from "./constraint.js";
 export * from "./conversion/index.js";
 export * from "./errors.js";
 export * from "./gpu.js";

@@ -1,15 +1,34 @@
 import { z } from "zod";
 import { CawsTierSchema } from "./caws-tiers.js";
+import { ConstraintSpecSchema, ToolCallSchema } from "./constraint.js";
 import { JudgeSpecSchema, RefinementLoopSchema, RefinementStopReasonSchema } from "./judge.js";
 import { ModelVersionSchema } from "./model-version.js";
 import { RuntimeConfigOverridesSchema, RuntimeConfigSchema } from "./runtime-config.js";
 
 const modelReference = z.string().min(1).max(200);
 
-/** A chat turn; a tokenizer with a chat template renders a list of them into the prompt. */
+/** A tool call in an assistant turn, as chat templates read it (transformers' convention: arguments as an object). */
+export const ChatToolCallSchema = z.strictObject({
+  id: z.string().max(256).optional(),
+  type: z.literal("function"),
+  function: z.strictObject({
+    name: z.string().min(1).max(64),
+    arguments: z.record(z.string(), z.unknown()),
+  }),
+});
+
+/**
+ * A chat turn; a tokenizer with a chat template renders a list of them into the prompt. An
+ * assistant turn may carry the tool calls it made, and a `tool` turn answers one of them.
+ */
 export const ChatMessageSchema = z.strictObject({
-  role: z.enum(["system", "user", "assistant"]),
+  role: z.enum(["system", "user", "assistant", "tool"]),
   content: z.string().max(100_000),
+  tool_calls: z.array(ChatToolCallSchema).min(1).max(64).optional(),
+  /** A `tool` turn: the call it answers. */
+  tool_call_id: z.string().max(256).optional(),
+  /** A `tool` turn: the tool's name. */
+  name: z.string().max(64).optional(),
 });
 export type ChatMessage = z.infer<typeof ChatMessageSchema>;
 
@@ -43,6 +62,11 @@ const GenerateRequestShape = {
   runtime_config: RuntimeConfigOverridesSchema.optional(),
   /** Scores each refinement loop; without one, a single answer is returned (seed 000's generate_simple). */
   judge: JudgeSpecSchema.optional(),
+  /**
+   * Constrained decoding: every token must continue an output the constraint accepts (a JSON
+   * Schema, a regex, a choice list, or tool calls), and end-of-sequence only where it is complete.
+   */
+  constraint: ConstraintSpecSchema.optional(),
   /** Server-sent events: `token` events as text appears, then one `done` (or `error`) event. */
   stream: z.boolean().optional(),
   /** Keep `<bot>…<eot>` latent spans in `text` (they are always counted; hidden by default). */
@@ -56,9 +80,25 @@ function checkFieldRelations(
     messages?: unknown[] | undefined;
     min_new_tokens?: number | undefined;
     max_new_tokens?: number | undefined;
+    constraint?: { type: string } | undefined;
+    judge?: { type: string; enforce?: boolean | undefined } | undefined;
   },
   ctx: z.RefinementCtx,
 ) {
+  if (request.constraint !== undefined && request.judge?.type === "json_schema" && request.judge.enforce === true) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["judge", "enforce"],
+      message: "constrains decoding like constraint does: give one of them",
+    });
+  }
+  if (request.constraint?.type === "tool_calls" && request.prompt !== undefined) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["constraint", "tools"],
+      message: "tools are rendered with the chat template: give messages, not prompt",
+    });
+  }
   if ((request.prompt === undefined) === (request.messages === undefined)) {
     ctx.addIssue({
       code: "custom",
@@ -92,6 +132,8 @@ export const GenerateResponseSchema = z.object({
   refinement_loops: z.int().min(1),
   loops: z.array(RefinementLoopSchema).min(1),
   stop_reason: RefinementStopReasonSchema,
+  /** Under a `tool_calls` constraint, the calls the answer makes (absent when it is plain text). */
+  tool_calls: z.array(ToolCallSchema).optional(),
   latent_spans_used: z.int().min(0),
   /** Seed 000's context-efficiency count: every token the model processed or produced. */
   ces_tokens_total: z.int().min(0),

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { schemaProblems } from "./constraint.js";
 
 /**
  * Seed 000's `judge_fn`, as data: a request names how each refinement loop's answer is scored,
@@ -8,15 +9,28 @@ import { z } from "zod";
 
 const JSON_SCHEMA_MAX_BYTES = 16 * 1024;
 
-/** The answer must be JSON that validates against `schema` (JSON Schema draft 2020-12). */
-export const JsonSchemaJudgeSchema = z.strictObject({
-  type: z.literal("json_schema"),
-  schema: z
-    .union([z.record(z.string(), z.unknown()), z.boolean()])
-    .refine((schema) => JSON.stringify(schema).length <= JSON_SCHEMA_MAX_BYTES, {
-      message: `must be at most ${JSON_SCHEMA_MAX_BYTES} bytes of JSON`,
-    }),
-});
+/**
+ * The answer must be JSON that validates against `schema` (JSON Schema draft 2020-12). With
+ * `enforce`, every loop is also decoded under the schema (constrained decoding), so the judge sees
+ * valid JSON and what it scores beyond the grammar (what the schema checks but decoding cannot,
+ * or another judge's semantics) still drives refinement.
+ */
+export const JsonSchemaJudgeSchema = z
+  .strictObject({
+    type: z.literal("json_schema"),
+    schema: z
+      .union([z.record(z.string(), z.unknown()), z.boolean()])
+      .refine((schema) => JSON.stringify(schema).length <= JSON_SCHEMA_MAX_BYTES, {
+        message: `must be at most ${JSON_SCHEMA_MAX_BYTES} bytes of JSON`,
+      }),
+    enforce: z.boolean().optional(),
+  })
+  .superRefine((judge, ctx) => {
+    if (judge.enforce !== true) return;
+    for (const problem of schemaProblems(judge.schema, ["schema"])) {
+      ctx.addIssue({ code: "custom", path: problem.path, message: problem.message });
+    }
+  });
 
 /** Flags a judge pattern may use: no `g`/`y` (stateful) and no `d` (indices nobody reads). */
 const REGEX_FLAGS = /^[imsuv]*$/;
