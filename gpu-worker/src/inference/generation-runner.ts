@@ -5,17 +5,21 @@
  * decode batch). A `model` judge runs the registered scorer on its own thread.
  */
 import {
+  type ConstraintSpec,
+  constraintFieldProblems,
   err,
   type GenerateResponse,
   haltProbability,
   ModelgateError,
   type ModelVersion,
   ok,
+  parseToolCalls,
   type RefinementLoop,
   type Result,
   type RuntimeConfig,
   type WorkerGenerateRequest,
 } from "@modelgate/shared";
+import { compileConstraint } from "../engine/constraints/compile-constraint.js";
 import { createJudge, type Judge } from "../engine/judges.js";
 import { type LoopGeneration, type PromptForm, runRefinement } from "../engine/refinement.js";
 import type { Logger } from "../logger.js";
@@ -62,7 +66,9 @@ export class GenerationRunner {
   }
 
   /** Everything a request can get wrong, checked before any model is loaded or run. */
-  #check(request: WorkerGenerateRequest): Result<{ runtimeConfig: RuntimeConfig; judge: Judge | undefined }> {
+  #check(
+    request: WorkerGenerateRequest,
+  ): Result<{ runtimeConfig: RuntimeConfig; judge: Judge | undefined; constraint: ConstraintSpec | undefined }> {
     const { target } = request;
     if (target.kind !== "causal-lm" || target.tokenizer === undefined) {
       return err(wrongKind(target, target.kind === "tensor" ? "/v1/predict" : "a judge"));
@@ -72,9 +78,20 @@ export class GenerationRunner {
     if (limit !== undefined && runtimeConfig.max_new_tokens >= limit) {
       return err(contextTooSmall(target, runtimeConfig.max_new_tokens, limit));
     }
+    const constraint = constraintOf(request);
+    if (constraint !== undefined) {
+      // Compiled (and cached) here so an unsupported or unsatisfiable constraint is a 400 before
+      // any inference; the inference thread compiles the same spec from its own cache.
+      const compiled = compileConstraint(constraint.spec);
+      if (!compiled.ok) {
+        const problems = constraintFieldProblems(compiled.problems, constraint.field);
+        const named = problems.map((p) => `${p.field}: ${p.message}`).join("; ");
+        return err(new ModelgateError("validation_failed", `The constraint cannot be enforced: ${named}`, problems));
+      }
+    }
     const judge = this.#createJudge(request);
     if (!judge.ok) return judge;
-    return ok({ runtimeConfig, judge: judge.value });
+    return ok({ runtimeConfig, judge: judge.value, constraint: constraint?.spec });
   }
 
   async generate(
@@ -85,7 +102,7 @@ export class GenerationRunner {
     const { target } = request;
     const checked = this.#check(request);
     if (!checked.ok) return checked;
-    const { runtimeConfig, judge } = checked.value;
+    const { runtimeConfig, judge, constraint } = checked.value;
     const prompt: PromptForm =
       request.messages !== undefined
         ? { kind: "messages", messages: request.messages }
@@ -104,6 +121,7 @@ export class GenerationRunner {
           this.#generateOnce({
             request,
             runtimeConfig,
+            constraint,
             model,
             seed,
             prompt: loopPrompt,
@@ -137,6 +155,7 @@ export class GenerationRunner {
       refinement_loops: loops.length,
       loops,
       stop_reason: stopReason,
+      ...toolCallsOf(constraint, final.text),
       latent_spans_used: details.reduce((sum, detail) => sum + detail.latentSpansUsed, 0),
       // Seed 000's context-efficiency count: every token read or written, over every loop.
       ces_tokens_total: loops.reduce((sum, loop) => sum + loop.prompt_tokens + loop.tokens, 0),
@@ -153,6 +172,7 @@ export class GenerationRunner {
   async #generateOnce(input: {
     request: WorkerGenerateRequest;
     runtimeConfig: RuntimeConfig;
+    constraint: ConstraintSpec | undefined;
     model: ResidentModel;
     seed: number;
     prompt: PromptForm;
@@ -189,6 +209,8 @@ export class GenerationRunner {
             include: request.include_latent ?? false,
           },
         },
+        constraint: input.constraint,
+        tools: input.constraint?.type === "tool_calls" ? input.constraint.tools : undefined,
         contextLimit: target.max_context_tokens,
         // A refinement prompt is longer than the request's: later loops get what room is left.
         shrinkToFit: loop > 1,
@@ -199,6 +221,13 @@ export class GenerationRunner {
     if (!outcome.ok) {
       if (outcome.code === "cancelled") {
         return err(new ModelgateError("bad_request", "The caller went away; the generation was stopped."));
+      }
+      if (outcome.code === "constraint_invalid") {
+        return err(
+          new ModelgateError("validation_failed", "The constraint cannot be enforced.", [
+            { field: "constraint", message: outcome.message },
+          ]),
+        );
       }
       if (outcome.code === "context_overflow") {
         return err(
@@ -262,4 +291,21 @@ export class GenerationRunner {
       return ok(outcome.reply.score);
     });
   }
+}
+
+/** The request's constraint and the field it came from: `constraint`, or a json_schema judge with `enforce`. */
+function constraintOf(request: WorkerGenerateRequest): { spec: ConstraintSpec; field: string } | undefined {
+  if (request.constraint !== undefined) return { spec: request.constraint, field: "constraint" };
+  const judge = request.judge;
+  if (judge?.type === "json_schema" && judge.enforce === true) {
+    return { spec: { type: "json_schema", schema: judge.schema }, field: "judge" };
+  }
+  return undefined;
+}
+
+/** Under a tool_calls constraint, the answer's calls (none when it answered in plain text). */
+function toolCallsOf(constraint: ConstraintSpec | undefined, text: string): Pick<GenerateResponse, "tool_calls"> {
+  if (constraint?.type !== "tool_calls") return {};
+  const calls = parseToolCalls(text);
+  return calls === undefined ? {} : { tool_calls: calls };
 }

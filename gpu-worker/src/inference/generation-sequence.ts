@@ -3,8 +3,13 @@
  * penalty, latent-span budget, sampling), and decides when it is finished (EOS, a stop string,
  * the token limit). It knows nothing of how the logits were computed, so the same logic serves
  * full-recompute models and KV-cache models decoding in a batch.
+ *
+ * Under a constraint (constrained decoding) each step's logits are masked to the tokens that
+ * keep the visible output valid, end-of-sequence only where it is complete; masking is suspended
+ * inside a latent span, and the token budget is kept so that the output can always be finished.
  */
 
+import { ConstraintCursor, type TokenConstraint } from "../engine/constraints/token-masks.js";
 import { applyRepetitionPenalty, createSeededRandom, sampleToken } from "./sampling.js";
 import type { TextTokenizer } from "./tokenizers/text-tokenizer.js";
 
@@ -96,13 +101,17 @@ export class GenerationSequence {
   #keptTokens = 0;
   #stopAt: number | undefined;
 
+  /** Where the visible output stands in its constraint; undefined without one. */
+  readonly #constraint: ConstraintCursor | undefined;
+
   constructor(
     settings: SequenceSettings,
     tokenizer: TextTokenizer,
-    options: { streaming: boolean } = { streaming: false },
+    options: { streaming: boolean; constraint?: TokenConstraint | undefined } = { streaming: false },
   ) {
     this.#settings = settings;
     this.#tokenizer = tokenizer;
+    this.#constraint = options.constraint ? new ConstraintCursor(options.constraint) : undefined;
     this.#random = createSeededRandom(settings.seed);
     this.#seen = new Set(settings.promptIds);
     this.#visible =
@@ -185,16 +194,30 @@ export class GenerationSequence {
   #choose(logits: Float32Array): number {
     const { latent } = this.#settings;
     const markers = this.#tokenizer.latent;
-    // A span that reached its length is closed, whatever the model wanted.
-    if (markers && this.#inLatent && this.#latentLength >= latent.maxLength) return markers.end;
+    const constraint = this.#constraint;
+    const remaining = this.#settings.maxNewTokens - this.#generated.length;
+    // A span that reached its length is closed, whatever the model wanted; under a constraint
+    // also when the tokens left are only just enough to complete the output after it.
+    if (markers && this.#inLatent) {
+      if (this.#latentLength >= latent.maxLength) return markers.end;
+      if (constraint && remaining - 1 <= constraint.distance) return markers.end;
+    }
     const scores = logits;
     applyRepetitionPenalty(scores, this.#seen, this.#settings.repetitionPenalty);
+    const eosAllowed = this.#generated.length >= (this.#settings.minNewTokens ?? 0);
+    let mayOpen = markers !== undefined && latent.enabled && !this.#inLatent && this.#spansUsed < latent.maxSpans;
+    if (constraint && !this.#inLatent) {
+      // A span may open only if a whole one, its closing marker and the rest of the output still fit.
+      mayOpen &&= remaining - latent.maxLength - 2 >= constraint.distance;
+      const keep = mayOpen && markers ? [markers.begin] : [];
+      constraint.apply(scores, { remaining, eosAllowed, keep });
+    }
     if (markers) {
-      const mayOpen = latent.enabled && !this.#inLatent && this.#spansUsed < latent.maxSpans;
       if (!mayOpen) scores[markers.begin] = Number.NEGATIVE_INFINITY;
       if (!this.#inLatent) scores[markers.end] = Number.NEGATIVE_INFINITY;
     }
-    if (this.#generated.length < (this.#settings.minNewTokens ?? 0)) {
+    // Under a constraint the mask already kept end-of-sequence out (or in, when nothing else fits).
+    if (!eosAllowed && !constraint) {
       for (const eos of this.#tokenizer.eosTokenIds) scores[eos] = Number.NEGATIVE_INFINITY;
     }
     const filters = { topK: this.#settings.topK, topP: this.#settings.topP };
@@ -222,7 +245,13 @@ export class GenerationSequence {
       this.#latentLength += 1;
       return;
     }
-    if (this.#tokenizer.isSpecial(token) || !this.#visible) return;
+    if (this.#tokenizer.isSpecial(token)) return;
+    if (this.#constraint) {
+      this.#constraint.advance(token);
+      // Complete, and nothing may follow: the output is over without spending a step on EOS.
+      if (this.#constraint.finished) this.#finish = "eos";
+    }
+    if (!this.#visible) return;
     const delta = this.#visible.push(token);
     if (delta === "") return;
     const before = this.#visibleText.length;
@@ -243,6 +272,9 @@ export class GenerationSequence {
       if (index >= 0 && (stopAt === undefined || searchFrom + index < stopAt)) stopAt = searchFrom + index;
     }
     if (stopAt === undefined) return;
+    // Under a constraint a stop string ends the answer only where what precedes it is complete
+    // (inside a JSON string it is part of the value).
+    if (this.#constraint && !this.#constraint.acceptsText(this.#visibleText.slice(0, stopAt))) return;
     this.#finish = "stop";
     this.#stopAt = stopAt;
     // Whole tokens whose text ends before the stop string stay in token_ids.

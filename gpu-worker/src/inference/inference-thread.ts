@@ -6,6 +6,7 @@
 import { readFile } from "node:fs/promises";
 import { parentPort } from "node:worker_threads";
 import * as ort from "onnxruntime-node";
+import { constraintFor } from "../engine/constraints/model-constraints.js";
 import type { CausalDecoder } from "./decoder/causal-decoder.js";
 import { DecodeScheduler } from "./decoder/decode-scheduler.js";
 import { FullSequenceDecoder, float32Data } from "./decoder/full-sequence-decoder.js";
@@ -101,7 +102,11 @@ async function generate(message: Extract<ToInferenceThread, { type: "generate" }
   const promptIds =
     message.prompt.kind === "text"
       ? tokenizer.encodePrompt(message.prompt.text)
-      : tokenizer.encodeChat(message.prompt.messages);
+      : tokenizer.encodeChat(message.prompt.messages, message.tools);
+  const constraint = message.constraint === undefined ? undefined : constraintFor(tokenizer, message.constraint);
+  if (constraint !== undefined && !constraint.ok) {
+    return { type: "failed", jobId: message.jobId, code: "constraint_invalid", message: constraint.message };
+  }
   let { maxNewTokens } = message.settings;
   const room = message.contextLimit === undefined ? maxNewTokens : message.contextLimit - promptIds.length;
   if (message.shrinkToFit && room >= 1) maxNewTokens = Math.min(maxNewTokens, room);
@@ -120,6 +125,7 @@ async function generate(message: Extract<ToInferenceThread, { type: "generate" }
     const result = await scheduler.generate({
       settings: { ...message.settings, maxNewTokens, promptIds },
       signal: cancellation.signal,
+      constraint: constraint?.value,
       ...(message.stream ? { onText: (text: string) => post({ type: "text", jobId, text }) } : {}),
     });
     if (result === "cancelled") return { type: "failed", jobId, code: "cancelled", message: "cancelled" };

@@ -1,5 +1,5 @@
 /** Messages between the HTTP process and its inference threads (structured-clone friendly). */
-import type { TokenizerSpec } from "@modelgate/shared";
+import type { ConstraintSpec, TokenizerSpec, ToolDefinition } from "@modelgate/shared";
 import type { ExecutionProvider } from "../config.js";
 import type { PromptForm } from "../engine/refinement.js";
 import type { BatchExecutions, GenerationTiming } from "../metrics/worker-metrics.js";
@@ -18,7 +18,7 @@ export type TokenizerSource =
   | { type: "hf-tokenizer"; tokenizerJsonPath: string; tokenizerConfigPath: string | undefined; eosTokenIds: number[] };
 
 /** Why a job failed, when the caller can act on it. */
-export type JobFailureCode = "context_overflow" | "cancelled";
+export type JobFailureCode = "context_overflow" | "cancelled" | "constraint_invalid";
 
 export type ToInferenceThread =
   | {
@@ -37,6 +37,10 @@ export type ToInferenceThread =
       modelKey: string;
       prompt: PromptForm;
       settings: Omit<SequenceSettings, "promptIds">;
+      /** Constrained decoding: the thread compiles it (cached) against the model's vocabulary. */
+      constraint: ConstraintSpec | undefined;
+      /** Rendered by the chat template (its `tools` variable) with `messages`. */
+      tools: ToolDefinition[] | undefined;
       /** Prompt + new tokens may not exceed this (the model's context length). */
       contextLimit: number | undefined;
       /** Lower max new tokens to what the context has room for, rather than failing. */

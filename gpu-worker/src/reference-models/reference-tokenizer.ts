@@ -29,15 +29,24 @@ const BYTE_TOKEN_COUNT = 256;
 
 /**
  * ChatML-like, in plain text: each turn is `Role: content`, turns are separated by a space, an
- * assistant turn ends with `eos_token`, and the generation prompt is ` Assistant:`. Plain-text
+ * assistant turn ends with `eos_token`, and the generation prompt is ` Assistant:`. With `tools`
+ * a first `System: Tools: [...]` turn lists them, an assistant turn's `tool_calls` follow its
+ * content as `<tool_call>{…}</tool_call>`, and a `tool` turn is `Tool: content`. Plain-text
  * role markers (not extra special tokens) because the corpus the model is counted from writes
  * its dialogues the same way, so the model continues a rendered chat sensibly.
  */
 export const REFERENCE_CHAT_TEMPLATE =
   "{{ bos_token }}" +
+  // Tools (transformers' `tools` variable) come first, as a system line listing their JSON.
+  "{% if tools %}{{ 'System: Tools: ' }}{{ tools | tojson }}{{ ' ' }}{% endif %}" +
   "{% for message in messages %}" +
   "{% if not loop.first %}{{ ' ' }}{% endif %}" +
   "{{ message['role'] | capitalize }}: {{ message['content'] | trim }}" +
+  // An assistant turn's tool calls, in the format the engine decodes them in.
+  "{% if message['tool_calls'] %}{% for call in message['tool_calls'] %}" +
+  "{{ '<tool_call>{\"name\": ' }}{{ call['function']['name'] | tojson }}{{ ', \"arguments\": ' }}" +
+  "{{ call['function']['arguments'] | tojson }}{{ '}</tool_call>' }}" +
+  "{% endfor %}{% endif %}" +
   "{% if message['role'] == 'assistant' %}{{ eos_token }}{% endif %}" +
   "{% endfor %}" +
   "{% if add_generation_prompt %}{{ ' Assistant:' }}{% endif %}";

@@ -20,7 +20,7 @@ export class TokenConstraint {
   readonly dfa: LazyDfa;
   readonly trie: VocabularyTrie;
   readonly #masks = new Map<number, StateMask>();
-  readonly #scratch: Float32Array;
+  #scratch: Float32Array;
   /** Time spent computing masks that were not cached yet (for the benchmark's figures). */
   maskBuildMs = 0;
 
@@ -77,8 +77,12 @@ export class TokenConstraint {
     return { tokens: Int32Array.from(tokens), next: Int32Array.from(next), farthest };
   }
 
-  /** Shared by every cursor of this constraint: a thread runs one row's sampling at a time. */
-  get scratch(): Float32Array {
+  /**
+   * A logits-sized buffer shared by every cursor of this constraint (a thread samples one row at
+   * a time). Sized to the logits, which may be longer than the vocabulary (padded exports).
+   */
+  scratchFor(length: number): Float32Array {
+    if (this.#scratch.length !== length) this.#scratch = new Float32Array(length);
     return this.#scratch;
   }
 }
@@ -96,7 +100,6 @@ export interface MaskOptions {
 export class ConstraintCursor {
   readonly constraint: TokenConstraint;
   #state: number;
-  #lastMask: StateMask | undefined;
 
   constructor(constraint: TokenConstraint) {
     this.constraint = constraint;
@@ -131,22 +134,17 @@ export class ConstraintCursor {
   apply(logits: Float32Array, options: MaskOptions): void {
     const { dfa, trie } = this.constraint;
     const mask = this.constraint.maskFor(this.#state);
-    this.#lastMask = mask;
-    const scratch = this.constraint.scratch;
+    const scratch = this.constraint.scratchFor(logits.length);
     scratch.fill(Number.NEGATIVE_INFINITY);
     const room = options.remaining - 1;
     const checkBudget = trie.coversEveryByte && mask.farthest > room;
     let kept = 0;
-    let closest = -1;
     let closestDistance = Number.POSITIVE_INFINITY;
     for (let i = 0; i < mask.tokens.length; i++) {
       const token = mask.tokens[i] ?? 0;
       if (checkBudget) {
         const distance = dfa.distance(mask.next[i] ?? DEAD);
-        if (distance < closestDistance) {
-          closestDistance = distance;
-          closest = token;
-        }
+        if (distance < closestDistance) closestDistance = distance;
         if (distance > room) continue;
       }
       scratch[token] = logits[token] ?? Number.NEGATIVE_INFINITY;
@@ -160,23 +158,28 @@ export class ConstraintCursor {
       }
     }
     for (const id of options.keep ?? []) scratch[id] = logits[id] ?? Number.NEGATIVE_INFINITY;
-    // Out of budget anyway: the shortest way on is the best there is.
-    if (kept === 0 && closest >= 0) scratch[closest] = logits[closest] ?? 0;
+    // Short of budget anyway (fewer tokens than bytes left to write, which multi-byte tokens may
+    // still make up): the tokens that get closest to the end, the model choosing among them.
+    if (kept === 0 && checkBudget) {
+      for (let i = 0; i < mask.tokens.length; i++) {
+        const token = mask.tokens[i] ?? 0;
+        if (dfa.distance(mask.next[i] ?? DEAD) === closestDistance) scratch[token] = logits[token] ?? 0;
+      }
+    }
     logits.set(scratch);
   }
 
-  /** Moves past `token` (one the last mask allowed, or any token: DEAD if it does not fit). */
+  /**
+   * Moves past a visible token (DEAD if it does not fit). Walking its bytes costs a few table
+   * lookups (the transitions were made when the mask was), less than finding it in the mask.
+   */
   advance(token: number): void {
-    const mask = this.#lastMask;
-    this.#lastMask = undefined;
-    if (mask) {
-      const index = mask.tokens.indexOf(token);
-      if (index >= 0) {
-        this.#state = mask.next[index] ?? DEAD;
-        return;
-      }
-    }
     const bytes = this.constraint.trie.vocabulary.tokenBytes[token];
     this.#state = bytes === undefined ? DEAD : this.constraint.dfa.walk(this.#state, bytes);
+  }
+
+  /** Whether `text` alone is a complete output. */
+  acceptsText(text: string): boolean {
+    return this.constraint.dfa.accepts(new TextEncoder().encode(text));
   }
 }

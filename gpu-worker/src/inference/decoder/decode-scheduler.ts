@@ -5,6 +5,7 @@
  * is when new requests arrive.
  */
 
+import type { TokenConstraint } from "../../engine/constraints/token-masks.js";
 import type { BatchExecutions, GenerationTiming } from "../../metrics/worker-metrics.js";
 import { GenerationSequence, type SequenceResult, type SequenceSettings } from "../generation-sequence.js";
 import type { TextTokenizer } from "../tokenizers/text-tokenizer.js";
@@ -28,6 +29,8 @@ export interface GenerationRequest {
   onText?: (text: string) => void;
   /** Aborted when the caller went away: the sequence leaves the batch at the next step. */
   signal?: AbortSignal;
+  /** Constrained decoding: this row's outputs must stay inside this constraint. */
+  constraint?: TokenConstraint | undefined;
 }
 
 /** What a generation resolves to: its result, or "cancelled" when its signal was aborted. */
@@ -133,6 +136,7 @@ export class DecodeScheduler {
         request: waiting.request,
         generation: new GenerationSequence(waiting.request.settings, this.#tokenizer, {
           streaming: waiting.request.onText !== undefined,
+          constraint: waiting.request.constraint,
         }),
         sequence: first.sequence,
         haltHistory: [first.output.halt],
