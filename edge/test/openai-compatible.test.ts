@@ -181,7 +181,7 @@ describe("POST /v1/chat/completions", () => {
       "messages.0.content.0.type",
       { messages: [{ role: "user", content: [{ type: "image_url", image_url: { url: "x" } }] }] },
     ],
-    ["a tool message", "messages.0.role", { messages: [{ role: "tool", content: "42", tool_call_id: "t" }] }],
+    ["a tool message answering no call", "messages.0.tool_call_id", { messages: [{ role: "tool", content: "42" }] }],
     ["content that is neither text nor parts", "messages.0.content", { messages: [{ role: "user", content: 42 }] }],
     ["an unknown field", "logit_bias", { logit_bias: { "50256": -100 } }],
     ["an unknown modelgate option", "modelgate.tier", { modelgate: { tier: "tier_1" } }],

@@ -4,6 +4,7 @@
  */
 import {
   type ChatMessage,
+  type ConstraintSpec,
   type FieldProblem,
   type GenerateRequest,
   GenerateRequestSchema,
@@ -18,6 +19,8 @@ export interface TranslatedRequest {
   fieldNames: Readonly<Record<string, string>>;
   stream: boolean;
   includeUsage: boolean;
+  /** The answer may be tool calls (tools given, tool_choice not `none`). */
+  toolCalls: boolean;
 }
 
 const dotted = (path: readonly PropertyKey[]) => path.map(String).join(".");
@@ -60,10 +63,14 @@ export function parseOpenAiRequest<S extends z.ZodType>(raw: unknown, schema: S,
   );
 }
 
+/** The client's name for a field: the longest dotted prefix that `fieldNames` maps, renamed. */
 function renameField(field: string, fieldNames: Readonly<Record<string, string>>): string {
-  const [head = "", ...rest] = field.split(".");
-  const client = fieldNames[head];
-  return client === undefined ? field : [client, ...rest].join(".");
+  const parts = field.split(".");
+  for (let length = parts.length; length >= 1; length--) {
+    const client = fieldNames[parts.slice(0, length).join(".")];
+    if (client !== undefined) return [client, ...parts.slice(length)].join(".");
+  }
+  return field;
 }
 
 const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
@@ -115,11 +122,17 @@ function translate(
   model: string,
   maxTokens: { value: number | undefined; field: string },
   what: string,
+  constraint: { spec: ConstraintSpec; fieldNames: Record<string, string> } | undefined = undefined,
 ): TranslatedRequest {
-  const fieldNames: Record<string, string> = { ...MODELGATE_FIELD_NAMES, max_new_tokens: maxTokens.field };
+  const fieldNames: Record<string, string> = {
+    ...MODELGATE_FIELD_NAMES,
+    max_new_tokens: maxTokens.field,
+    ...constraint?.fieldNames,
+  };
   const candidate = {
     model,
     ...prompt,
+    ...(constraint === undefined ? {} : { constraint: constraint.spec }),
     ...present<GenerateRequest>({
       max_new_tokens: maxTokens.value,
       temperature: request.temperature,
@@ -143,13 +156,106 @@ function translate(
     fieldNames,
     stream: request.stream === true,
     includeUsage: request.stream_options?.include_usage === true,
+    toolCalls: constraint?.spec.type === "tool_calls" && constraint.spec.tool_choice !== "none",
   };
 }
 
-function chatMessage(message: OpenAiChatMessage): ChatMessage {
+/**
+ * An OpenAI message as a chat turn. Tool calls' arguments (JSON strings) become objects, as chat
+ * templates read them; a `tool` turn gets the name of the call it answers.
+ */
+function chatMessage(message: OpenAiChatMessage, index: number, messages: readonly OpenAiChatMessage[]): ChatMessage {
+  const field = `messages.${index}`;
+  const content = message.content;
+  if ((content === null || content === undefined) && !(message.role === "assistant" && message.tool_calls)) {
+    throw invalidChat(`${field}.content`, "is required (null only in an assistant message with tool_calls)");
+  }
+  const text = content == null ? "" : typeof content === "string" ? content : content.map((p) => p.text).join("\n");
+  if (message.tool_calls && message.role !== "assistant")
+    throw invalidChat(`${field}.tool_calls`, "only assistant messages carry tool calls");
+  if (message.role === "tool" && message.tool_call_id === undefined)
+    throw invalidChat(`${field}.tool_call_id`, "is required in a tool message");
+  const turn: ChatMessage = { role: message.role === "developer" ? "system" : message.role, content: text };
+  if (message.tool_calls) {
+    turn.tool_calls = message.tool_calls.map((call, j) => {
+      let args: unknown;
+      try {
+        args = JSON.parse(call.function.arguments);
+      } catch {
+        args = undefined;
+      }
+      if (typeof args !== "object" || args === null || Array.isArray(args)) {
+        throw invalidChat(`${field}.tool_calls.${j}.function.arguments`, "must be a JSON object, as a string");
+      }
+      return {
+        id: call.id,
+        type: "function",
+        function: { name: call.function.name, arguments: args as Record<string, unknown> },
+      };
+    });
+  }
+  if (message.role === "tool" && message.tool_call_id !== undefined) {
+    turn.tool_call_id = message.tool_call_id;
+    const called = messages
+      .slice(0, index)
+      .flatMap((m) => m.tool_calls ?? [])
+      .find((call) => call.id === message.tool_call_id);
+    if (called) turn.name = called.function.name;
+  }
+  return turn;
+}
+
+function invalidChat(field: string, message: string): ModelgateError {
+  return new ModelgateError("validation_failed", `Invalid chat completion request: ${field}: ${message}`, [
+    { field, message },
+  ]);
+}
+
+/**
+ * `response_format` and `tools` / `tool_choice` / `parallel_tool_calls` as the engine's
+ * constraint, with the client's names for every field inside it.
+ */
+function chatConstraint(
+  request: ChatCompletionRequest,
+): { spec: ConstraintSpec; fieldNames: Record<string, string> } | undefined {
+  const format = request.response_format;
+  const tools = request.tools;
+  if (tools) {
+    if (format && format.type !== "text") {
+      throw invalidChat("response_format", "cannot be combined with tools: give one of them");
+    }
+    const choice = request.tool_choice;
+    const fieldNames: Record<string, string> = {
+      constraint: "tools",
+      "constraint.tools": "tools",
+      "constraint.tool_choice": "tool_choice",
+      "constraint.tool_choice.name": "tool_choice.function.name",
+    };
+    tools.forEach((_, i) => {
+      fieldNames[`constraint.tools.${i}`] = `tools.${i}.function`;
+    });
+    return {
+      spec: {
+        type: "tool_calls",
+        tools: tools.map((tool) => ({
+          name: tool.function.name,
+          ...(tool.function.description === undefined ? {} : { description: tool.function.description }),
+          ...(tool.function.parameters === undefined ? {} : { parameters: tool.function.parameters }),
+        })),
+        tool_choice: choice == null ? "auto" : typeof choice === "string" ? choice : { name: choice.function.name },
+        parallel: request.parallel_tool_calls ?? true,
+      },
+      fieldNames,
+    };
+  }
+  if (request.tool_choice != null) throw invalidChat("tool_choice", "needs tools");
+  if (!format || format.type === "text") return undefined;
+  if (format.type === "json_object") {
+    return { spec: { type: "json_schema", schema: { type: "object" } }, fieldNames: { constraint: "response_format" } };
+  }
   return {
-    role: message.role === "developer" ? "system" : message.role,
-    content: typeof message.content === "string" ? message.content : message.content.map((p) => p.text).join("\n"),
+    spec: { type: "json_schema", schema: format.json_schema.schema ?? {} },
+    fieldNames: { constraint: "response_format", "constraint.schema": "response_format.json_schema.schema" },
   };
 }
 
@@ -170,10 +276,11 @@ function chatMaxTokens(request: ChatCompletionRequest): { value: number | undefi
 export function translateChatCompletionRequest(request: ChatCompletionRequest): TranslatedRequest {
   return translate(
     request,
-    { messages: request.messages.map(chatMessage) },
+    { messages: request.messages.map((message, i, all) => chatMessage(message, i, all)) },
     request.model,
     chatMaxTokens(request),
     "chat completion request",
+    chatConstraint(request),
   );
 }
 

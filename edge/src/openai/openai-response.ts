@@ -2,7 +2,7 @@
  * modelgate `GenerateResponse` → OpenAI completions and stream chunks. Results OpenAI has no
  * field for (loops, halt probability, efficiency) travel in a `modelgate` object.
  */
-import type { GenerateResponse, RefinementLoop } from "@modelgate/shared";
+import type { GenerateResponse, RefinementLoop, ToolCall } from "@modelgate/shared";
 import type {
   ChatCompletion,
   ChatCompletionChunk,
@@ -31,9 +31,24 @@ export function newCompletionEnvelope(kind: "chat" | "text", model: string): Com
   };
 }
 
-/** OpenAI knows two ways for a text to end: it was cut off (`length`), or the model finished (`stop`). */
-export function openAiFinishReason(reason: GenerateResponse["finish_reason"]): OpenAiFinishReason {
-  return reason === "length" ? "length" : "stop";
+/**
+ * OpenAI's three ways for an answer to end: it was cut off (`length`), the model finished
+ * (`stop`), or the answer is tool calls (`tool_calls`).
+ */
+export function openAiFinishReason(
+  response: Pick<GenerateResponse, "finish_reason" | "tool_calls">,
+): OpenAiFinishReason {
+  if (response.tool_calls !== undefined) return "tool_calls";
+  return response.finish_reason === "length" ? "length" : "stop";
+}
+
+/** The engine's calls as OpenAI's: each with an id, its arguments as a JSON string. */
+export function openAiToolCalls(calls: readonly ToolCall[]) {
+  return calls.map((call) => ({
+    id: `call_${crypto.randomUUID().replaceAll("-", "").slice(0, 24)}`,
+    type: "function" as const,
+    function: { name: call.name, arguments: JSON.stringify(call.arguments) },
+  }));
 }
 
 /**
@@ -76,8 +91,11 @@ export function chatCompletion(envelope: CompletionEnvelope, response: GenerateR
     choices: [
       {
         index: 0,
-        message: { role: "assistant", content: response.text },
-        finish_reason: openAiFinishReason(response.finish_reason),
+        message:
+          response.tool_calls === undefined
+            ? { role: "assistant", content: response.text, refusal: null }
+            : { role: "assistant", content: null, refusal: null, tool_calls: openAiToolCalls(response.tool_calls) },
+        finish_reason: openAiFinishReason(response),
         logprobs: null,
       },
     ],
@@ -90,9 +108,7 @@ export function textCompletion(envelope: CompletionEnvelope, response: GenerateR
   return {
     ...envelope,
     object: "text_completion",
-    choices: [
-      { index: 0, text: response.text, finish_reason: openAiFinishReason(response.finish_reason), logprobs: null },
-    ],
+    choices: [{ index: 0, text: response.text, finish_reason: openAiFinishReason(response), logprobs: null }],
     usage: usageOf(response),
     modelgate: modelgateResult(response),
   };
@@ -103,6 +119,8 @@ export interface CompletionChunks<Chunk> {
   /** Sent before any text (chat: the assistant role), if the format has one. */
   opening(): Chunk | undefined;
   text(text: string): Chunk;
+  /** The answer's tool calls (chat only), as OpenAI streams them: each call's id and name, then its arguments. */
+  toolCalls(calls: readonly ToolCall[]): Chunk[];
   /** A judged refinement loop's report, with no text. */
   progress(loop: RefinementLoop): Chunk;
   /** The finish reason, with the `modelgate` results. */
@@ -127,9 +145,21 @@ export function chatCompletionChunks(
   return {
     opening: () => chunk({ role: "assistant", content: "" }, null),
     text: (text) => chunk({ content: text }, null),
+    toolCalls: (calls) =>
+      openAiToolCalls(calls).flatMap((call, index) => [
+        chunk(
+          {
+            tool_calls: [
+              { index, id: call.id, type: "function", function: { name: call.function.name, arguments: "" } },
+            ],
+          },
+          null,
+        ),
+        chunk({ tool_calls: [{ index, function: { arguments: call.function.arguments } }] }, null),
+      ]),
     progress: (loop) => ({ ...chunk({}, null), modelgate: { loop } }),
     finish: (response) => ({
-      ...chunk({}, openAiFinishReason(response.finish_reason)),
+      ...chunk({}, openAiFinishReason(response)),
       modelgate: modelgateResult(response),
     }),
     usage: (response) => ({
@@ -155,9 +185,10 @@ export function textCompletionChunks(
   return {
     opening: () => undefined,
     text: (text) => chunk(text, null),
+    toolCalls: () => [],
     progress: (loop) => ({ ...chunk("", null), modelgate: { loop } }),
     finish: (response) => ({
-      ...chunk("", openAiFinishReason(response.finish_reason)),
+      ...chunk("", openAiFinishReason(response)),
       modelgate: modelgateResult(response),
     }),
     usage: (response) => ({

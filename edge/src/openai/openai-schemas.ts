@@ -71,20 +71,71 @@ export const TextContentPartSchema = z.discriminatedUnion(
   },
 );
 
+/** A tool call in an assistant message sent back in: arguments are a JSON string, as OpenAI returns them. */
+export const OpenAiToolCallParamSchema = z.strictObject({
+  id: z.string().min(1).max(256),
+  type: z.literal("function"),
+  function: z.strictObject({ name: z.string().min(1).max(64), arguments: z.string().max(100_000) }),
+});
+
 export const OpenAiChatMessageSchema = z.strictObject({
   /** `developer` is OpenAI's newer name for `system`, and is sent to the model as `system`. */
-  role: z.enum(["system", "developer", "user", "assistant"]),
-  /** Text, or text parts (joined with a newline). */
-  content: z.union([z.string().max(100_000), z.array(TextContentPartSchema).min(1).max(256)]),
+  role: z.enum(["system", "developer", "user", "assistant", "tool"]),
+  /** Text, or text parts (joined with a newline); `null` only in an assistant message with tool calls. */
+  content: z.union([z.string().max(100_000), z.array(TextContentPartSchema).min(1).max(256)]).nullish(),
   /** Accepted and ignored: chat templates have no place for a speaker's name. */
   name: z.string().max(256).optional(),
+  /** An assistant message's tool calls, sent back with the tools' answers. */
+  tool_calls: z.array(OpenAiToolCallParamSchema).min(1).max(64).optional(),
+  /** A `tool` message: the call it answers. */
+  tool_call_id: z.string().min(1).max(256).optional(),
+  /** Accepted and ignored (an assistant message as OpenAI returned it). */
+  refusal: z.string().max(100_000).nullish(),
 });
 export type OpenAiChatMessage = z.infer<typeof OpenAiChatMessageSchema>;
+
+const jsonSchemaObject = z.record(z.string(), z.unknown());
+
+/** `text` (no constraint), `json_object` (any JSON object) or `json_schema` (decoded under its schema). */
+export const ResponseFormatSchema = z.discriminatedUnion("type", [
+  z.strictObject({ type: z.literal("text") }),
+  z.strictObject({ type: z.literal("json_object") }),
+  z.strictObject({
+    type: z.literal("json_schema"),
+    json_schema: z.strictObject({
+      name: z.string().regex(/^[a-zA-Z0-9_-]{1,64}$/, "must be 1–64 letters, digits, _ or -"),
+      description: z.string().max(4096).optional(),
+      schema: jsonSchemaObject.optional(),
+      /** Accepted either way: modelgate always decodes under the schema. */
+      strict: z.boolean().nullish(),
+    }),
+  }),
+]);
+
+export const OpenAiToolSchema = z.strictObject({
+  type: z.literal("function"),
+  function: z.strictObject({
+    name: z.string().min(1).max(64),
+    description: z.string().max(4096).optional(),
+    parameters: jsonSchemaObject.optional(),
+    /** Accepted either way: calls are always decoded under their schema. */
+    strict: z.boolean().nullish(),
+  }),
+});
+
+export const OpenAiToolChoiceSchema = z.union([
+  z.enum(["none", "auto", "required"]),
+  z.strictObject({ type: z.literal("function"), function: z.strictObject({ name: z.string().min(1).max(64) }) }),
+]);
 
 /** `POST /v1/chat/completions`; unknown fields are refused by name. */
 export const ChatCompletionRequestSchema = z.strictObject({
   ...samplingFields,
   messages: z.array(OpenAiChatMessageSchema).min(1).max(256),
+  response_format: ResponseFormatSchema.nullish(),
+  tools: z.array(OpenAiToolSchema).min(1).max(128).nullish(),
+  tool_choice: OpenAiToolChoiceSchema.nullish(),
+  parallel_tool_calls: z.boolean().nullish(),
   /** OpenAI's current name for `max_tokens`; give either (or both, equal). */
   max_completion_tokens: maxTokens.nullish(),
   max_tokens: maxTokens.nullish(),
@@ -135,7 +186,7 @@ export const OpenAiUsageSchema = z.object({
 });
 export type OpenAiUsage = z.infer<typeof OpenAiUsageSchema>;
 
-export const OpenAiFinishReasonSchema = z.enum(["stop", "length"]);
+export const OpenAiFinishReasonSchema = z.enum(["stop", "length", "tool_calls"]);
 export type OpenAiFinishReason = z.infer<typeof OpenAiFinishReasonSchema>;
 
 const completionEnvelope = {
@@ -151,7 +202,13 @@ export const ChatCompletionSchema = z.object({
   choices: z.array(
     z.object({
       index: z.int(),
-      message: z.object({ role: z.literal("assistant"), content: z.string() }),
+      message: z.object({
+        role: z.literal("assistant"),
+        /** Null when the answer is tool calls. */
+        content: z.string().nullable(),
+        refusal: z.null(),
+        tool_calls: z.array(OpenAiToolCallParamSchema).optional(),
+      }),
       finish_reason: OpenAiFinishReasonSchema,
       logprobs: z.null(),
     }),
@@ -188,7 +245,20 @@ export const ChatCompletionChunkSchema = z.object({
   choices: z.array(
     z.object({
       index: z.int(),
-      delta: z.object({ role: z.literal("assistant").optional(), content: z.string().optional() }),
+      delta: z.object({
+        role: z.literal("assistant").optional(),
+        content: z.string().optional(),
+        tool_calls: z
+          .array(
+            z.object({
+              index: z.int(),
+              id: z.string().optional(),
+              type: z.literal("function").optional(),
+              function: z.object({ name: z.string().optional(), arguments: z.string() }),
+            }),
+          )
+          .optional(),
+      }),
       finish_reason: OpenAiFinishReasonSchema.nullable(),
       logprobs: z.null(),
     }),

@@ -8,7 +8,7 @@
  * loop sends an empty chunk carrying `modelgate: {loop}` (progress, and a keep-alive), and `done`
  * sends the answer's text. A stream that fails, or ends without `done`, ends with an error chunk.
  */
-import { GenerateResponseSchema, ModelgateError, RefinementLoopSchema } from "@modelgate/shared";
+import { GenerateResponseSchema, ModelgateError, RefinementLoopSchema, TOOL_CALL_OPEN } from "@modelgate/shared";
 import { z } from "zod";
 import { streamErrorChunk, workerProblemAsError } from "./openai-errors.js";
 import { withClientFieldNames } from "./openai-request.js";
@@ -66,6 +66,12 @@ export interface GenerationStreamOptions {
   chunks: CompletionChunks<unknown>;
   /** A judge refines: only the final answer is content (see the module comment). */
   judged: boolean;
+  /**
+   * The answer may be tool calls: text that could still become `<tool_call>` is held back until
+   * it cannot (then it is content) or it does (then the calls are sent as `delta.tool_calls` once
+   * the engine has parsed them, at `done`).
+   */
+  toolCalls?: boolean;
   includeUsage: boolean;
   /** To name fields in a worker's error the way the client wrote them. */
   fieldNames: Readonly<Record<string, string>>;
@@ -84,6 +90,9 @@ export function translateGenerationStream(
   const { chunks, judged, includeUsage } = options;
   const parser = new ServerSentEventParser();
   let ended = false;
+  /** Without tools the answer is text from the start; with them, once it cannot be a call. */
+  let answer: "undecided" | "text" | "calls" = options.toolCalls === true ? "undecided" : "text";
+  let held = "";
 
   const fail = (controller: TransformStreamDefaultController<Uint8Array>, error: ModelgateError) => {
     ended = true;
@@ -95,12 +104,27 @@ export function translateGenerationStream(
     if (event.event === "token") {
       if (judged) return;
       const { text } = TokenEventSchema.parse(JSON.parse(event.data));
-      if (text !== "") send(chunks.text(text));
+      if (text === "" || answer === "calls") return;
+      if (answer === "undecided") {
+        held += text;
+        if (held.startsWith(TOOL_CALL_OPEN)) answer = "calls";
+        else if (!TOOL_CALL_OPEN.startsWith(held)) {
+          answer = "text";
+          send(chunks.text(held));
+        }
+        return;
+      }
+      send(chunks.text(text));
     } else if (event.event === "loop") {
       if (judged) send(chunks.progress(RefinementLoopSchema.parse(JSON.parse(event.data))));
     } else if (event.event === "done") {
       const response = GenerateResponseSchema.parse(JSON.parse(event.data));
-      if (judged && response.text !== "") send(chunks.text(response.text));
+      if (response.tool_calls !== undefined) {
+        for (const chunk of chunks.toolCalls(response.tool_calls)) send(chunk);
+      } else if (judged || answer === "undecided" || (answer === "calls" && held !== "")) {
+        // The whole answer (judged), or text that stayed a prefix of a call until it ended.
+        if (response.text !== "") send(chunks.text(response.text));
+      }
       send(chunks.finish(response));
       if (includeUsage) send(chunks.usage(response));
       controller.enqueue(encoder.encode("data: [DONE]\n\n"));

@@ -70,6 +70,7 @@ async function complete(c: Context<AppEnv>, translated: TranslatedRequest, kind:
     const body = translateGenerationStream(upstream.body, {
       chunks,
       judged: translated.generate.judge !== undefined,
+      toolCalls: translated.toolCalls,
       includeUsage: translated.includeUsage,
       fieldNames: translated.fieldNames,
       instance: c.req.path,
