@@ -75,7 +75,12 @@ export const TextContentPartSchema = z.discriminatedUnion(
 export const OpenAiToolCallParamSchema = z.strictObject({
   id: z.string().min(1).max(256),
   type: z.literal("function"),
-  function: z.strictObject({ name: z.string().min(1).max(64), arguments: z.string().max(100_000) }),
+  function: z.strictObject({
+    name: z.string().min(1).max(64),
+    arguments: z.string().max(100_000),
+    /** Accepted and ignored: the SDK's runner keeps it on the messages it hands back. */
+    parsed_arguments: z.unknown().optional(),
+  }),
 });
 
 export const OpenAiChatMessageSchema = z.strictObject({
@@ -91,6 +96,8 @@ export const OpenAiChatMessageSchema = z.strictObject({
   tool_call_id: z.string().min(1).max(256).optional(),
   /** Accepted and ignored (an assistant message as OpenAI returned it). */
   refusal: z.string().max(100_000).nullish(),
+  /** Accepted and ignored: `chat.completions.parse` and the runner add it to assistant messages. */
+  parsed: z.unknown().optional(),
 });
 export type OpenAiChatMessage = z.infer<typeof OpenAiChatMessageSchema>;
 
