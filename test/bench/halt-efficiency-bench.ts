@@ -16,7 +16,7 @@ import { type GenerateRequest, type JudgeSpec, ok, type RefinementLoop, type Res
 import { type BenchRow, fmt, mark } from "./bench-stats.js";
 import type { WorkerClient } from "./worker-client.js";
 
-const STATUS_JUDGE: JudgeSpec = {
+export const STATUS_JUDGE: Extract<JudgeSpec, { type: "json_schema" }> = {
   type: "json_schema",
   schema: { type: "object", required: ["status"], properties: { status: { type: "string" } } },
 };
@@ -26,7 +26,7 @@ const STATUS_JUDGE: JudgeSpec = {
  * model's template applies) and one raw prompt. ref-decoder answers some with a well-formed
  * `{"status": …}` object and some with prose.
  */
-const PROMPTS: PromptForm[] = [
+export const HALT_BENCH_PROMPTS: PromptForm[] = [
   { kind: "messages", messages: [{ role: "user", content: "Show me the health as JSON." }] },
   { kind: "messages", messages: [{ role: "user", content: "Report the worker health as JSON." }] },
   { kind: "text", text: "The worker answers a health check with a small JSON object." },
@@ -43,7 +43,7 @@ export const HALT_BENCH = {
   firstSeed: 7000,
 } as const;
 
-function requestFor(prompt: PromptForm, seed: number, haltHead = true): GenerateRequest {
+export function requestFor(prompt: PromptForm, seed: number, haltHead = true): GenerateRequest {
   return {
     model: "ref-decoder",
     ...(prompt.kind === "text" ? { prompt: prompt.text } : { messages: prompt.messages }),
@@ -120,7 +120,10 @@ export async function benchHaltEfficiency(worker: WorkerClient): Promise<{ rows:
   const perLoop = Array.from({ length: HALT_BENCH.maxLoops }, () => ({ ran: 0, haltSaid: 0, cutByLength: 0 }));
   let prefixMismatches = 0;
   for (let i = 0; i < HALT_BENCH.requests; i++) {
-    const prompt = PROMPTS[i % PROMPTS.length] ?? { kind: "text", text: "A finished job returns" };
+    const prompt = HALT_BENCH_PROMPTS[i % HALT_BENCH_PROMPTS.length] ?? {
+      kind: "text",
+      text: "A finished job returns",
+    };
     const seed = HALT_BENCH.firstSeed + i;
     const a = await worker.generate({ ...requestFor(prompt, seed), judge: STATUS_JUDGE });
     const b = await runAlwaysMaxLoops(worker, prompt, seed);

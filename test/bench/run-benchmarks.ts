@@ -8,6 +8,9 @@
  * - edge overhead: the same signed request sent to the worker directly vs through the edge;
  * - predict latency for one row through the edge;
  * - the generation engine on ref-decoder (generation-engine-bench.ts);
+ * - constrained decoding (constraints-bench.ts): the engine's 160 JSON requests constrained vs
+ *   judge + refinement, the mask's per-step cost at batch 1 and 16 and by vocabulary size, and
+ *   tool-grammar compile time;
  * - the routing decision, `selectRoute` over 1,000 versions × 64 GPUs (selection-bench.ts);
  * - conversion (conversion-bench.ts): fp16/int8/int4 of a 54 MB decoder: time, size, agreement, CPU speed;
  * - forwarding (routing-bench.ts): edge overhead at a steady 200 req/s, and load-aware vs
@@ -28,6 +31,7 @@ import { GenerateResponseSchema, signRequest } from "@modelgate/shared";
 import { openDirectDecoder } from "../support/direct-onnx.js";
 import { type BenchRow, fmt, percentile, timeIt } from "./bench-stats.js";
 import { benchConsole } from "./console-bench.js";
+import { benchConstraints } from "./constraints-bench.js";
 import { benchConversion } from "./conversion-bench.js";
 import { benchGenerationEngine } from "./generation-engine-bench.js";
 import { benchMetricsCost } from "./metrics-cost-bench.js";
@@ -44,6 +48,7 @@ const SECTIONS = [
   "search",
   "predict",
   "engine",
+  "constraints",
   "selection",
   "routing",
   "conversion",
@@ -119,6 +124,12 @@ async function benchOnLocalStack(sections: ReadonlySet<Section>, rows: BenchRow[
       const engine = await benchGenerationEngine(stack);
       rows.push(...engine.rows);
       notes.push(...engine.notes);
+    }
+
+    if (sections.has("constraints")) {
+      const constraints = await benchConstraints(stack);
+      rows.push(...constraints.rows);
+      notes.push(...constraints.notes);
     }
 
     // Warm up: load demo-lm into the worker thread once, for the sections that time it.
