@@ -36,8 +36,12 @@ export const openAiRouteSpecs: readonly RouteSpec[] = [
     tag: TAG,
     summary: "Chat completion (OpenAI-compatible)",
     description:
-      "`messages` are `system` (or `developer`), `user` and `assistant` turns with text content (a string, or " +
-      `\`{"type": "text"}\` parts), rendered with the model's chat template. ${COMMON}`,
+      "`messages` are `system` (or `developer`), `user`, `assistant` (optionally with `tool_calls`) and `tool` turns " +
+      `with text content (a string, or \`{"type": "text"}\` parts), rendered with the model's chat template. ` +
+      "`response_format` (`text`, `json_object`, `json_schema`) and `tools` / `tool_choice` / `parallel_tool_calls` " +
+      "are enforced by constrained decoding on the worker: a schema keyword it cannot enforce is a 400 naming it; " +
+      'tool calls come back as `message.tool_calls` with `finish_reason: "tool_calls"` (streamed as ' +
+      `\`delta.tool_calls\`). ${COMMON}`,
     body: component("ChatCompletionRequest", ChatCompletionRequestSchema),
     responses: {
       200: {
