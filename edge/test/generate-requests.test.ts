@@ -18,6 +18,7 @@ import {
 interface Echo {
   echoed: {
     judge?: { type: string; model?: string };
+    constraint?: unknown;
     judge_target?: { name: string; version: number; kind: string };
     target: { name: string };
   };
@@ -45,6 +46,13 @@ describe("POST /v1/generate: judges", () => {
     const echo = (await response.json()) as Echo;
     expect(echo.echoed.judge_target).toMatchObject({ name: "json-scorer", version: 1, kind: "scorer" });
     expect(echo.echoed.target.name).toBe("demo-lm");
+  });
+
+  it("forwards a constraint as it is, tool-call defaults filled in", async () => {
+    const constraint = { type: "tool_calls", tools: [{ name: "f", parameters: { type: "object" } }] };
+    const messages = [{ role: "user", content: "hi" }];
+    const echo = (await (await generate({ model: "demo-lm", messages, constraint })).json()) as Echo;
+    expect(echo.echoed.constraint).toEqual({ ...constraint, tool_choice: "auto", parallel: true });
   });
 
   it("forwards json_schema and regex judges as they are, with no judge_target", async () => {
@@ -87,6 +95,30 @@ describe("POST /v1/generate: request shape", () => {
     ],
     ["a negative temperature", { prompt: "hi", temperature: -0.5 }, "temperature"],
     ["top_p above 1", { prompt: "hi", top_p: 1.5 }, "top_p"],
+    [
+      "a constraint keyword the engine cannot enforce",
+      { prompt: "hi", constraint: { type: "json_schema", schema: { type: "array", uniqueItems: true } } },
+      "constraint.schema.uniqueItems",
+    ],
+    [
+      "an enforcing judge with a format it has no grammar for",
+      { prompt: "hi", judge: { type: "json_schema", schema: { type: "string", format: "uri" }, enforce: true } },
+      "judge.schema.format",
+    ],
+    [
+      "a constraint and an enforcing judge together",
+      {
+        prompt: "hi",
+        constraint: { type: "choice", choices: ["a"] },
+        judge: { type: "json_schema", schema: {}, enforce: true },
+      },
+      "judge.enforce",
+    ],
+    [
+      "tool calls with a raw prompt",
+      { prompt: "hi", constraint: { type: "tool_calls", tools: [{ name: "f" }] } },
+      "constraint.tools",
+    ],
   ])("refuses %s with 400 naming %s", async (_case, fields, field) => {
     const problem = await expectProblem(await generate({ model: "demo-lm", ...fields }), 400);
     expect(problem.errors?.map((e) => e.field)).toContain(field);
