@@ -14,7 +14,7 @@ interface ReceivedHeartbeat {
 }
 
 /** A tiny real HTTP server standing in for the edge's heartbeat endpoint. */
-async function startEdgeReceiver(status = 204) {
+async function startEdgeReceiver(status = 204, port = 0) {
   const received: ReceivedHeartbeat[] = [];
   const waiters: Array<() => void> = [];
   const server: Server = createServer(async (request: IncomingMessage, response) => {
@@ -29,10 +29,10 @@ async function startEdgeReceiver(status = 204) {
     response.writeHead(status).end();
     for (const wake of waiters.splice(0)) wake();
   });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.listen(port, "127.0.0.1", resolve));
+  const bound = (server.address() as AddressInfo).port;
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: `http://127.0.0.1:${bound}`,
     received,
     async waitFor(count: number, timeoutMs = 10_000) {
       const deadline = Date.now() + timeoutMs;
@@ -127,9 +127,37 @@ describe("heartbeat sender", () => {
     tokens_per_second: 0,
   });
 
+  it("joins an edge that comes up after the worker within a moment, not a whole interval later", async () => {
+    // The edge's port is known before it listens: the worker starts first, as the local stack does.
+    const edge = await startEdgeReceiver();
+    const port = new URL(edge.url).port;
+    await edge.close();
+    const sender = createHeartbeatSender({
+      edgeUrl: `http://127.0.0.1:${port}`,
+      workerToken: "t",
+      intervalMs: 10_000,
+      buildHeartbeat: heartbeat,
+    });
+    stops.push(() => sender.stop());
+    sender.start();
+    await new Promise((resolve) => setTimeout(resolve, 600));
+    const late = await startEdgeReceiver(204, Number(port));
+    stops.push(() => late.close());
+    const started = Date.now();
+    await late.waitFor(1, 5000);
+    // Retries back off from 250 ms; an interval of 10 s would otherwise be the wait.
+    expect(Date.now() - started).toBeLessThan(3000);
+  });
+
   it("keeps running when the edge is down or refuses, and stop() ends it", async () => {
     const warnings: string[] = [];
-    const logger = { debug() {}, info() {}, error() {}, warn: (message: string) => warnings.push(message) };
+    const quiet: string[] = [];
+    const logger = {
+      debug: (message: string) => quiet.push(message),
+      info() {},
+      error() {},
+      warn: (message: string) => warnings.push(message),
+    };
     const down = createHeartbeatSender({
       edgeUrl: "http://127.0.0.1:9",
       workerToken: "t",
@@ -137,8 +165,10 @@ describe("heartbeat sender", () => {
       buildHeartbeat: heartbeat,
       logger,
     });
+    // An edge that does not answer yet may still be starting: no warning in the first seconds.
     expect(await down.sendNow()).toBe(false);
-    expect(warnings).toHaveLength(1);
+    expect(warnings).toHaveLength(0);
+    expect(quiet).toHaveLength(1);
 
     const refusing = await startEdgeReceiver(401);
     const sender = createHeartbeatSender({
@@ -152,6 +182,8 @@ describe("heartbeat sender", () => {
     sender.start();
     await refusing.waitFor(2);
     sender.stop();
+    // An edge that answers and refuses is a misconfiguration: warned at once.
+    expect(warnings).toEqual(["heartbeat to the edge failed"]);
     const count = refusing.received.length;
     await new Promise((resolve) => setTimeout(resolve, 1500));
     expect(refusing.received.length).toBe(count);

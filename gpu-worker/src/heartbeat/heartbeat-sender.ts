@@ -26,6 +26,13 @@ export interface HeartbeatSender {
 
 /** While the edge stays unreachable, log the first failure and then one in this many. */
 const LOG_EVERY_NTH_FAILURE = 12;
+/**
+ * Until the edge has accepted a first heartbeat, a failed one is retried sooner than the interval
+ * (250 ms, doubling up to it), so a worker that boots beside its edge joins as soon as the edge
+ * answers; failures in that time are only warned about once it has lasted this long.
+ */
+const FIRST_RETRY_MS = 250;
+const BOOT_QUIET_MS = 30_000;
 
 export function heartbeatUrl(edgeUrl: string): string {
   return `${edgeUrl.replace(/\/+$/, "")}/internal/workers/heartbeat`;
@@ -37,13 +44,34 @@ export function createHeartbeatSender(options: HeartbeatSenderOptions): Heartbea
   const url = heartbeatUrl(options.edgeUrl);
   let timer: NodeJS.Timeout | undefined;
   let inFlight: AbortController | undefined;
+  let retry: NodeJS.Timeout | undefined;
   let consecutiveFailures = 0;
+  let accepted = false;
+  let startedAt = Date.now();
 
-  const recordFailure = (reason: string) => {
+  /** `unreachable`: no answer at all (an edge still starting), as opposed to an answer refusing us. */
+  const recordFailure = (reason: string, unreachable: boolean) => {
     consecutiveFailures++;
+    const booting = unreachable && !accepted && Date.now() - startedAt < BOOT_QUIET_MS;
+    if (booting) {
+      logger.debug("heartbeat to the edge failed (the edge may still be starting)", { url, reason });
+      return;
+    }
     if (consecutiveFailures === 1 || consecutiveFailures % LOG_EVERY_NTH_FAILURE === 0) {
       logger.warn("heartbeat to the edge failed", { url, reason, consecutive_failures: consecutiveFailures });
     }
+  };
+
+  /** Before the first accepted heartbeat: try again soon, backing off to the interval. */
+  const retryUntilAccepted = (delayMs: number) => {
+    retry = setTimeout(async () => {
+      retry = undefined;
+      if (accepted || timer === undefined) return;
+      if (!(await sendNow()) && !accepted && timer !== undefined) {
+        retryUntilAccepted(Math.min(delayMs * 2, options.intervalMs));
+      }
+    }, delayMs);
+    retry.unref();
   };
 
   const sendNow = async (): Promise<boolean> => {
@@ -63,14 +91,15 @@ export function createHeartbeatSender(options: HeartbeatSenderOptions): Heartbea
       // Drain the body so the connection can be reused.
       await response.arrayBuffer().catch(() => undefined);
       if (!response.ok) {
-        recordFailure(`edge answered ${response.status}`);
+        recordFailure(`edge answered ${response.status}`, false);
         return false;
       }
-      if (consecutiveFailures > 0) logger.info("heartbeats reach the edge again", { url });
+      if (consecutiveFailures > 0 && accepted) logger.info("heartbeats reach the edge again", { url });
       consecutiveFailures = 0;
+      accepted = true;
       return true;
     } catch (error) {
-      recordFailure(error instanceof Error ? error.message : String(error));
+      recordFailure(error instanceof Error ? error.message : String(error), true);
       return false;
     } finally {
       clearTimeout(timeout);
@@ -82,13 +111,18 @@ export function createHeartbeatSender(options: HeartbeatSenderOptions): Heartbea
     sendNow,
     start() {
       if (timer) return;
-      void sendNow();
+      startedAt = Date.now();
       timer = setInterval(() => void sendNow(), options.intervalMs);
       timer.unref();
+      void sendNow().then((ok) => {
+        if (!ok && !accepted) retryUntilAccepted(Math.min(FIRST_RETRY_MS, options.intervalMs));
+      });
     },
     stop() {
       if (timer) clearInterval(timer);
       timer = undefined;
+      if (retry) clearTimeout(retry);
+      retry = undefined;
       inFlight?.abort();
       inFlight = undefined;
     },

@@ -7,6 +7,7 @@ import { type GpuWorkerProcess, startGpuWorkerProcess } from "./gpu-worker-proce
 export type { GpuWorkerProcess } from "./gpu-worker-process.js";
 
 import { writeFile } from "node:fs/promises";
+import { buildReferenceModels } from "@modelgate/gpu-worker/reference-models/index";
 import { prometheusConfig } from "../prometheus/scrape-config.js";
 import { type LocalS3Server, startLocalS3Server } from "./local-s3-server.js";
 import { loadOrCreateLocalSecrets } from "./local-secrets.js";
@@ -133,7 +134,10 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     });
     stoppers.push(s3.stop);
     log(`starting the edge (wrangler dev) on 127.0.0.1:${options.edgePort}`);
-    const edge: EdgeDevServer = await startEdgeDevServer({
+    // The edge and the worker boot side by side (the worker's first heartbeats retry within a
+    // moment until the edge answers); the demo models are built while both start.
+    const edgeUrl = `http://127.0.0.1:${options.edgePort}`;
+    const edgeStarting: Promise<EdgeDevServer> = startEdgeDevServer({
       repoRoot: REPO_ROOT,
       dataDir: options.dataDir,
       port: options.edgePort,
@@ -147,7 +151,6 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       },
       onOutput: (line) => options.childOutput?.("edge", line),
     });
-    stoppers.push(edge.stop);
     const workerId = "local-cpu-0";
     const startWorker = async (id: string, port: number) => {
       log(`starting GPU worker ${id} on 127.0.0.1:${port}`);
@@ -157,7 +160,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         workerId: id,
         onOutput: (line) => options.childOutput?.("worker", line),
         env: {
-          MODELGATE_EDGE_URL: edge.url,
+          MODELGATE_EDGE_URL: edgeUrl,
           MODELGATE_WORKER_TOKEN: secrets.workerToken,
           MODELGATE_SIGNING_SECRET: secrets.signingSecret,
           MODELGATE_WORKER_URL: `http://127.0.0.1:${port}`,
@@ -173,11 +176,19 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         },
       });
     };
-    const worker: GpuWorkerProcess = await startWorker(workerId, options.workerPort);
-    stoppers.push(worker.stop);
+    const workerStarting = startWorker(workerId, options.workerPort);
+    const models = buildReferenceModels();
+    const [edgeStarted, workerStarted] = await Promise.allSettled([edgeStarting, workerStarting]);
+    // Stopped in reverse: the worker before the edge, the edge before s3rver.
+    if (edgeStarted.status === "fulfilled") stoppers.push(edgeStarted.value.stop);
+    if (workerStarted.status === "fulfilled") stoppers.push(workerStarted.value.stop);
+    if (edgeStarted.status === "rejected") throw edgeStarted.reason;
+    if (workerStarted.status === "rejected") throw workerStarted.reason;
+    const edge = edgeStarted.value;
+    const worker = workerStarted.value;
     await waitForLiveWorker(edge.url, secrets.adminKey, workerId, WORKER_START_TIMEOUT_MS);
-    log("seeding demo models (build → upload → register → promote)");
-    const seeded = await seedDemoModels({ edgeUrl: edge.url, adminKey: secrets.adminKey });
+    log("seeding demo models (upload → register → promote)");
+    const seeded = await seedDemoModels({ edgeUrl: edge.url, adminKey: secrets.adminKey, models });
     const prometheusConfigPath = join(options.dataDir, "prometheus.yml");
     await writeFile(
       prometheusConfigPath,

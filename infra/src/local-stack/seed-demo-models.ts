@@ -84,9 +84,14 @@ export async function uploadArtifact(
  * URLs, content-addressed, verified) → register with the edge → promote to Production. Idempotent: a model whose current
  * build is already in Production is left as it is, so a second `npm start` reuses state.
  */
-export async function seedDemoModels(options: { edgeUrl: string; adminKey: string }): Promise<SeededModel[]> {
+export async function seedDemoModels(options: {
+  edgeUrl: string;
+  adminKey: string;
+  /** Built already (the local stack builds them while its processes start); built here otherwise. */
+  models?: readonly BuiltReferenceModel[];
+}): Promise<SeededModel[]> {
   const seeded: SeededModel[] = [];
-  for (const model of buildReferenceModels()) {
+  for (const model of options.models ?? buildReferenceModels()) {
     const sha256 = sha256Hex(model.onnx);
     const existing = await edgeJson(options.edgeUrl, options.adminKey, "GET", `/v1/models/${model.name}`);
     // GET /v1/models/:name answers the record without its history (a ModelView).
