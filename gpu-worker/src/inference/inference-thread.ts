@@ -6,6 +6,7 @@
 import { readFile } from "node:fs/promises";
 import { parentPort } from "node:worker_threads";
 import * as ort from "onnxruntime-node";
+import { AutomatonTooLargeError } from "../engine/constraints/byte-nfa.js";
 import { constraintFor } from "../engine/constraints/model-constraints.js";
 import type { CausalDecoder } from "./decoder/causal-decoder.js";
 import { DecodeScheduler } from "./decoder/decode-scheduler.js";
@@ -130,6 +131,11 @@ async function generate(message: Extract<ToInferenceThread, { type: "generate" }
     });
     if (result === "cancelled") return { type: "failed", jobId, code: "cancelled", message: "cancelled" };
     return { type: "generated", jobId, ...result, promptTokens: promptIds.length };
+  } catch (error) {
+    // The request's constraint, not the model, failed: the caller hears it as a bad request.
+    if (error instanceof AutomatonTooLargeError)
+      return { type: "failed", jobId, code: "constraint_invalid", message: error.message };
+    throw error;
   } finally {
     cancellations.delete(jobId);
   }

@@ -48,7 +48,7 @@ const FORMAT_CHECKS: Record<string, RegExp> = {
   ipv4: /^(\d{1,3}\.){3}\d{1,3}$/,
 };
 
-const SCHEMAS: Record<string, unknown>[] = [
+const SCHEMAS: (Record<string, unknown> | boolean)[] = [
   { type: "object", properties: { status: { type: "string" } }, required: ["status"] },
   {
     type: "object",

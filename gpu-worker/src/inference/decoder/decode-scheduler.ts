@@ -148,7 +148,7 @@ export class DecodeScheduler {
         resolve: waiting.resolve,
         reject: waiting.reject,
       };
-      this.#advance(active, first.output.logits);
+      if (!this.#advanceOrFail(active, first.output.logits)) return;
       active.firstTokenAt = performance.now();
       this.#active.push(active);
     });
@@ -160,6 +160,21 @@ export class DecodeScheduler {
     const { token, textDelta } = active.generation.next(logits);
     active.pending = token;
     if (textDelta !== "") active.request.onText?.(textDelta);
+  }
+
+  /**
+   * `#advance`, failing only this sequence if sampling throws (a constraint whose automaton grows
+   * past its limit): the rest of the batch goes on. False when the sequence was failed.
+   */
+  #advanceOrFail(active: ActiveSequence, logits: Float32Array): boolean {
+    try {
+      this.#advance(active, logits);
+      return true;
+    } catch (error) {
+      this.#decoder.release(active.sequence);
+      active.reject(error);
+      return false;
+    }
   }
 
   /** One decode step for the batch; true when a model call was made. */
@@ -199,12 +214,14 @@ export class DecodeScheduler {
       this.#active = [];
       return true;
     }
+    const failed = new Set<ActiveSequence>();
     stepping.forEach((active, row) => {
       const output = outputs[row];
       if (!output) return;
       active.haltHistory.push(output.halt);
-      if (active.generation.finished === undefined) this.#advance(active, output.logits);
+      if (active.generation.finished === undefined && !this.#advanceOrFail(active, output.logits)) failed.add(active);
     });
+    if (failed.size > 0) this.#active = this.#active.filter((active) => !failed.has(active));
     return true;
   }
 
