@@ -2,6 +2,7 @@ import { ModelgateError } from "@modelgate/shared";
 import { Hono } from "hono";
 import type { AppEnv } from "./env.js";
 import { problemResponse } from "./http/problem.js";
+import { isV2Path, v2ErrorResponse, v2NoRoute } from "./kserve/v2-errors.js";
 import { forgetChangedRoutingState } from "./middleware/forget-routing-state.js";
 import { observeRequest } from "./middleware/observe-request.js";
 import { requestContext } from "./middleware/request-context.js";
@@ -50,9 +51,12 @@ export function createEdgeApp(): Hono<AppEnv> {
   app.route("/", selectionFlagRoutes);
   app.route("/", conversionRoutes);
   app.route("/", conversionWorkerRoutes);
+  // Under /v2 every answer, a path or method nothing serves included, is the protocol's {"error"}.
   app.notFound((c) =>
-    problemResponse(c, new ModelgateError("not_found", `No route for ${c.req.method} ${c.req.path}.`)),
+    isV2Path(c.req.path)
+      ? v2NoRoute(c)
+      : problemResponse(c, new ModelgateError("not_found", `No route for ${c.req.method} ${c.req.path}.`)),
   );
-  app.onError((error, c) => problemResponse(c, error));
+  app.onError((error, c) => (isV2Path(c.req.path) ? v2ErrorResponse(c, error) : problemResponse(c, error)));
   return app;
 }

@@ -32,6 +32,7 @@ export interface EdgeBindings {
   MODELGATE_METRICS_FLUSH_MS?: string;
   MODELGATE_LOG_LEVEL?: string;
   MODELGATE_MAX_BODY_BYTES?: string;
+  MODELGATE_MAX_TENSOR_BODY_BYTES?: string;
   MODELGATE_FORWARD_TIMEOUT_MS?: string;
   MODELGATE_CIRCUIT_FAILURE_THRESHOLD?: string;
   MODELGATE_CIRCUIT_COOLDOWN_MS?: string;
@@ -80,6 +81,16 @@ export const EdgeConfigSchema = z.object({
     .min(1024)
     .max(100 * 1024 * 1024)
     .default(1024 * 1024),
+  /**
+   * Tensor inference bodies (`/v2/models/:m/infer`, seed 004's `/predict`), and the bytes their
+   * tensors take once decoded: an image batch is larger than any JSON request elsewhere.
+   */
+  MODELGATE_MAX_TENSOR_BODY_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .max(100 * 1024 * 1024)
+    .default(8 * 1024 * 1024),
   MODELGATE_FORWARD_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(120_000),
   /** Consecutive failed forwards that open a worker's circuit, and how long it stays open. */
   MODELGATE_CIRCUIT_FAILURE_THRESHOLD: z.coerce.number().int().min(1).max(100).default(3),

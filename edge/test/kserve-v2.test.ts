@@ -1,26 +1,19 @@
-import { env, reset, runInDurableObject } from "cloudflare:test";
+import { env, reset, runInDurableObject, SELF } from "cloudflare:test";
+import { concatBytes, encodeTensorBytes, type TensorValues } from "@modelgate/shared";
 import { afterEach, beforeEach, describe, expect, inject, it, vi } from "vitest";
 import { workerPoolStub } from "../src/pool/worker-pool-object.js";
-import { type ForwardedPredict, standInPredicts } from "./support/predicting-stand-in.js";
+import { recordTensorForwards } from "./support/forwarded-tensors.js";
 import {
   ADMIN,
   call,
   causalLmRegistration,
+  expectProblem,
   heartbeat,
   registerAndPromote,
   sendHeartbeat,
   tensorRegistration,
   WORKER_TOKEN,
 } from "./support/requests.js";
-
-/** The stand-in answers with the softmax of each row. */
-function workerPredictsSoftmax(): ForwardedPredict[] {
-  return standInPredicts((row) => {
-    const exps = row.map((v) => Math.exp(v - Math.max(...row)));
-    const sum = exps.reduce((a, b) => a + b, 0);
-    return exps.map((v) => v / sum);
-  });
-}
 
 /** The protocol's error object, exactly: `{"error": "<message>"}` as application/json. */
 async function expectV2Error(response: Response, status: number): Promise<string> {
@@ -60,7 +53,11 @@ describe("server metadata and health (public)", () => {
   it("GET /v2 answers $metadata_server_response without a key", async () => {
     const response = await call("GET", "/v2");
     expect(response.status).toBe(200);
-    expect(await response.json()).toEqual({ name: "modelgate", version: expect.any(String), extensions: [] });
+    expect(await response.json()).toEqual({
+      name: "modelgate",
+      version: expect.any(String),
+      extensions: ["binary_tensor_data", "parameters", "model_configuration"],
+    });
   });
 
   it("GET /v2/health/live is 200 {live: true}", async () => {
@@ -164,35 +161,90 @@ describe("model readiness", () => {
   });
 });
 
+const DATATYPES = [
+  ["BOOL", "bool", [true, false, false, true]],
+  ["UINT8", "uint8", [0, 255, 7, 1]],
+  ["UINT16", "uint16", [0, 65535, 300, 1]],
+  ["UINT32", "uint32", [0, 4294967295, 70000, 1]],
+  ["UINT64", "uint64", [0, 2 ** 53, 1, 2]],
+  ["INT8", "int8", [-128, 127, 0, -1]],
+  ["INT16", "int16", [-32768, 32767, 0, -1]],
+  ["INT32", "int32", [-2147483648, 2147483647, 0, -1]],
+  ["INT64", "int64", [-(2 ** 53), 2 ** 53, 0, -1]],
+  ["FP16", "float16", [1.5, -2, 65504, 2 ** -14]],
+  ["FP32", "float32", [1.5, -2.25, 3.5, 0.125]],
+  ["FP64", "float64", [Math.PI, -Math.E, 1e300, 5e-324]],
+  ["BYTES", "string", ["", "héllo", "a b", "🙂"]],
+] as const;
+
+/** A model whose every output echoes one input (the stand-in echoes `echo_<input>`): one input per datatype. */
+function echoRegistration() {
+  return tensorRegistration({
+    io: {
+      inputs: DATATYPES.map(([, dtype]) => ({ name: `x_${dtype}`, dtype, shape: ["batch", 2] })),
+      outputs: DATATYPES.map(([, dtype]) => ({ name: `echo_x_${dtype}`, dtype, shape: ["batch", 2] })),
+    },
+  });
+}
+
+const encoder = new TextEncoder();
+
+/** A request in the binary tensor data extension: the JSON header, then each tensor's bytes. */
+function binaryRequest(
+  path: string,
+  header: unknown,
+  parts: readonly Uint8Array[],
+  options: { key?: string; headerLength?: string } = {},
+) {
+  const json = encoder.encode(JSON.stringify(header));
+  const body = concatBytes([json, ...parts]);
+  return SELF.fetch(`https://edge.test${path}`, {
+    method: "POST",
+    headers: {
+      authorization: `Bearer ${options.key ?? ADMIN}`,
+      "content-type": "application/octet-stream",
+      "inference-header-content-length": options.headerLength ?? String(json.byteLength),
+    },
+    body,
+  });
+}
+
+/** A binary answer split: its JSON header and the bytes after it. */
+async function splitBinaryAnswer(response: Response): Promise<{ header: Record<string, unknown>; binary: Uint8Array }> {
+  const length = Number(response.headers.get("inference-header-content-length"));
+  const body = new Uint8Array(await response.arrayBuffer());
+  return { header: JSON.parse(new TextDecoder().decode(body.subarray(0, length))), binary: body.subarray(length) };
+}
+
 describe("POST /v2/models/:model/infer", () => {
-  it("translates to the worker's /v1/predict and back, flat row-major, echoing id", async () => {
+  it("sends the tensors to the worker as a frame and answers flat, row-major outputs, echoing id", async () => {
     await live();
-    const forwarded = workerPredictsSoftmax();
+    const forwarded = recordTensorForwards();
     const response = await call("POST", "/v2/models/spirals/infer", { key: ADMIN, body: inferBody({ id: "42" }) });
     expect(response.status).toBe(200);
     expect(response.headers.get("x-modelgate-model")).toBe("spirals@1");
     expect(response.headers.get("x-modelgate-worker")).toBe("gpu-box-1");
+    const f32 = (values: number[]) => values.map((v) => Math.fround(v));
     expect(forwarded).toEqual([
       {
-        model: "spirals@1",
-        data: [
-          [0.5, 0.3],
-          [-0.4, 0.1],
-        ],
-        target: expect.objectContaining({ name: "spirals", version: 1 }),
+        target: { name: "spirals", version: 1 },
+        inputs: [{ name: "features", datatype: "FP32", shape: [2, 2], data: f32([0.5, 0.3, -0.4, 0.1]) }],
+        // The derived `predictions` needs the class scores, which are asked for once.
+        outputs: ["probabilities"],
       },
     ]);
-    const [p0 = [], p1 = []] = [softmax2(0.5, 0.3), softmax2(-0.4, 0.1)];
+    const [a = 0, b = 0, c = 0, d = 0] = f32([0.5, 0.3, -0.4, 0.1]);
     expect(await response.json()).toEqual({
       model_name: "spirals",
       model_version: "1",
       id: "42",
+      parameters: { inference_time_ms: 1.5, queue_time_ms: 0, batch_size: 2 },
       outputs: [
         {
           name: "probabilities",
           shape: [2, 2],
           datatype: "FP32",
-          data: [...p0, ...p1].map((v) => expect.closeTo(v, 12)),
+          data: [...softmax2(a, b), ...softmax2(c, d)].map((v) => expect.closeTo(v, 6)),
         },
         { name: "predictions", shape: [2], datatype: "INT64", data: [0, 1] },
       ],
@@ -201,7 +253,7 @@ describe("POST /v2/models/:model/infer", () => {
 
   it("takes nested data, honours the outputs filter, and serves an explicit version", async () => {
     await live();
-    const forwarded = workerPredictsSoftmax();
+    const forwarded = recordTensorForwards();
     const nested = await call("POST", "/v2/models/spirals/versions/1/infer", {
       key: ADMIN,
       body: inferBody(
@@ -217,19 +269,99 @@ describe("POST /v2/models/:model/infer", () => {
       ),
     });
     expect(nested.status).toBe(200);
-    expect(await nested.json()).toEqual({
+    expect(await nested.json()).toMatchObject({
       model_name: "spirals",
       model_version: "1",
       outputs: [{ name: "predictions", shape: [3], datatype: "INT64", data: [0, 1, 1] }],
     });
-    expect(forwarded[0]?.data).toEqual([
-      [1, 0],
-      [0, 1],
-      [2, 3],
-    ]);
+    expect(forwarded[0]?.inputs[0]?.data).toEqual([1, 0, 0, 1, 2, 3]);
   });
 
-  it("names the input, datatype, shape or element at fault in a 400 {error}", async () => {
+  it("carries every datatype through JSON exactly, and through the binary extension byte for byte", async () => {
+    await registerAndPromote("echo", echoRegistration());
+    await live();
+    const inputs = DATATYPES.map(([datatype, dtype, data]) => ({
+      name: `x_${dtype}`,
+      datatype,
+      shape: [2, 2],
+      data: [...data],
+    }));
+    const json = await call("POST", "/v2/models/echo/infer", { key: ADMIN, body: { inputs } });
+    expect(json.status, await json.clone().text()).toBe(200);
+    const answer = (await json.json()) as { outputs: Array<{ name: string; datatype: string; data: unknown[] }> };
+    expect(answer.outputs).toEqual(
+      DATATYPES.map(([datatype, dtype, data]) => ({
+        name: `echo_x_${dtype}`,
+        datatype,
+        shape: [2, 2],
+        data: [...data],
+      })),
+    );
+
+    // The same tensors as raw bytes, all outputs asked back as binary.
+    const values = {
+      BOOL: Uint8Array.from([1, 0, 0, 1]),
+      UINT8: Uint8Array.from([0, 255, 7, 1]),
+      UINT16: Uint16Array.from([0, 65535, 300, 1]),
+      UINT32: Uint32Array.from([0, 4294967295, 70000, 1]),
+      UINT64: BigUint64Array.from([0n, 18446744073709551615n, 1n, 2n]),
+      INT8: Int8Array.from([-128, 127, 0, -1]),
+      INT16: Int16Array.from([-32768, 32767, 0, -1]),
+      INT32: Int32Array.from([-2147483648, 2147483647, 0, -1]),
+      INT64: BigInt64Array.from([-9223372036854775808n, 9223372036854775807n, 0n, -1n]),
+      FP16: Uint16Array.from([0x3c00, 0xc000, 0x7bff, 0x0001]),
+      FP32: Float32Array.from([1.5, -2.25, 3.4e38, 1e-45]),
+      FP64: Float64Array.from([Math.PI, -Math.E, 1e308, 5e-324]),
+      BYTES: ["", "héllo", "a b", "🙂"],
+    } as const;
+    const parts = DATATYPES.map(([datatype]) => encodeTensorBytes(values[datatype] as TensorValues));
+    const header = {
+      inputs: DATATYPES.map(([datatype, dtype], index) => ({
+        name: `x_${dtype}`,
+        datatype,
+        shape: [2, 2],
+        parameters: { binary_data_size: parts[index]?.byteLength },
+      })),
+      parameters: { binary_data_output: true },
+    };
+    const binary = await binaryRequest("/v2/models/echo/infer", header, parts);
+    expect(binary.status).toBe(200);
+    expect(binary.headers.get("content-type")).toBe("application/octet-stream");
+    const split = await splitBinaryAnswer(binary);
+    const outputs = split.header.outputs as Array<{
+      name: string;
+      parameters: { binary_data_size: number };
+      data?: unknown;
+    }>;
+    expect(outputs.map((output) => [output.name, output.parameters.binary_data_size, output.data])).toEqual(
+      DATATYPES.map(([, dtype], index) => [`echo_x_${dtype}`, parts[index]?.byteLength, undefined]),
+    );
+    expect(Array.from(split.binary)).toEqual(Array.from(concatBytes(parts)));
+
+    // Binary in, JSON out for one output, binary for another (per-output parameters).
+    const mixed = await binaryRequest(
+      "/v2/models/echo/infer",
+      {
+        ...header,
+        parameters: {},
+        outputs: [{ name: "echo_x_int64" }, { name: "echo_x_string", parameters: { binary_data: true } }],
+      },
+      parts,
+    );
+    const mixedSplit = await splitBinaryAnswer(mixed);
+    expect(mixedSplit.header.outputs).toEqual([
+      { name: "echo_x_int64", datatype: "INT64", shape: [2, 2], data: [-(2 ** 63), 2 ** 63, 0, -1] },
+      {
+        name: "echo_x_string",
+        datatype: "BYTES",
+        shape: [2, 2],
+        parameters: { binary_data_size: parts[12]?.byteLength },
+      },
+    ]);
+    expect(Array.from(mixedSplit.binary)).toEqual(Array.from(parts[12] ?? []));
+  });
+
+  it("names the input, datatype, shape, dimension or element at fault in a 400 {error}", async () => {
     const infer = (body: unknown) => call("POST", "/v2/models/spirals/infer", { key: ADMIN, body });
     const cases: Array<[unknown, string]> = [
       [
@@ -238,21 +370,27 @@ describe("POST /v2/models/:model/infer", () => {
       ],
       [inferBody({}, { datatype: "INT64" }), "input 'features' has datatype INT64, but model 'spirals' expects FP32"],
       [inferBody({}, { datatype: "fp32" }), "inputs.0.datatype"],
-      [inferBody({}, { shape: [1, 3], data: [1, 2, 3] }), "has shape [1,3], but model 'spirals' expects [-1,2]"],
-      [inferBody({}, { shape: [2] }), "has shape [2], but model 'spirals' expects [-1,2]"],
+      [
+        inferBody({}, { shape: [1, 3], data: [1, 2, 3] }),
+        "has shape [1,3], but model 'spirals' expects [-1,2]: dimension 1 is 3, not 2",
+      ],
+      [inferBody({}, { shape: [2] }), "has shape [2], but model 'spirals' expects [-1,2]: 1 dimensions, not 2"],
       [inferBody({}, { data: [1, 2, 3] }), "input 'features' has 3 values, but shape [2,2] needs 4"],
       [
         inferBody({}, { data: [[1, 2], [3]] }),
         "input 'features': data[1] has 1 elements, but shape [2,2] needs 2 there",
       ],
       [inferBody({}, { data: [1, "2", 3, 4] }), 'element 1 is "2"; FP32 data must be numbers'],
+      [inferBody({}, { data: undefined }), "input 'features' has no data"],
       [inferBody({}, { shape: [0, 2], data: [] }), "holds no values"],
-      [
-        { inputs: [inferBody().inputs[0], inferBody().inputs[0]] },
-        "expected 1 input but got 2 inputs for model 'spirals'",
-      ],
+      [{ inputs: [inferBody().inputs[0], inferBody().inputs[0]] }, "input 'features' is given more than once"],
       [inferBody({ outputs: [{ name: "logits" }] }), "unexpected inference output 'logits' for model 'spirals'"],
-      [inferBody({}, { parameters: { binary_data_size: 16 } }), "binary tensor data is not supported"],
+      [inferBody({ outputs: [{ name: "predictions" }, { name: "predictions" }] }), "requested more than once"],
+      [
+        inferBody({}, { data: undefined, parameters: { binary_data_size: 16 } }),
+        "has no Inference-Header-Content-Length",
+      ],
+      [inferBody({ parameters: { binary_data_output: "yes" } }), "binary_data_output must be true or false"],
       [inferBody({ outputs: [{ name: "probabilities", parameters: { classification: 2 } }] }), "classification"],
       [{ inputs: [] }, "inputs"],
       [{ ...inferBody(), input: [] }, "input"],
@@ -271,26 +409,95 @@ describe("POST /v2/models/:model/infer", () => {
     );
   });
 
-  it("refuses a causal LM with a pointer to /v1/generate, and models /v1/predict cannot feed", async () => {
+  it("checks binary requests: sizes, the header length and bytes nobody claims", async () => {
+    const header = (size: number) => ({
+      inputs: [{ name: "features", shape: [1, 2], datatype: "FP32", parameters: { binary_data_size: size } }],
+    });
+    const two = encodeTensorBytes(Float32Array.from([1, 2]));
+    expect(
+      await expectV2Error(await binaryRequest("/v2/models/spirals/infer", header(4), [two.subarray(0, 4)]), 400),
+    ).toContain("binary_data_size is 4, but shape [1,2] of FP32 takes 8 bytes");
+    expect(await expectV2Error(await binaryRequest("/v2/models/spirals/infer", header(16), [two]), 400)).toContain(
+      "runs past",
+    );
+    expect(
+      await expectV2Error(await binaryRequest("/v2/models/spirals/infer", header(8), [two, new Uint8Array(3)]), 400),
+    ).toContain("3 bytes of binary data after the header that no input's binary_data_size claims");
+    expect(
+      await expectV2Error(
+        await binaryRequest("/v2/models/spirals/infer", header(8), [two], { headerLength: "99999" }),
+        400,
+      ),
+    ).toContain("Inference-Header-Content-Length");
+    expect(
+      await expectV2Error(
+        await binaryRequest("/v2/models/spirals/infer", header(8), [two], { headerLength: "3" }),
+        400,
+      ),
+    ).toContain("not valid JSON");
+    const both = { inputs: [{ ...header(8).inputs[0], data: [1, 2] }] };
+    expect(await expectV2Error(await binaryRequest("/v2/models/spirals/infer", both, [two]), 400)).toContain("both");
+  });
+
+  it("serves models with several inputs of several datatypes, any rank", async () => {
+    await registerAndPromote(
+      "ranker",
+      tensorRegistration({
+        io: {
+          inputs: [
+            { name: "features", dtype: "float32", shape: ["batch", 2] },
+            { name: "category", dtype: "int64", shape: ["batch"] },
+            { name: "image", dtype: "uint8", shape: ["batch", 3, "h", "w"] },
+          ],
+          outputs: [
+            { name: "scores", dtype: "float32", shape: ["batch", 3] },
+            { name: "best", dtype: "int64", shape: ["batch"] },
+          ],
+        },
+      }),
+    );
+    await live();
+    const forwarded = recordTensorForwards();
+    const body = {
+      inputs: [
+        { name: "category", shape: [2], datatype: "INT64", data: [3, 0] },
+        { name: "features", shape: [2, 2], datatype: "FP32", data: [1, 2, 3, 4] },
+        { name: "image", shape: [2, 3, 1, 1], datatype: "UINT8", data: [1, 2, 3, 4, 5, 6] },
+      ],
+    };
+    const response = await call("POST", "/v2/models/ranker/infer", { key: ADMIN, body });
+    expect(response.status, await response.clone().text()).toBe(200);
+    const answer = (await response.json()) as { outputs: Array<{ name: string; datatype: string; shape: number[] }> };
+    // Not a classifier (several inputs): the model's outputs only, no derived predictions.
+    expect(answer.outputs.map(({ name, datatype, shape }) => [name, datatype, shape])).toEqual([
+      ["scores", "FP32", [2, 3]],
+      ["best", "INT64", [2]],
+    ]);
+    expect(forwarded[0]?.inputs.map((input) => [input.name, input.datatype, input.shape])).toEqual([
+      ["category", "INT64", [2]],
+      ["features", "FP32", [2, 2]],
+      ["image", "UINT8", [2, 3, 1, 1]],
+    ]);
+    const mismatched = {
+      inputs: [...body.inputs.slice(0, 2), { ...body.inputs[2], shape: [3, 3, 1, 1], data: new Array(9).fill(0) }],
+    };
+    expect(
+      await expectV2Error(await call("POST", "/v2/models/ranker/infer", { key: ADMIN, body: mismatched }), 400),
+    ).toContain("input 'image' has shape [3,3,1,1]: dimension 0 ('batch') is 3, but input 'features' has 2 there");
+    const missing = { inputs: body.inputs.slice(0, 2) };
+    expect(
+      await expectV2Error(await call("POST", "/v2/models/ranker/infer", { key: ADMIN, body: missing }), 400),
+    ).toContain("missing 'image' (UINT8 [-1,3,-1,-1])");
+  });
+
+  it("refuses a causal LM with a pointer to /v1/generate, and a body over the tensor limit with 413", async () => {
     const lm = await expectV2Error(
       await call("POST", "/v2/models/demo-lm/infer", { key: ADMIN, body: inferBody() }),
       400,
     );
     expect(lm).toContain("/v1/generate");
-    await registerAndPromote(
-      "ids-model",
-      tensorRegistration({
-        io: {
-          inputs: [{ name: "features", dtype: "int64", shape: ["batch", 2] }],
-          outputs: [{ name: "probabilities", dtype: "float32", shape: ["batch", 2] }],
-        },
-      }),
-    );
-    const ints = await expectV2Error(
-      await call("POST", "/v2/models/ids-model/infer", { key: ADMIN, body: inferBody() }),
-      400,
-    );
-    expect(ints).toContain("INT64 input 'features'; V2 infer here feeds FP32 inputs only");
+    const huge = inferBody({}, { shape: [1, 2], data: [1, 2], parameters: { padding: "x".repeat(9 * 1024 * 1024) } });
+    await expectV2Error(await call("POST", "/v2/models/spirals/infer", { key: ADMIN, body: huge }), 413);
   });
 
   it("answers 404 for an unknown model and 503 {error} when no worker is alive", async () => {
@@ -323,12 +530,92 @@ describe("POST /v2/models/:model/infer", () => {
       }),
     );
     await live();
+    expect(
+      await expectV2Error(
+        await call("POST", "/v2/models/wide/infer", {
+          key: ADMIN,
+          body: inferBody({}, { shape: [1, 3], data: [1, 2, 3] }),
+        }),
+        400,
+      ),
+    ).toContain("each row of features must have 2 values");
+  });
+});
+
+describe("model configuration", () => {
+  it("describes the contract and batching as Triton's config, following the registry's serving config", async () => {
+    const response = await call("GET", "/v2/models/spirals/config", { key: ADMIN });
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({
+      name: "spirals",
+      platform: "onnxruntime_onnx",
+      backend: "onnxruntime",
+      version_policy: { specific: { versions: ["1"] } },
+      max_batch_size: 64,
+      input: [{ name: "features", data_type: "TYPE_FP32", dims: [2] }],
+      output: [{ name: "probabilities", data_type: "TYPE_FP32", dims: [2] }],
+      dynamic_batching: { preferred_batch_size: [], max_queue_delay_microseconds: 100 },
+    });
+    const patched = await call("PATCH", "/v1/models/spirals/versions/1", {
+      key: ADMIN,
+      body: {
+        serving: { max_batch_size: 16, dynamic_batching: { preferred_batch_sizes: [8, 16], max_queue_delay_us: 2000 } },
+      },
+    });
+    expect(patched.status, await patched.clone().text()).toBe(200);
+    const tuned = await call("GET", "/v2/models/spirals/versions/1/config", { key: ADMIN });
+    expect(await tuned.json()).toMatchObject({
+      max_batch_size: 16,
+      dynamic_batching: { preferred_batch_size: [8, 16], max_queue_delay_microseconds: 2000 },
+    });
+    await call("PATCH", "/v1/models/spirals/versions/1", { key: ADMIN, body: { serving: { max_batch_size: 0 } } });
+    const off = (await (await call("GET", "/v2/models/spirals/config", { key: ADMIN })).json()) as Record<
+      string,
+      unknown
+    >;
+    expect([off.max_batch_size, off.dynamic_batching, off.input]).toEqual([
+      0,
+      undefined,
+      [{ name: "features", data_type: "TYPE_FP32", dims: [-1, 2] }],
+    ]);
+    const invalid = await call("PATCH", "/v1/models/spirals/versions/1", {
+      key: ADMIN,
+      body: { serving: { max_batch_size: 4, dynamic_batching: { preferred_batch_sizes: [8] } } },
+    });
+    expect((await expectProblem(invalid, 400)).errors?.map((e) => e.field)).toEqual([
+      "serving.dynamic_batching.preferred_batch_sizes.0",
+    ]);
+  });
+});
+
+describe("every answer under /v2 is the protocol's {error}", () => {
+  it("answers unknown paths, wrong methods and paths with .. as {error}, never problem+json", async () => {
+    expect(await expectV2Error(await call("GET", "/v2/nothing-here", { key: ADMIN }), 404)).toContain(
+      "No route for GET /v2/nothing-here",
+    );
+    expect(await expectV2Error(await call("GET", "/v2/models/", { key: ADMIN }), 404)).toContain("V2 API");
+    expect(await expectV2Error(await call("GET", "/v2/models/spirals/infer", { key: ADMIN }), 405)).toContain(
+      "use POST",
+    );
+    const wrongMethod = await call("DELETE", "/v2/models/spirals", { key: ADMIN });
+    expect(wrongMethod.headers.get("allow")).toBe("GET, HEAD");
+    await expectV2Error(wrongMethod, 405);
+    await expectV2Error(await call("POST", "/v2/health/live"), 405);
+    // Dot segments, plain or percent-encoded, are resolved before routing: what is left is under /v2 or not.
+    expect(
+      await expectV2Error(await call("POST", "/v2/models/%2e%2e/infer", { key: ADMIN, body: inferBody() }), 404),
+    ).toContain("POST /v2/infer");
+    expect(
+      await expectV2Error(await call("POST", "/v2/models/a..b/infer", { key: ADMIN, body: inferBody() }), 404),
+    ).toContain("No model named a..b");
+    await expectV2Error(await call("GET", "/v2/models/spirals/..", { key: ADMIN }), 404);
     await expectV2Error(
-      await call("POST", "/v2/models/wide/infer", {
-        key: ADMIN,
-        body: inferBody({}, { shape: [1, 3], data: [1, 2, 3] }),
-      }),
-      400,
+      await call("GET", "/v2/models/spirals/versions/1/../../..%2F..%2Fv1%2Fkeys", { key: ADMIN }),
+      404,
+    );
+    // Outside /v2 the problem+json model holds as before.
+    expect((await call("GET", "/v2x", { key: ADMIN })).headers.get("content-type")).toContain(
+      "application/problem+json",
     );
   });
 });
@@ -356,7 +643,6 @@ describe("security", () => {
 
   it("lets an infer-only key infer", async () => {
     await live();
-    workerPredictsSoftmax();
     const created = await call("POST", "/v1/keys", { key: ADMIN, body: { name: "client", scopes: ["infer"] } });
     const { key } = (await created.json()) as { key: string };
     expect((await call("POST", "/v2/models/spirals/infer", { key, body: inferBody() })).status).toBe(200);

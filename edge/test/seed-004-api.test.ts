@@ -1,7 +1,7 @@
 import { reset } from "cloudflare:test";
 import type { Scope } from "@modelgate/shared";
 import { afterEach, beforeEach, describe, expect, inject, it, vi } from "vitest";
-import { type ForwardedPredict, standInPredicts } from "./support/predicting-stand-in.js";
+import { recordTensorForwards } from "./support/forwarded-tensors.js";
 import {
   ADMIN,
   call,
@@ -14,10 +14,11 @@ import {
   tensorRegistration,
 } from "./support/requests.js";
 
-/** The stand-in answers class 1 (0.2, 0.8) when the second feature is larger, else class 0 (0.9, 0.1). */
-function workerPredicts(): ForwardedPredict[] {
-  return standInPredicts((row) => ((row[1] ?? 0) > (row[0] ?? 0) ? [0.2, 0.8] : [0.9, 0.1]), 15.2);
-}
+const softmax = (row: number[]) => {
+  const exps = row.map((v) => Math.exp(v - Math.max(...row)));
+  return exps.map((v) => v / exps.reduce((a, b) => a + b, 0));
+};
+const f32 = (value: number) => Math.fround(value);
 
 async function keyWith(scopes: Scope[]): Promise<string> {
   const created = await call("POST", "/v1/keys", { key: ADMIN, body: { name: scopes.join("+"), scopes } });
@@ -110,7 +111,7 @@ describe("GET /models", () => {
 describe("POST /predict", () => {
   it("answers seed 004's shape, from the default model when none is named", async () => {
     await live();
-    const forwarded = workerPredicts();
+    const forwarded = recordTensorForwards();
     const response = await call("POST", "/predict", {
       key: ADMIN,
       body: {
@@ -122,32 +123,133 @@ describe("POST /predict", () => {
     });
     expect(response.status).toBe(200);
     expect(response.headers.get("x-modelgate-model")).toBe("spirals@1");
+    // The stand-in's probabilities are each row's softmax, computed on the float32 it received.
+    const [p0 = [], p1 = []] = [softmax([0, 0]), softmax([f32(0.2), f32(0.8)])];
     expect(await response.json()).toEqual({
       predictions: [0, 1],
-      probabilities: [
-        [0.9, 0.1],
-        [0.2, 0.8],
-      ],
+      probabilities: [p0.map((v) => expect.closeTo(v, 6)), p1.map((v) => expect.closeTo(v, 6))],
       model_version: "1",
-      inference_time_ms: 15.2,
+      inference_time_ms: 1.5,
       model: "spirals",
     });
     expect(forwarded).toEqual([
       {
-        model: "spirals",
-        data: [
-          [0.0, 0.0],
-          [0.2, 0.8],
-        ],
-        target: expect.objectContaining({ name: "spirals", version: 1 }),
+        target: { name: "spirals", version: 1 },
+        inputs: [{ name: "features", datatype: "FP32", shape: [2, 2], data: [0, 0, f32(0.2), f32(0.8)] }],
+        outputs: ["probabilities"],
       },
+    ]);
+  });
+
+  it("feeds any single-input model: images as nested arrays, and `outputs` for a model that is not a classifier", async () => {
+    await live();
+    const forwarded = recordTensorForwards();
+    await registerAndPromote(
+      "colours",
+      tensorRegistration({
+        io: {
+          inputs: [{ name: "image", dtype: "uint8", shape: ["N", 3, 2, 2] }],
+          outputs: [{ name: "logits", dtype: "float32", shape: ["N", 3] }],
+        },
+      }),
+    );
+    const image = [
+      [
+        [0, 255],
+        [7, 9],
+      ],
+      [
+        [1, 2],
+        [3, 4],
+      ],
+      [
+        [5, 6],
+        [7, 8],
+      ],
+    ];
+    const classified = await call("POST", "/predict", { key: ADMIN, body: { model: "colours", data: [image] } });
+    expect(classified.status).toBe(200);
+    // The stand-in answers zero logits: every class equally likely, the first wins the tie.
+    expect(await classified.json()).toMatchObject({
+      predictions: [0],
+      probabilities: [[1 / 3, 1 / 3, 1 / 3].map((v) => expect.closeTo(v, 6))],
+    });
+    expect(forwarded.at(-1)?.inputs).toEqual([
+      { name: "image", datatype: "UINT8", shape: [1, 3, 2, 2], data: image.flat(2) },
+    ]);
+
+    await registerAndPromote(
+      "embedder",
+      tensorRegistration({
+        io: {
+          inputs: [{ name: "features", dtype: "float32", shape: ["batch", 2] }],
+          outputs: [{ name: "embedding", dtype: "float32", shape: ["batch", 3] }],
+        },
+      }),
+    );
+    const embedded = await call("POST", "/predict", { key: ADMIN, body: { model: "embedder", data: [[0, 0]] } });
+    expect(await embedded.json()).toEqual({
+      outputs: [
+        {
+          name: "embedding",
+          datatype: "FP32",
+          shape: [1, 3],
+          data: softmax([0, 0, 0]).map((v) => expect.closeTo(v, 6)),
+        },
+      ],
+      model_version: "1",
+      inference_time_ms: 1.5,
+      model: "embedder",
+    });
+    expect(forwarded.at(-1)?.outputs).toBeUndefined();
+  });
+
+  it("refuses data that does not fit the model's input, naming data, and models with several inputs", async () => {
+    await live();
+    await registerAndPromote(
+      "colours",
+      tensorRegistration({
+        io: {
+          inputs: [{ name: "image", dtype: "uint8", shape: ["N", 3, 1, 1] }],
+          outputs: [{ name: "logits", dtype: "float32", shape: ["N", 3] }],
+        },
+      }),
+    );
+    const predict = (data: unknown) => call("POST", "/predict", { key: ADMIN, body: { model: "colours", data } });
+    const shallow = await expectProblem(await predict([[1, 2, 3]]), 400);
+    expect([shallow.errors?.map((e) => e.field), shallow.detail]).toEqual([
+      ["data"],
+      expect.stringContaining("data nests 2 deep ([1,3]), but the model's input 'image' has 4 dimensions [-1,3,1,1]"),
+    ]);
+    const channels = await expectProblem(await predict([[[[1]], [[2]]]]), 400);
+    expect(channels.detail).toContain("dimension 1 is 2, not 3");
+    const range = await expectProblem(await predict([[[[1]], [[2]], [[256]]]]), 400);
+    expect(range.detail).toContain("element 2 is 256; UINT8 data must be integers from 0 to 255");
+    await registerAndPromote(
+      "pair",
+      tensorRegistration({
+        io: {
+          inputs: [
+            { name: "a", dtype: "float32", shape: ["batch", 2] },
+            { name: "b", dtype: "int64", shape: ["batch"] },
+          ],
+          outputs: [{ name: "score", dtype: "float32", shape: ["batch", 1] }],
+        },
+      }),
+    );
+    const pair = await expectProblem(
+      await call("POST", "/predict", { key: ADMIN, body: { model: "pair", data: [[1, 2]] } }),
+      400,
+    );
+    expect([pair.errors?.map((e) => e.field), pair.detail]).toEqual([
+      ["model"],
+      expect.stringContaining("POST /v2/models/pair/infer"),
     ]);
   });
 
   it("uses model_version (seed 004's field) and an explicit model", async () => {
     await registerSecondVersion();
     await live();
-    workerPredicts();
     const versioned = await call("POST", "/predict", { key: ADMIN, body: { data: [[1, 2]], model_version: "2" } });
     expect(await versioned.json()).toMatchObject({ model_version: "2", model: "spirals" });
     const numbered = await call("POST", "/predict", { key: ADMIN, body: { data: [[1, 2]], model_version: 2 } });
@@ -209,7 +311,7 @@ describe("POST /predict", () => {
 describe("POST /reload-model", () => {
   it("re-resolves the Production version and warms it on the chosen worker", async () => {
     await live();
-    const forwarded = workerPredicts();
+    const forwarded = recordTensorForwards();
     const first = await call("POST", "/reload-model", { key: ADMIN });
     expect(first.status).toBe(200);
     expect(await first.json()).toEqual({
@@ -220,7 +322,9 @@ describe("POST /reload-model", () => {
       reloaded_at: expect.any(String),
       warm_up: { worker_id: "stand-in", elapsed_ms: expect.any(Number) },
     });
-    expect(forwarded.map((f) => [f.target.version, f.data])).toEqual([[1, [[0, 0]]]]);
+    expect(forwarded.map((f) => [f.target.version, f.inputs])).toEqual([
+      [1, [{ name: "features", datatype: "FP32", shape: [1, 2], data: [0, 0] }]],
+    ]);
 
     // Promoting version 2 needs no reload to take effect, and a reload reports and warms it.
     await registerSecondVersion();
@@ -234,7 +338,7 @@ describe("POST /reload-model", () => {
     expect(forwarded.at(-1)?.target.version).toBe(2);
   });
 
-  it("skips the warm-up when the input has no fixed feature count", async () => {
+  it("skips the warm-up when an input has a dynamic dimension past the batch", async () => {
     await registerAndPromote(
       "wide",
       tensorRegistration({

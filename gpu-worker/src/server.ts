@@ -25,6 +25,7 @@ import { requestLog } from "./middleware/request-log.js";
 import { verifyEdgeSignature } from "./middleware/verify-edge-signature.js";
 import { generateRoutes } from "./routes/generate.js";
 import { healthRoutes } from "./routes/health.js";
+import { inferRoutes } from "./routes/infer.js";
 import { metricsRoutes } from "./routes/metrics.js";
 import { predictRoutes } from "./routes/predict.js";
 
@@ -65,6 +66,7 @@ export function createWorkerApp(deps: WorkerAppDeps): Hono<WorkerAppEnv> {
   );
   app.route("/", generateRoutes(deps.inference));
   app.route("/", predictRoutes(deps.inference));
+  app.route("/", inferRoutes(deps.inference, deps.config.workerId));
   app.notFound(notFound);
   app.onError(handleError(logger));
   return app;

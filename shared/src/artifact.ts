@@ -16,7 +16,22 @@ export const ArtifactSchema = z.strictObject({
 });
 export type Artifact = z.infer<typeof ArtifactSchema>;
 
-export const TensorDtypeSchema = z.enum(["float32", "float16", "int64", "int32", "bool", "uint8", "int8"]);
+/** ONNX element types a contract can name (onnxruntime's tensor type names; `string` is ONNX STRING, V2 BYTES). */
+export const TensorDtypeSchema = z.enum([
+  "float32",
+  "float16",
+  "int64",
+  "int32",
+  "bool",
+  "uint8",
+  "int8",
+  "float64",
+  "int16",
+  "uint16",
+  "uint32",
+  "uint64",
+  "string",
+]);
 export type TensorDtype = z.infer<typeof TensorDtypeSchema>;
 
 /** A dimension is a fixed size or a named dynamic axis (`batch`, `sequence`). */

@@ -21,4 +21,5 @@ export * from "./select-worker.js";
 export * from "./selection/index.js";
 export * from "./selection-analytics.js";
 export * from "./signing.js";
+export * from "./tensors/index.js";
 export * from "./uploads.js";

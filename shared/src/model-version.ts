@@ -4,6 +4,7 @@ import { ConversionTargetSchema } from "./conversion/conversion-target.js";
 import { ConvertedFormatsSchema, SourceVerificationSchema } from "./conversion/converted-format.js";
 import { err, ok, type Result, validationError } from "./errors.js";
 import { RuntimeConfigOverridesSchema } from "./runtime-config.js";
+import { ServingConfigSchema } from "./tensors/serving-config.js";
 
 /** Lower-case, URL- and R2-key-safe; `@` and `:` are reserved for version and format suffixes. */
 export const ModelNameSchema = z
@@ -38,11 +39,15 @@ export {
   TensorSpecSchema,
 } from "./artifact.js";
 
+/** At most 256 each, as seed 001's contract: a decoder with a KV cache has 2 inputs per layer. */
 export const IoContractSchema = z.strictObject({
-  inputs: z.array(TensorSpecSchema).min(1).max(64),
-  outputs: z.array(TensorSpecSchema).min(1).max(64),
+  inputs: z.array(TensorSpecSchema).min(1).max(256),
+  outputs: z.array(TensorSpecSchema).min(1).max(256),
 });
 export type IoContract = z.infer<typeof IoContractSchema>;
+
+export const IoSourceSchema = z.enum(["artifact", "declared"]);
+export type IoSource = z.infer<typeof IoSourceSchema>;
 
 /**
  * How a causal LM's text becomes token ids.
@@ -129,6 +134,8 @@ export const VersionMetadataShape = {
   locations: z.record(LabelSchema, shortText(1000).min(1)),
   primary_location: LabelSchema.optional(),
   deployed_backends: uniqueLabels(16),
+  /** How the worker serves a tensor version (dynamic batching); defaults when absent. */
+  serving: ServingConfigSchema.optional(),
 } as const;
 export const VERSION_METADATA_FIELDS = Object.keys(VersionMetadataShape) as (keyof typeof VersionMetadataShape)[];
 
@@ -196,7 +203,11 @@ export const RegisterVersionRequestSchema = z
   .strictObject({
     kind: ModelKindSchema,
     artifact: ArtifactSchema,
-    io: IoContractSchema,
+    /**
+     * What the model takes and returns. Optional: the registry reads it from the ONNX file; a
+     * declared one is checked against the file (and may fix dimensions the file leaves dynamic).
+     */
+    io: IoContractSchema.optional(),
     tokenizer: TokenizerSpecSchema.optional(),
     /** The longest sequence (prompt + new tokens) the model takes; longer requests are refused. */
     max_context_tokens: z.int().min(1).max(1_048_576).optional(),
@@ -236,6 +247,8 @@ export const ModelVersionSchema = z.strictObject({
   stage: StageSchema,
   artifact: ArtifactSchema,
   io: IoContractSchema,
+  /** Where `io` came from: read from the ONNX file, or as declared (a file whose graph could not be read). */
+  io_source: IoSourceSchema.optional(),
   tokenizer: TokenizerSpecSchema.optional(),
   max_context_tokens: z.int().min(1).optional(),
   runtime_config: RuntimeConfigOverridesSchema.optional(),

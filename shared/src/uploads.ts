@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { ArtifactFormatSchema, ArtifactSchema, Sha256HexSchema } from "./model-version.js";
+import { ArtifactFormatSchema, ArtifactSchema, IoContractSchema, Sha256HexSchema } from "./model-version.js";
 
 /** Upload sessions are named `upl_` + 24 lower-case hex characters; anything else is refused before any lookup. */
 export const UploadIdSchema = z.string().regex(/^upl_[0-9a-f]{24}$/, "must be an upload id like upl_0123…");
@@ -95,11 +95,23 @@ export const UploadResponseSchema = z.strictObject({
 export type UploadResponse = z.infer<typeof UploadResponseSchema>;
 
 /** Written once an object's size and sha256 were checked (R2 `registry/artifacts/<sha256>.json`). */
+/**
+ * What the object's ONNX graph takes and returns, read while it was hashed (registration reads
+ * a version's io contract from it), or why it could not be read (not ONNX, an unsupported type).
+ */
+export const RecordedOnnxIoSchema = z.union([
+  z.strictObject({ io: IoContractSchema, ir_version: z.int().min(1) }),
+  z.strictObject({ unreadable: z.string().max(2000) }),
+]);
+export type RecordedOnnxIo = z.infer<typeof RecordedOnnxIoSchema>;
+
 export const VerifiedArtifactRecordSchema = z.strictObject({
   uri: z.string(),
   sha256: Sha256HexSchema,
   bytes: z.int().min(1),
   verified_at: z.iso.datetime(),
+  /** Absent in records written before the io was read; registration then reads it with range requests. */
+  onnx_io: RecordedOnnxIoSchema.optional(),
 });
 export type VerifiedArtifactRecord = z.infer<typeof VerifiedArtifactRecordSchema>;
 

@@ -33,6 +33,10 @@ function buildRecord(modelIndex: number, random: Generator<number>): ModelRecord
   const at = new Date(Date.UTC(2026, 0, 1, 0, modelIndex)).toISOString();
   let record: ModelRecord = emptyRecord(name, at);
   for (let v = 0; v < BENCH_VERSIONS_PER_MODEL; v++) {
+    const io = {
+      inputs: [{ name: "features", dtype: "float32" as const, shape: ["batch", 2] }],
+      outputs: [{ name: "probabilities", dtype: "float32" as const, shape: ["batch", 2] }],
+    };
     const input = RegisterVersionRequestSchema.parse({
       kind: "tensor",
       artifact: {
@@ -41,17 +45,14 @@ function buildRecord(modelIndex: number, random: Generator<number>): ModelRecord
         bytes: 4096,
         format: "onnx",
       },
-      io: {
-        inputs: [{ name: "features", dtype: "float32", shape: ["batch", 2] }],
-        outputs: [{ name: "probabilities", dtype: "float32", shape: ["batch", 2] }],
-      },
+      io,
       role: ROLES[(modelIndex + v) % ROLES.length],
       tags: [`batch-${v % 5}`],
       notes: `benchmark version ${v} of ${name}`,
       metrics: { val_acc: 0.7 + 0.3 * (random.next().value ?? 0), final_loss: random.next().value ?? 0 },
       apply_policy: false,
     });
-    const registered = registerVersion(record, name, input, { actor: "bench", at });
+    const registered = registerVersion(record, name, { ...input, io, io_source: "declared" }, { actor: "bench", at });
     if (!registered.ok) throw registered.error;
     record = registered.value.record;
   }

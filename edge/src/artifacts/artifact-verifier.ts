@@ -1,4 +1,4 @@
-import type { Artifact, Result } from "@modelgate/shared";
+import type { Artifact, OnnxIoReading, Result } from "@modelgate/shared";
 
 /**
  * Checks, before a version may reference it, that an artifact exists in object storage with
@@ -7,6 +7,8 @@ import type { Artifact, Result } from "@modelgate/shared";
  */
 export interface ArtifactVerifier {
   verify(artifact: Pick<Artifact, "uri" | "sha256" | "bytes">): Promise<Result<void>>;
+  /** `verify`, plus what the artifact's ONNX graph takes and returns (read once, then recorded). */
+  verifyAndReadIo(artifact: Pick<Artifact, "uri" | "sha256" | "bytes">): Promise<Result<OnnxIoReading>>;
 }
 
 /**

@@ -1,4 +1,14 @@
-import { type Artifact, err, ModelgateError, ok, type Result } from "@modelgate/shared";
+import {
+  type Artifact,
+  err,
+  ModelgateError,
+  type OnnxIoReading,
+  OnnxIoScanner,
+  ok,
+  onnxIoFromRecord,
+  type Result,
+  readOnnxIoByRanges,
+} from "@modelgate/shared";
 import { z } from "zod";
 import type { EdgeBindings } from "../env.js";
 import { logEvent } from "../logging/edge-log.js";
@@ -28,18 +38,26 @@ const REGISTRATION_FIELDS: ArtifactFieldNames = {
 const toHex = (buffer: ArrayBuffer) =>
   Array.from(new Uint8Array(buffer), (b) => b.toString(16).padStart(2, "0")).join("");
 
-/** Streams an object through workerd's native SHA-256, counting bytes on the way; nothing is buffered. */
-async function hashStream(body: ReadableStream<Uint8Array>): Promise<{ sha256: string; bytes: number }> {
+/**
+ * Streams an object through workerd's native SHA-256, counting bytes on the way and reading its
+ * ONNX graph's inputs and outputs from the same chunks (the scanner keeps only those small
+ * messages and skips the weights); nothing is buffered.
+ */
+async function hashStream(
+  body: ReadableStream<Uint8Array>,
+): Promise<{ sha256: string; bytes: number; onnxIo: OnnxIoReading }> {
   const digest = new crypto.DigestStream("SHA-256");
+  const scanner = new OnnxIoScanner();
   let bytes = 0;
   const counter = new TransformStream<Uint8Array, Uint8Array>({
     transform(chunk, controller) {
       bytes += chunk.byteLength;
+      if (!scanner.done) scanner.push(chunk);
       controller.enqueue(chunk);
     },
   });
   await body.pipeThrough(counter).pipeTo(digest);
-  return { sha256: toHex(await digest.digest), bytes };
+  return { sha256: toHex(await digest.digest), bytes, onnxIo: scanner.finish() };
 }
 
 /**
@@ -83,25 +101,63 @@ export class S3ArtifactStore implements ArtifactVerifier, ArtifactPurger {
   }
 
   async verify(artifact: CheckedArtifact): Promise<Result<void>> {
+    const checked = await this.verifyAndReadIo(artifact);
+    return checked.ok ? ok(undefined) : checked;
+  }
+
+  /**
+   * Verifies the artifact (as `verify`) and says what its ONNX graph takes and returns: read while
+   * it was hashed, or, for an artifact verified before the io was recorded, with range requests
+   * that hop over its weights (and then recorded).
+   */
+  async verifyAndReadIo(artifact: CheckedArtifact): Promise<Result<OnnxIoReading>> {
     const key = this.keyFromUri(artifact.uri);
     if (!key.ok) return key;
     try {
-      if (await this.verified.find(artifact)) return ok(undefined);
+      const record = await this.verified.find(artifact);
+      if (record?.onnx_io) return ok(onnxIoFromRecord(record.onnx_io));
+      if (record) {
+        const reading = await this.readIoByRanges(key.value, artifact.bytes);
+        if (!reading.ok) return reading;
+        await this.verified.put(artifact, reading.value);
+        return reading;
+      }
       const checked = await this.checkObject(key.value, artifact, REGISTRATION_FIELDS);
       if (!checked.ok) return checked;
-      await this.verified.put(artifact);
-      return ok(undefined);
+      await this.verified.put(artifact, checked.value);
+      return checked;
     } catch (error) {
       logEvent("error", "artifact verification failed", { error });
       return err(new ModelgateError("storage_unavailable", "The artifact could not be verified; try again shortly."));
     }
   }
 
+  async readIoByRanges(key: string, bytes: number): Promise<Result<OnnxIoReading>> {
+    let failure: ModelgateError | undefined;
+    const reading = await readOnnxIoByRanges(async (offset, length) => {
+      const range = await this.s3.getRange(key, offset, length);
+      if (!range.ok) failure = range.error;
+      return range.ok ? range.value : new Uint8Array(0);
+    }, bytes);
+    if (failure) return err(failure);
+    logEvent("info", "read an artifact's io with range requests", {
+      key,
+      bytes,
+      bytes_fetched: reading.bytesFetched,
+      requests: reading.requests,
+    });
+    return ok(reading);
+  }
+
   /**
-   * HEAD for the size, then the object's body streamed through SHA-256. Returns
-   * `artifact_missing` or `artifact_mismatch` naming the field at fault.
+   * HEAD for the size, then the object's body streamed through SHA-256 (and the ONNX io
+   * scanner). Returns `artifact_missing` or `artifact_mismatch` naming the field at fault.
    */
-  async checkObject(key: string, expected: CheckedArtifact, fields: ArtifactFieldNames): Promise<Result<void>> {
+  async checkObject(
+    key: string,
+    expected: CheckedArtifact,
+    fields: ArtifactFieldNames,
+  ): Promise<Result<OnnxIoReading>> {
     const head = await this.s3.head(key);
     if (!head.ok) return head;
     if (head.value === undefined) return err(missing(expected.uri, fields));
@@ -109,7 +165,7 @@ export class S3ArtifactStore implements ArtifactVerifier, ArtifactPurger {
     const stream = await this.s3.getStream(key);
     if (!stream.ok) return stream;
     if (stream.value === undefined) return err(missing(expected.uri, fields));
-    let actual: { sha256: string; bytes: number };
+    let actual: { sha256: string; bytes: number; onnxIo: OnnxIoReading };
     try {
       actual = await hashStream(stream.value);
     } catch (error) {
@@ -127,7 +183,7 @@ export class S3ArtifactStore implements ArtifactVerifier, ArtifactPurger {
         ),
       );
     }
-    return ok(undefined);
+    return ok(actual.onnxIo);
   }
 
   /** Deletes the object and its verified record; an object that is already gone is fine. */

@@ -19,6 +19,7 @@ export interface ObjectHead {
 }
 
 const HEAD_TIMEOUT_MS = 10_000;
+const RANGE_TIMEOUT_MS = 30_000;
 
 function unavailable(what: string, cause: unknown): ModelgateError {
   // The cause (host, S3 error body) goes to the operator's log, never to the client.
@@ -105,6 +106,24 @@ export class S3Client {
       return err(unavailable("read the artifact", `GET answered ${response.status}`));
     }
     return ok(response.body);
+  }
+
+  /** Bytes [offset, offset + length) of the object (fewer at its end), read with an HTTP range request. */
+  async getRange(key: string, offset: number, length: number): Promise<Result<Uint8Array>> {
+    const sent = await this.send("read the artifact", this.objectUrl(key), {
+      method: "GET",
+      headers: { range: `bytes=${offset}-${offset + length - 1}` },
+      timeoutMs: RANGE_TIMEOUT_MS,
+    });
+    if (!sent.ok) return sent;
+    const response = sent.value;
+    if (response.status !== 206 && response.status !== 200) {
+      await response.body?.cancel();
+      return err(unavailable("read the artifact", `a range GET answered ${response.status}`));
+    }
+    const bytes = new Uint8Array(await response.arrayBuffer());
+    // A server that ignores Range sends the whole object: keep only the part asked for.
+    return ok(response.status === 200 ? bytes.subarray(offset, offset + length) : bytes);
   }
 
   /** Idempotent: deleting a missing object is fine. */

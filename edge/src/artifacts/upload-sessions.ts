@@ -1,4 +1,6 @@
 import {
+  type OnnxIoReading,
+  recordedOnnxIo,
   type UploadSession,
   UploadSessionSchema,
   type VerifiedArtifactRecord,
@@ -64,12 +66,16 @@ export class VerifiedArtifactStore {
     return record && record.uri === artifact.uri && record.bytes === artifact.bytes ? record : undefined;
   }
 
-  async put(artifact: { uri: string; sha256: string; bytes: number }): Promise<VerifiedArtifactRecord> {
+  async put(
+    artifact: { uri: string; sha256: string; bytes: number },
+    onnxIo?: OnnxIoReading,
+  ): Promise<VerifiedArtifactRecord> {
     const record: VerifiedArtifactRecord = {
       uri: artifact.uri,
       sha256: artifact.sha256,
       bytes: artifact.bytes,
       verified_at: new Date().toISOString(),
+      ...(onnxIo === undefined ? {} : { onnx_io: recordedOnnxIo(onnxIo) }),
     };
     await writeDocument(this.bucket, verifiedKey(artifact.sha256), record);
     return record;

@@ -4,7 +4,9 @@ import { ModelgateError, signRequest, type WorkerChoice } from "@modelgate/share
 export interface ForwardAttempt {
   worker: WorkerChoice;
   path: string;
-  body: string;
+  body: string | Uint8Array<ArrayBuffer>;
+  /** Default `application/json`; a tensor frame says so. */
+  contentType?: string;
 }
 
 export interface ForwardOptions {
@@ -56,7 +58,11 @@ export async function forwardToWorker(options: ForwardOptions): Promise<ForwardO
     try {
       response = await fetch(url, {
         method: "POST",
-        headers: { "content-type": "application/json", "x-request-id": options.requestId, ...signature },
+        headers: {
+          "content-type": attempt.contentType ?? "application/json",
+          "x-request-id": options.requestId,
+          ...signature,
+        },
         body: attempt.body,
         signal: connect.signal,
       });

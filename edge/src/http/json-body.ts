@@ -11,8 +11,9 @@ export async function readJsonBody<S extends z.ZodType>(
   c: Context<AppEnv>,
   schema: S,
   what: string,
+  maxBytes = c.get("config").MODELGATE_MAX_BODY_BYTES,
 ): Promise<z.output<S>> {
-  const text = await readBodyText(c);
+  const text = await readBodyText(c, maxBytes);
   const contentType = c.req.header("content-type") ?? "";
   if (!/^application\/(.+\+)?json\b/i.test(contentType)) {
     throw new ModelgateError("unsupported_media_type", `Send the ${what} as application/json.`);
@@ -20,7 +21,7 @@ export async function readJsonBody<S extends z.ZodType>(
   return parseJsonBody(text, schema, what);
 }
 
-async function readBodyText(c: Context<AppEnv>): Promise<string> {
-  const bytes = await readBoundedBody(c.req.raw, c.get("config").MODELGATE_MAX_BODY_BYTES);
+async function readBodyText(c: Context<AppEnv>, maxBytes: number): Promise<string> {
+  const bytes = await readBoundedBody(c.req.raw, maxBytes);
   return new TextDecoder().decode(bytes);
 }

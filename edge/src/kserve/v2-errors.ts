@@ -46,3 +46,37 @@ export async function v2ErrorFromWorker(c: Context<AppEnv>, response: Response):
   if (requestId) headers.set("x-request-id", requestId);
   return new Response(JSON.stringify({ error: message }), { status: response.status, headers });
 }
+
+/** A path in the protocol's namespace: everything under it answers in the protocol's error shape. */
+export function isV2Path(path: string): boolean {
+  return path === "/v2" || path.startsWith("/v2/");
+}
+
+const MODEL = "/v2/models/[^/]+(?:/versions/[^/]+)?";
+/** The protocol's routes served here, with their methods (HEAD answers wherever GET does). */
+const V2_ROUTES: ReadonlyArray<{ pattern: RegExp; methods: readonly string[] }> = [
+  { pattern: /^\/v2$/, methods: ["GET"] },
+  { pattern: /^\/v2\/health\/(?:live|ready)$/, methods: ["GET"] },
+  { pattern: new RegExp(`^${MODEL}(?:/ready|/config)?$`), methods: ["GET"] },
+  { pattern: new RegExp(`^${MODEL}/infer$`), methods: ["POST"] },
+];
+
+/**
+ * Any other request under `/v2`: 405 with `Allow` for a known path asked with another method,
+ * else 404 — both as `{"error": …}`, as V2 clients expect of every answer on these paths.
+ */
+export function v2NoRoute(c: Context<AppEnv>): Response {
+  const path = c.req.path;
+  const route = V2_ROUTES.find((candidate) => candidate.pattern.test(path));
+  if (route && !route.methods.includes(c.req.method)) {
+    const allow = [...route.methods, ...(route.methods.includes("GET") ? ["HEAD"] : [])].join(", ");
+    const headers: Record<string, string> = { "content-type": "application/json", allow };
+    const requestId = c.get("requestId");
+    if (requestId) headers["x-request-id"] = requestId;
+    return new Response(JSON.stringify({ error: `${c.req.method} is not allowed on ${path}; use ${allow}.` }), {
+      status: 405,
+      headers,
+    });
+  }
+  return v2ErrorResponse(c, new ModelgateError("not_found", `No route for ${c.req.method} ${path} in the V2 API.`));
+}

@@ -1,217 +1,267 @@
 /**
- * V2 infer ⇄ the worker's `/v1/predict`: an `$inference_request` checked against the version's
- * io contract and turned into rows of features, and the worker's prediction turned back into
- * an `$inference_response` with flat, row-major output tensors.
+ * V2 infer ⇄ the worker's tensor route: an `$inference_request` (JSON, or the binary tensor data
+ * extension's JSON header plus raw bytes) checked against the version's io contract and turned
+ * into a tensor frame, and the worker's frame turned back into an `$inference_response` with
+ * each output as JSON or binary, as asked. Binary input bytes are forwarded as they came.
  */
-import { ModelgateError, type ModelVersion, type PredictResponse, type TensorSpec } from "@modelgate/shared";
 import {
-  describeV2Shape,
-  PREDICTIONS_OUTPUT,
-  servedOutput,
-  v2Datatype,
-  v2Outputs,
-  v2Shape,
-} from "./v2-model-metadata.js";
-import type {
-  V2InferRequest,
-  V2InferResponse,
-  V2MetadataTensor,
-  V2RequestInput,
-  V2ResponseOutput,
-} from "./v2-schemas.js";
+  argmaxRows,
+  checkInputsAgainstContract,
+  checkRequestedOutputs,
+  decodeJsonData,
+  decodeTensorBytes,
+  describeShape,
+  ELEMENT_BYTES,
+  elementCount,
+  encodeJsonData,
+  encodeTensorBytes,
+  type FrameTensor,
+  ModelgateError,
+  type ModelVersion,
+  probabilityRows,
+  type TensorSpec,
+  type TensorValues,
+  type V2Datatype,
+  type WorkerInferResultHeader,
+} from "@modelgate/shared";
+import { PREDICTIONS_OUTPUT, predictionsSource, v2Outputs } from "./v2-model-metadata.js";
+import type { V2InferRequest, V2InferResponse, V2RequestInput, V2ResponseOutput } from "./v2-schemas.js";
 
-/** `/v1/predict`'s bounds (PredictRequestSchema): rows per request and values per row. */
-const MAX_BATCH = 10_000;
-const MAX_FEATURES = 4096;
+export interface PlannedOutput {
+  name: string;
+  binary: boolean;
+}
 
-export interface PredictionPlan {
-  /** The input tensor as `/v1/predict` rows: [batch][features]. */
-  rows: number[][];
-  /** The outputs to return, in the order the caller asked for them (all of them by default). */
-  outputs: V2MetadataTensor[];
+export interface InferencePlan {
+  /** The tensors to forward, in order: what each is, and its wire bytes. */
+  inputs: Array<{ tensor: FrameTensor; bytes: Uint8Array }>;
+  /** The outputs to answer with, in the order asked (all of them by default). */
+  outputs: PlannedOutput[];
+  /** What the worker must compute: the asked contract outputs, plus a classifier's scores for `predictions`. */
+  workerOutputs: string[];
 }
 
 const refuse = (message: string) => new ModelgateError("bad_request", message);
 
-/**
- * The one input `/v1/predict` can feed: a float32 [batch, features] tensor. Other models are
- * registered fine but not servable through V2 infer; the message says why.
- */
-function predictableInput(version: ModelVersion): TensorSpec {
-  const model = `model '${version.name}'`;
-  const [input, ...others] = version.io.inputs;
-  if (!input || others.length > 0) {
+/** `binary_data_size` of an input, when it has one (a non-negative integer, or the request is refused). */
+function binarySize(input: V2RequestInput): number | undefined {
+  const size = input.parameters?.binary_data_size;
+  if (size === undefined) return undefined;
+  if (typeof size !== "number" || !Number.isInteger(size) || size < 0) {
     throw refuse(
-      `${model} has ${version.io.inputs.length} inputs; V2 infer here serves models with exactly one input.`,
+      `input '${input.name}': parameters.binary_data_size must be a byte count, not ${JSON.stringify(size)}.`,
     );
   }
-  if (input.dtype !== "float32") {
-    throw refuse(
-      `${model} takes ${v2Datatype(input.dtype)} input '${input.name}'; V2 infer here feeds FP32 inputs only.`,
-    );
-  }
-  if (input.shape.length !== 2) {
-    throw refuse(
-      `${model}'s input '${input.name}' has shape ${describeV2Shape(v2Shape(input.shape))}; V2 infer here serves [batch, features] inputs.`,
-    );
-  }
-  return input;
+  return size;
 }
 
-/** Binary tensor data (Triton's binary_data extension) is not offered: `GET /v2` lists no extensions. */
-function refuseBinaryData(parameters: Record<string, unknown> | undefined, where: string): void {
-  if (parameters === undefined) return;
-  if (parameters.binary_data === true || parameters.binary_data_output === true || "binary_data_size" in parameters) {
-    throw refuse(`${where}: binary tensor data is not supported; send the data as JSON.`);
+function wireBytes(datatype: V2Datatype, shape: readonly number[], values: TensorValues): Uint8Array {
+  const bytes = encodeTensorBytes(values);
+  if (datatype !== "BYTES" && bytes.byteLength !== elementCount(shape) * ELEMENT_BYTES[datatype]) {
+    throw new Error("a decoded tensor has the wrong size");
   }
+  return bytes;
 }
 
-function checkShape(input: V2RequestInput, spec: TensorSpec, version: ModelVersion): [number, number] {
-  const expected = v2Shape(spec.shape);
-  const fits =
-    input.shape.length === expected.length && expected.every((dim, i) => dim === -1 || dim === input.shape[i]);
-  if (!fits) {
-    throw refuse(
-      `input '${input.name}' has shape ${describeV2Shape(input.shape)}, but model '${version.name}' expects ${describeV2Shape(expected)}.`,
-    );
-  }
-  const [batch = 0, features = 0] = input.shape;
-  if (batch === 0 || features === 0) {
-    throw refuse(`input '${input.name}' has shape ${describeV2Shape(input.shape)}: it holds no values.`);
-  }
-  if (batch > MAX_BATCH)
-    throw refuse(`input '${input.name}' has a batch of ${batch}; at most ${MAX_BATCH} per request.`);
-  if (features > MAX_FEATURES) {
-    throw refuse(`input '${input.name}' has ${features} values per row; at most ${MAX_FEATURES}.`);
-  }
-  return [batch, features];
-}
-
-/**
- * The tensor's elements in row-major order. Flat data must hold exactly as many elements as the
- * shape; nested data must nest exactly as the shape does (a ragged array is refused, not guessed).
- */
-export function flattenTensorData(data: readonly unknown[], shape: readonly number[], name: string): unknown[] {
-  const total = shape.reduce((product, dim) => product * dim, 1);
-  if (!data.some(Array.isArray)) {
-    if (data.length !== total) {
-      throw refuse(`input '${name}' has ${data.length} values, but shape ${describeV2Shape(shape)} needs ${total}.`);
-    }
-    return [...data];
-  }
-  const flat: unknown[] = [];
-  const walk = (node: unknown, depth: number, path: string): void => {
-    if (depth === shape.length) {
-      if (Array.isArray(node)) {
-        throw refuse(`input '${name}': ${path} nests deeper than shape ${describeV2Shape(shape)}.`);
-      }
-      flat.push(node);
-      return;
-    }
-    if (!Array.isArray(node) || node.length !== shape[depth]) {
-      const found = Array.isArray(node) ? `${node.length} elements` : "a single value";
+/** One input's bytes: its slice of the binary region (checked against its shape), or its JSON data encoded. */
+function inputBytes(
+  input: V2RequestInput,
+  binary: Uint8Array | undefined,
+  offset: number,
+): { bytes: Uint8Array; taken: number } {
+  const label = `input '${input.name}'`;
+  const count = elementCount(input.shape);
+  const size = binarySize(input);
+  if (size === undefined) {
+    if (input.data === undefined) {
       throw refuse(
-        `input '${name}': ${path} has ${found}, but shape ${describeV2Shape(shape)} needs ${shape[depth]} there.`,
+        `${label} has no data: give \`data\`, or \`parameters.binary_data_size\` with the bytes after the JSON header.`,
       );
     }
-    node.forEach((child, index) => {
-      walk(child, depth + 1, `${path}[${index}]`);
-    });
-  };
-  walk(data, 0, "data");
-  return flat;
-}
-
-function toRows(values: readonly unknown[], batch: number, features: number, name: string): number[][] {
-  const rows: number[][] = [];
-  for (let r = 0; r < batch; r++) {
-    const row: number[] = [];
-    for (let f = 0; f < features; f++) {
-      const index = r * features + f;
-      const value = values[index];
-      if (typeof value !== "number" || !Number.isFinite(value)) {
-        throw refuse(`input '${name}': element ${index} is ${JSON.stringify(value)}; FP32 data must be numbers.`);
-      }
-      row.push(value);
-    }
-    rows.push(row);
+    const values = decodeJsonData(input.data, input.datatype, input.shape, label);
+    if (!values.ok) throw refuse(values.error);
+    return { bytes: wireBytes(input.datatype, input.shape, values.value), taken: 0 };
   }
-  return rows;
+  if (input.data !== undefined)
+    throw refuse(`${label} has both \`data\` and \`parameters.binary_data_size\`; give one.`);
+  if (binary === undefined) {
+    throw refuse(
+      `${label} has parameters.binary_data_size, but the request has no Inference-Header-Content-Length header (no binary data).`,
+    );
+  }
+  if (offset + size > binary.byteLength) {
+    throw refuse(
+      `${label}: binary_data_size ${size} runs past the ${binary.byteLength} bytes of binary data after the header.`,
+    );
+  }
+  const bytes = binary.subarray(offset, offset + size);
+  if (input.datatype === "BYTES") {
+    const decoded = decodeTensorBytes(bytes, "BYTES", count, label);
+    if (!decoded.ok) throw refuse(decoded.error);
+  } else if (size !== count * ELEMENT_BYTES[input.datatype]) {
+    throw refuse(
+      `${label}: binary_data_size is ${size}, but shape ${describeShape(input.shape)} of ${input.datatype} takes ${count * ELEMENT_BYTES[input.datatype]} bytes.`,
+    );
+  }
+  return { bytes, taken: size };
 }
 
-function requestedOutputs(version: ModelVersion, request: V2InferRequest): V2MetadataTensor[] {
-  const available = v2Outputs(version);
-  if (request.outputs === undefined) return available;
-  const seen = new Set<string>();
+function wantsBinary(parameters: Record<string, unknown> | undefined, where: string): boolean | undefined {
+  const value = parameters?.binary_data;
+  if (value === undefined) return undefined;
+  if (typeof value !== "boolean") throw refuse(`${where}: parameters.binary_data must be true or false.`);
+  return value;
+}
+
+function plannedOutputs(version: ModelVersion, request: V2InferRequest): PlannedOutput[] {
+  const all = request.parameters?.binary_data_output;
+  if (all !== undefined && typeof all !== "boolean")
+    throw refuse("parameters.binary_data_output must be true or false.");
+  const binaryByDefault = all === true;
+  if (request.outputs === undefined)
+    return v2Outputs(version).map((output) => ({ name: output.name, binary: binaryByDefault }));
+  const derived = predictionsSource(version) ? [PREDICTIONS_OUTPUT] : [];
+  const names = request.outputs.map((output) => output.name);
+  const checked = checkRequestedOutputs(version, names, derived);
+  if (!checked.ok) throw checked.error;
   return request.outputs.map((asked) => {
-    const output = available.find((candidate) => candidate.name === asked.name);
-    if (!output) {
-      throw refuse(
-        `unexpected inference output '${asked.name}' for model '${version.name}'; it returns ${available.map((o) => `'${o.name}'`).join(", ")}.`,
-      );
-    }
-    if (seen.has(asked.name)) throw refuse(`output '${asked.name}' is requested more than once.`);
-    seen.add(asked.name);
-    refuseBinaryData(asked.parameters, `output '${asked.name}'`);
     if (asked.parameters?.classification !== undefined) {
       throw refuse(
-        `output '${asked.name}': the classification extension is not supported; read '${PREDICTIONS_OUTPUT}'.`,
+        `output '${asked.name}': the classification extension is not supported${derived.length > 0 ? `; read '${PREDICTIONS_OUTPUT}'` : ""}.`,
       );
     }
-    return output;
+    return { name: asked.name, binary: wantsBinary(asked.parameters, `output '${asked.name}'`) ?? binaryByDefault };
   });
 }
 
-/** Checks an `$inference_request` against the version's io contract and plans the prediction. */
-export function planPrediction(version: ModelVersion, request: V2InferRequest): PredictionPlan {
-  const spec = predictableInput(version);
-  refuseBinaryData(request.parameters, "the request");
-  const [input, ...extra] = request.inputs;
-  if (!input || extra.length > 0) {
-    throw refuse(`expected 1 input but got ${request.inputs.length} inputs for model '${version.name}'.`);
-  }
-  if (input.name !== spec.name) {
-    throw refuse(`unexpected inference input '${input.name}' for model '${version.name}'; it expects '${spec.name}'.`);
-  }
-  refuseBinaryData(input.parameters, `input '${input.name}'`);
-  if (input.datatype !== "FP32") {
-    throw refuse(`input '${input.name}' has datatype ${input.datatype}, but model '${version.name}' expects FP32.`);
-  }
-  const [batch, features] = checkShape(input, spec, version);
-  const values = flattenTensorData(input.data, input.shape, input.name);
-  return { rows: toRows(values, batch, features, input.name), outputs: requestedOutputs(version, request) };
-}
-
-/** The worker's prediction as an `$inference_response`; a worker answer that does not fit is a 502. */
-export function inferResponseFrom(
+/**
+ * Checks an `$inference_request` against the version's io contract and plans the worker call.
+ * `binary` is the body after the JSON header, for a request using the binary extension.
+ */
+export function planInference(
   version: ModelVersion,
   request: V2InferRequest,
-  plan: PredictionPlan,
-  prediction: PredictResponse,
-): V2InferResponse {
-  const batch = plan.rows.length;
-  const classes = prediction.probabilities[0]?.length ?? 0;
-  const consistent =
-    prediction.probabilities.length === batch &&
-    prediction.predictions.length === batch &&
-    prediction.probabilities.every((row) => row.length === classes);
-  if (!consistent || classes === 0) {
-    throw new ModelgateError(
-      "upstream_failed",
-      `The worker's prediction for ${version.name}@${version.version} does not match the request's batch of ${batch}.`,
+  binary: Uint8Array | undefined,
+  maxTensorBytes: number,
+): InferencePlan {
+  if (version.io.inputs.length === 0) throw refuse(`model '${version.name}' has no inputs to feed.`);
+  const checked = checkInputsAgainstContract(version, request.inputs);
+  if (!checked.ok) throw checked.error;
+  const inputs: InferencePlan["inputs"] = [];
+  let offset = 0;
+  let total = 0;
+  for (const input of request.inputs) {
+    const { bytes, taken } = inputBytes(input, binary, offset);
+    offset += taken;
+    total += bytes.byteLength;
+    if (total > maxTensorBytes) {
+      throw new ModelgateError(
+        "payload_too_large",
+        `The request's tensors take more than ${maxTensorBytes} bytes; send fewer rows per request.`,
+      );
+    }
+    inputs.push({
+      tensor: { name: input.name, datatype: input.datatype, shape: input.shape, byte_size: bytes.byteLength },
+      bytes,
+    });
+  }
+  if (binary !== undefined && offset !== binary.byteLength) {
+    throw refuse(
+      `the body has ${binary.byteLength - offset} bytes of binary data after the header that no input's binary_data_size claims.`,
     );
   }
-  const served = servedOutput(version).name;
-  const outputs = plan.outputs.map((output): V2ResponseOutput => {
-    if (output.name === served) {
-      return { name: output.name, datatype: "FP32", shape: [batch, classes], data: prediction.probabilities.flat() };
+  const outputs = plannedOutputs(version, request);
+  const scores = predictionsSource(version);
+  const workerOutputs = new Set(
+    outputs.filter((output) => output.name !== PREDICTIONS_OUTPUT || !scores).map((output) => output.name),
+  );
+  if (scores && outputs.some((output) => output.name === PREDICTIONS_OUTPUT)) workerOutputs.add(scores.name);
+  return { inputs, outputs, workerOutputs: [...workerOutputs] };
+}
+
+/** One output the worker answered with: its header entry and its bytes. */
+export interface WorkerOutput {
+  tensor: FrameTensor;
+  bytes: Uint8Array;
+}
+
+const upstream = (version: ModelVersion, what: string) =>
+  new ModelgateError("upstream_failed", `The worker's answer for ${version.name}@${version.version} ${what}.`);
+
+/** Values of a worker output, decoded (a worker that sends the wrong number of bytes is a 502). */
+export function outputValues(version: ModelVersion, output: WorkerOutput): TensorValues {
+  const values = decodeTensorBytes(
+    output.bytes,
+    output.tensor.datatype,
+    elementCount(output.tensor.shape),
+    `output '${output.tensor.name}'`,
+  );
+  if (!values.ok) throw upstream(version, `does not fit its shape (${values.error})`);
+  return values.value;
+}
+
+/** The classifier's `predictions`: the arg-max class of each row of its scores. */
+function predictionsFrom(version: ModelVersion, scores: TensorSpec, outputs: readonly WorkerOutput[]): WorkerOutput {
+  const source = outputs.find((output) => output.tensor.name === scores.name);
+  const [rows, classes] = source?.tensor.shape ?? [];
+  if (!source || rows === undefined || classes === undefined || source.tensor.shape.length !== 2) {
+    throw upstream(version, `lacks its [rows, classes] '${scores.name}'`);
+  }
+  const values = outputValues(version, source);
+  const numeric = Array.isArray(values) ? [] : Array.from(values as ArrayLike<number>, Number);
+  const predictions = BigInt64Array.from(argmaxRows(probabilityRows(numeric, rows, classes)), BigInt);
+  return {
+    tensor: { name: PREDICTIONS_OUTPUT, datatype: "INT64", shape: [rows], byte_size: predictions.byteLength },
+    bytes: encodeTensorBytes(predictions),
+  };
+}
+
+export interface InferenceAnswer {
+  body: V2InferResponse;
+  /** Bytes after the JSON header, for outputs sent as binary (empty: a plain JSON answer). */
+  binary: Uint8Array[];
+}
+
+/** The worker's frame as an `$inference_response`, each output as JSON or binary as planned. */
+export function inferenceAnswer(
+  version: ModelVersion,
+  request: V2InferRequest,
+  plan: InferencePlan,
+  result: { header: WorkerInferResultHeader; tensors: Uint8Array[] },
+): InferenceAnswer {
+  const returned: WorkerOutput[] = result.header.outputs.map((tensor, index) => ({
+    tensor,
+    bytes: result.tensors[index] ?? new Uint8Array(),
+  }));
+  const scores = predictionsSource(version);
+  const binary: Uint8Array[] = [];
+  const outputs = plan.outputs.map((planned): V2ResponseOutput => {
+    const output =
+      planned.name === PREDICTIONS_OUTPUT && scores
+        ? predictionsFrom(version, scores, returned)
+        : returned.find((candidate) => candidate.tensor.name === planned.name);
+    if (!output) throw upstream(version, `lacks output '${planned.name}'`);
+    const { name, datatype, shape } = output.tensor;
+    if (planned.binary) {
+      // Checked like JSON outputs are: the client must be able to split the body it gets.
+      outputValues(version, output);
+      binary.push(output.bytes);
+      return { name, datatype, shape, parameters: { binary_data_size: output.bytes.byteLength } };
     }
-    return { name: output.name, datatype: "INT64", shape: [batch], data: prediction.predictions };
+    return { name, datatype, shape, data: encodeJsonData(outputValues(version, output), datatype) };
   });
   return {
-    model_name: version.name,
-    model_version: String(version.version),
-    ...(request.id === undefined ? {} : { id: request.id }),
-    outputs,
+    body: {
+      model_name: version.name,
+      model_version: String(version.version),
+      ...(request.id === undefined ? {} : { id: request.id }),
+      parameters: {
+        inference_time_ms: result.header.inference_time_ms,
+        queue_time_ms: result.header.queue_time_ms,
+        batch_size: result.header.batch_size,
+      },
+      outputs,
+    },
+    binary,
   };
 }

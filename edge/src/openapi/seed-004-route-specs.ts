@@ -35,16 +35,20 @@ export const seed004RouteSpecs: readonly RouteSpec[] = [
     tag: TAG,
     summary: "Predict (seed 004's shape)",
     description:
-      `Seed 004's \`{"data": [[...]], "model_version"?: "3"}\`; \`model\` is optional. ${DEFAULT_MODEL} Forwarded ` +
-      "like `/v1/predict` (same routing headers); the answer is seed 004's `{predictions, probabilities, " +
-      "model_version, inference_time_ms}` with the model's name added.",
+      `Seed 004's \`{"data": [[...]], "model_version"?: "3"}\`; \`model\` is optional. ${DEFAULT_MODEL} \`data\` is ` +
+      "the model's one input as nested arrays (rows of features, `[N][3][H][W]` images), its shape read from the " +
+      "nesting and checked against the io contract (400 naming `data`). A classifier (an output named " +
+      "`probabilities` or `logits`) answers seed 004's `{predictions, probabilities, model_version, " +
+      "inference_time_ms}` with the model's name added; any other model answers `outputs` (V2-style tensors, flat " +
+      "`data`) instead of predictions and probabilities. Models with several inputs: use `/v2/models/{model}/infer`.",
     body: component("Seed004PredictRequest", Seed004PredictRequestSchema),
     responses: {
       200: {
-        description: "One prediction per row.",
+        description: "One prediction per row (a classifier), or the model's outputs.",
         schema: component("Seed004PredictResponse", Seed004PredictResponseSchema),
       },
-      ...problemResponses([404, 502, 503, 504], {
+      ...problemResponses([400, 404, 413, 502, 503, 504], {
+        400: "`data` does not fit the model's input (named), or the model takes several inputs.",
         404: "No such model or version, or no default model.",
       }),
     },
@@ -57,9 +61,9 @@ export const seed004RouteSpecs: readonly RouteSpec[] = [
     summary: "Reload the production model",
     description:
       "The edge keeps no copy of a model (each request reads the registry's current Production version), so " +
-      "nothing needs clearing: this re-resolves the Production version now and warms it by predicting one " +
-      "all-zeros row on the worker routing chooses, which loads the artifact there. `warm_up` is null when the " +
-      `input has no fixed feature count. ${DEFAULT_MODEL}`,
+      "nothing needs clearing: this re-resolves the Production version now and warms it by running all-zeros " +
+      "inputs (one row) on the worker routing chooses, which loads the artifact there. `warm_up` is null when an " +
+      `input has a dynamic dimension past the first. ${DEFAULT_MODEL}`,
     query: ReloadModelQuerySchema,
     responses: {
       200: {

@@ -9,6 +9,7 @@ import {
   type RegisterVersionInput,
   type RegistryPolicy,
   type Result,
+  resolveIoContract,
   type VersionMetadataPatch,
   type VersionSearchPage,
   type VersionSearchQuery,
@@ -55,12 +56,18 @@ export class RegistryCoordinator extends RegistryWriter {
     input: RegisterVersionInput,
     actor: string,
   ): Promise<WireResult<{ version: ModelVersion; policy: PolicyDecision }>> {
+    // The io contract is read out of the artifact while it is verified; a declared one is checked against it.
+    const reading = await this.artifactStore().verifyAndReadIo(input.artifact);
+    if (!reading.ok) return toWire(reading);
+    const io = resolveIoContract(input.kind, input.io, reading.value);
+    if (!io.ok) return toWire(io);
     // A tokenizer's files are checked like the artifact: a worker must find them exactly as declared.
-    const verified = await this.verifyFiles([["artifact", input.artifact], ...tokenizerFiles(input)]);
+    const verified = await this.verifyFiles(tokenizerFiles(input));
     if (!verified.ok) return toWire(verified);
+    const resolved = { ...input, io: io.value.io, io_source: io.value.source };
     return toWire(
       await this.write(name, actor, (current, context) => {
-        const registration = registerVersion(current, name, input, context);
+        const registration = registerVersion(current, name, resolved, context);
         if (!registration.ok) return registration;
         const { record, version, decision } = registration.value;
         return ok({

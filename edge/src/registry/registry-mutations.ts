@@ -5,6 +5,8 @@ import {
   estimateModelMemoryMb,
   evaluateRegistrationPolicy,
   type HistoryEvent,
+  type IoContract,
+  type IoSource,
   ModelgateError,
   type ModelRecord,
   type ModelVersion,
@@ -80,7 +82,7 @@ export interface Registration {
 export function registerVersion(
   current: ModelRecord | undefined,
   name: string,
-  input: RegisterVersionInput,
+  input: RegisterVersionInput & { io: IoContract; io_source: IoSource },
   context: WriteContext,
 ): Result<Registration> {
   const base = current ?? emptyRecord(name, context.at);

@@ -1,28 +1,33 @@
 /**
- * KServe V2 / Open Inference Protocol (HTTP/REST) for tensor models. Shapes are the protocol's
- * (edge/src/kserve/v2-schemas.ts); inference is the worker's `/v1/predict`, translated both ways
- * (edge/src/kserve/v2-infer.ts). Errors on every route here, authentication included, are the
- * protocol's `{"error": "<message>"}` rather than problem+json: see kserve/v2-errors.ts.
+ * KServe V2 / Open Inference Protocol (HTTP/REST) for tensor models, with the binary tensor data
+ * and model configuration extensions. Shapes are the protocol's (edge/src/kserve/v2-schemas.ts);
+ * inference is the worker's tensor route, reached with a tensor frame (kserve/v2-infer.ts,
+ * kserve/tensor-forwarding.ts). Errors on every route here, authentication included, and on any
+ * other path under `/v2`, are the protocol's `{"error": "<message>"}` rather than problem+json:
+ * see kserve/v2-errors.ts.
  *
  * Access: server metadata and the two server health probes are public, like `/health`, because
  * Kubernetes probes and load balancers carry no key and learn nothing but that a worker is up.
  * Everything that names a model (metadata, model ready, infer) needs the `infer` scope: that is
  * the key a V2 client already holds, and registry contents are not public.
  */
-import { isWorkerLive, ModelgateError, PredictResponseSchema, selectWorkerForModel } from "@modelgate/shared";
+import { concatBytes, isWorkerLive, ModelgateError, selectWorkerForModel } from "@modelgate/shared";
 import { type Context, Hono } from "hono";
 import type { AppEnv } from "../env.js";
-import { readJsonBody } from "../http/json-body.js";
 import { v2ErrorFromWorker, v2ErrorResponse } from "../kserve/v2-errors.js";
-import { inferResponseFrom, planPrediction } from "../kserve/v2-infer.js";
+import { inferenceAnswer, planInference } from "../kserve/v2-infer.js";
+import { v2ModelConfig } from "../kserve/v2-model-config.js";
 import { v2ModelMetadata } from "../kserve/v2-model-metadata.js";
-import { V2InferRequestSchema } from "../kserve/v2-schemas.js";
+import { HEADER_LENGTH_HEADER, readInferRequest } from "../kserve/v2-request-body.js";
 import { requireScope } from "../middleware/authenticate.js";
 import { API_VERSION } from "../openapi/openapi-document.js";
 import { workerPoolStub } from "../pool/worker-pool-object.js";
 import { readLiveModel } from "../registry/registry-access.js";
 import { resolveTargetVersion } from "../routing/resolve-target.js";
-import { routeToWorker } from "../routing/route-request.js";
+import { forwardTensors } from "../tensors/tensor-forwarding.js";
+
+/** The protocol extensions served here (`GET /v2`). */
+export const V2_EXTENSIONS = ["binary_tensor_data", "parameters", "model_configuration"];
 
 /**
  * The model named by the path: `{model}` alone (its Production version, or any `name@ref`), or
@@ -46,6 +51,12 @@ async function modelMetadata(c: Context<AppEnv>): Promise<Response> {
   return c.json(v2ModelMetadata(record ?? { versions: [version] }, version));
 }
 
+async function modelConfig(c: Context<AppEnv>): Promise<Response> {
+  const version = await resolvePathTarget(c);
+  const record = await readLiveModel(c.env, version.name);
+  return c.json(v2ModelConfig(record ?? { versions: [version] }, version));
+}
+
 /** Ready means what routing would do now: some live worker can take this version. */
 async function modelReady(c: Context<AppEnv>): Promise<Response> {
   const version = await resolvePathTarget(c);
@@ -56,28 +67,27 @@ async function modelReady(c: Context<AppEnv>): Promise<Response> {
 }
 
 async function infer(c: Context<AppEnv>): Promise<Response> {
-  const request = await readJsonBody(c, V2InferRequestSchema, "inference request");
+  const { request, binary } = await readInferRequest(c);
   const version = await resolvePathTarget(c);
-  const plan = planPrediction(version, request);
-  const routed = await routeToWorker(c, version, {
-    model: `${version.name}@${version.version}`,
-    data: plan.rows,
-    target: version,
-  });
-  if (routed.status !== 200) return v2ErrorFromWorker(c, routed);
-  const prediction = PredictResponseSchema.safeParse(await routed.json().catch(() => undefined));
-  if (!prediction.success) {
-    throw new ModelgateError("upstream_failed", `The worker's answer for ${version.name} was not a prediction.`);
+  const plan = planInference(version, request, binary, c.get("config").MODELGATE_MAX_TENSOR_BODY_BYTES);
+  const forwarded = await forwardTensors(c, version, plan.inputs, plan.workerOutputs);
+  if (!forwarded.ok) return v2ErrorFromWorker(c, forwarded.response);
+  const answer = inferenceAnswer(version, request, plan, forwarded.result);
+  const { headers } = forwarded;
+  const json = JSON.stringify(answer.body);
+  if (answer.binary.length === 0) {
+    headers.set("content-type", "application/json");
+    return new Response(json, { status: 200, headers });
   }
-  const headers = new Headers(routed.headers);
-  headers.set("content-type", "application/json");
-  headers.delete("content-length");
-  const body = inferResponseFrom(version, request, plan, prediction.data);
-  return new Response(JSON.stringify(body), { status: 200, headers });
+  // The binary extension's answer: the JSON header, then each binary output's bytes in order.
+  const header = new TextEncoder().encode(json);
+  headers.set("content-type", "application/octet-stream");
+  headers.set(HEADER_LENGTH_HEADER, String(header.byteLength));
+  return new Response(concatBytes([header, ...answer.binary]), { status: 200, headers });
 }
 
 export const kserveV2Routes = new Hono<AppEnv>()
-  .get("/v2", (c) => c.json({ name: "modelgate", version: API_VERSION, extensions: [] }))
+  .get("/v2", (c) => c.json({ name: "modelgate", version: API_VERSION, extensions: V2_EXTENSIONS }))
   // Live: this edge answers (with its configuration valid, or the request context would have refused).
   .get("/v2/health/live", (c) => c.json({ live: true }))
   .get("/v2/health/ready", async (c) => {
@@ -88,6 +98,8 @@ export const kserveV2Routes = new Hono<AppEnv>()
   })
   .get("/v2/models/:model", requireScope("infer"), modelMetadata)
   .get("/v2/models/:model/versions/:version", requireScope("infer"), modelMetadata)
+  .get("/v2/models/:model/config", requireScope("infer"), modelConfig)
+  .get("/v2/models/:model/versions/:version/config", requireScope("infer"), modelConfig)
   .get("/v2/models/:model/ready", requireScope("infer"), modelReady)
   .get("/v2/models/:model/versions/:version/ready", requireScope("infer"), modelReady)
   .post("/v2/models/:model/infer", requireScope("infer"), infer)

@@ -7,9 +7,12 @@
  * `model` goes to the one tensor model that has a Production version. With none, or several,
  * the request must name one (404 / 400 naming `model`) rather than be routed by a guess.
  *
+ * Any tensor model with one input: `data` is that input as nested arrays (tensors/seed-004-predict.ts).
+ * A classifier answers the seed's `{predictions, probabilities}`; any other model `outputs`.
+ *
  * Reloading: the edge keeps no copy of any model, only an isolate's short-lived cache of model
  * records (routing-caches.ts). `POST /reload-model` drops that cache, re-resolves the Production
- * version from R2 now and warms it: one all-zeros row is predicted on the
+ * version from R2 now and warms it: all-zeros inputs (one row) are run on the
  * worker routing would choose, which loads the new artifact there, so the first real request
  * does not pay the load. It answers which version is now served and what the warm-up cost.
  */
@@ -18,9 +21,9 @@ import {
   ModelgateError,
   type ModelVersion,
   PredictRequestSchema,
-  PredictResponseSchema,
   StageSchema,
   selectWorkerForModel,
+  V2DatatypeSchema,
   type VersionSearchItem,
   VersionSearchQuerySchema,
   type WorkerState,
@@ -34,12 +37,18 @@ import { workerPoolStub } from "../pool/worker-pool-object.js";
 import { parseQuery, registryCoordinator } from "../registry/registry-access.js";
 import { unwrapWire } from "../registry/wire-result.js";
 import { resolveTargetVersion } from "../routing/resolve-target.js";
-import { routeToWorker } from "../routing/route-request.js";
 import { forgetRoutingState } from "../routing/routing-caches.js";
+import { predictAnswer, predictInput, predictOutputs, warmUpInputs } from "../tensors/seed-004-predict.js";
+import { forwardTensors } from "../tensors/tensor-forwarding.js";
 
 /** Seed 004's request: `{"data": [[...]], "model_version"?: "3"}`, plus modelgate's optional `model`. */
 export const Seed004PredictRequestSchema = z.strictObject({
-  data: PredictRequestSchema.shape.data,
+  data: z
+    .array(z.unknown())
+    .min(1)
+    .describe(
+      "The model's one input as nested arrays, outermost the batch: rows of features (`[[0.5, 0.3]]`), `[N][3][H][W]` images, …; numbers (booleans for BOOL, strings for BYTES inputs).",
+    ),
   model: PredictRequestSchema.shape.model
     .optional()
     .describe("A model reference (`spirals`, `spirals@3`, `spirals@champion`); the default model when absent."),
@@ -50,8 +59,8 @@ export const Seed004PredictRequestSchema = z.strictObject({
 });
 export type Seed004PredictRequest = z.infer<typeof Seed004PredictRequestSchema>;
 
-/** Seed 004's response, with the answering model's name added (the default may have been used). */
-export const Seed004PredictResponseSchema = z.strictObject({
+/** Seed 004's response for a classifier, with the answering model's name added (the default may have been used). */
+export const Seed004ClassifierResponseSchema = z.strictObject({
   predictions: z.array(z.int()),
   probabilities: z.array(z.array(z.number())),
   /** The version number, as a string (seed 004's `"3"`). */
@@ -59,6 +68,23 @@ export const Seed004PredictResponseSchema = z.strictObject({
   inference_time_ms: z.number(),
   model: z.string(),
 });
+
+/** Any other tensor model's answer: every output, as V2 writes tensors (flat, row-major `data`). */
+export const Seed004OutputsResponseSchema = z.strictObject({
+  outputs: z.array(
+    z.strictObject({
+      name: z.string(),
+      datatype: V2DatatypeSchema,
+      shape: z.array(z.int().min(0)),
+      data: z.array(z.union([z.number(), z.boolean(), z.string()])),
+    }),
+  ),
+  model_version: z.string(),
+  inference_time_ms: z.number(),
+  model: z.string(),
+});
+
+export const Seed004PredictResponseSchema = z.union([Seed004ClassifierResponseSchema, Seed004OutputsResponseSchema]);
 
 export const ServableVersionSchema = z.strictObject({
   version: z.int().min(1),
@@ -161,28 +187,23 @@ function loadedOn(version: Pick<ModelVersion, "name" | "artifact">, live: readon
     .map((w) => w.heartbeat.worker_id);
 }
 
-/** One all-zeros row through the chosen worker, which loads the artifact there. */
+/** All-zeros inputs through the chosen worker, which loads the artifact there. */
 async function warmUp(
   c: Context<AppEnv>,
   target: ModelVersion,
 ): Promise<z.infer<typeof ReloadModelResponseSchema>["warm_up"]> {
-  const [input, ...others] = target.io.inputs;
-  const features = input?.shape.length === 2 ? input.shape[1] : undefined;
-  if (!input || others.length > 0 || input.dtype !== "float32" || typeof features !== "number") return null;
+  const inputs = warmUpInputs(target);
+  if (inputs === undefined) return null;
   const started = Date.now();
-  const routed = await routeToWorker(c, target, {
-    model: `${target.name}@${target.version}`,
-    data: [new Array<number>(features).fill(0)],
-    target,
-  });
-  const answer = PredictResponseSchema.safeParse(await routed.json().catch(() => undefined));
-  if (routed.status !== 200 || !answer.success) {
+  const forwarded = await forwardTensors(c, target, inputs, undefined);
+  if (!forwarded.ok) {
+    const worker = forwarded.response.headers.get("x-modelgate-worker") ?? "?";
     throw new ModelgateError(
       "upstream_failed",
-      `${target.name}@${target.version} failed its warm-up prediction on worker ${routed.headers.get("x-modelgate-worker") ?? "?"} (${routed.status}).`,
+      `${target.name}@${target.version} failed its warm-up on worker ${worker} (${forwarded.response.status}).`,
     );
   }
-  return { worker_id: answer.data.worker_id, elapsed_ms: Date.now() - started };
+  return { worker_id: forwarded.result.header.worker_id, elapsed_ms: Date.now() - started };
 }
 
 export const seed004Routes = new Hono<AppEnv>()
@@ -213,22 +234,20 @@ export const seed004Routes = new Hono<AppEnv>()
     return c.json({ default_model: defaultName, models });
   })
   .post("/predict", requireScope("infer"), async (c) => {
-    const request = await readJsonBody(c, Seed004PredictRequestSchema, "predict request");
+    const limit = c.get("config").MODELGATE_MAX_TENSOR_BODY_BYTES;
+    const request = await readJsonBody(c, Seed004PredictRequestSchema, "predict request", limit);
     const reference = await predictReference(c, request);
     const target = await resolveTargetVersion(c, reference, "tensor");
-    const routed = await routeToWorker(c, target, { model: reference, data: request.data, target });
-    // A worker's 4xx (e.g. rows of the wrong width) is already a problem naming the field: pass it on.
-    if (routed.status !== 200) return routed;
-    const answer = PredictResponseSchema.safeParse(await routed.json().catch(() => undefined));
-    if (!answer.success)
-      throw new ModelgateError("upstream_failed", `The worker's answer for ${target.name} was not a prediction.`);
-    const headers = new Headers(routed.headers);
-    headers.delete("content-length");
+    const input = predictInput(target, request.data);
+    const forwarded = await forwardTensors(c, target, [input], predictOutputs(target));
+    // A worker's 4xx is already a problem naming the field: pass it on.
+    if (!forwarded.ok) return forwarded.response;
+    const { headers, result } = forwarded;
+    headers.set("content-type", "application/json");
     const body = {
-      predictions: answer.data.predictions,
-      probabilities: answer.data.probabilities,
+      ...predictAnswer(target, result),
       model_version: String(target.version),
-      inference_time_ms: answer.data.inference_time_ms,
+      inference_time_ms: result.header.inference_time_ms,
       model: target.name,
     };
     return new Response(JSON.stringify(body), { status: 200, headers });

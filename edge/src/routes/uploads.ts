@@ -171,7 +171,7 @@ export const uploadRoutes = new Hono<AppEnv>()
       await sessions.put({ ...session, status: "failed", failure: { code: error.code, detail: error.message } });
       throw error;
     }
-    await store.verified.put(session.artifact);
+    await store.verified.put(session.artifact, checked.value);
     const completed: UploadSession = { ...session, status: "complete", completed_at: new Date().toISOString() };
     await sessions.put(completed);
     return c.json(uploadView(completed));

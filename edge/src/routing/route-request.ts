@@ -62,8 +62,23 @@ export interface RouteTarget {
   constraints?: RouteConstraints | undefined;
 }
 
+/** A body forwarded as it is (a tensor frame) to `path`, rather than JSON to the kind's endpoint. */
+export interface RawForward {
+  raw: Uint8Array<ArrayBuffer>;
+  path: string;
+  contentType: string;
+}
+
+function isRawForward(body: object): body is RawForward {
+  return "raw" in body && body.raw instanceof Uint8Array;
+}
+
 /** An explicit version: route it and forward `forwardedBody` to the worker chosen for it. */
-export function routeToWorker(c: Context<AppEnv>, target: ModelVersion, forwardedBody: object): Promise<Response> {
+export function routeToWorker(
+  c: Context<AppEnv>,
+  target: ModelVersion,
+  forwardedBody: object | RawForward,
+): Promise<Response> {
   return routeRequest(c, { candidates: [target] }, () => forwardedBody);
 }
 
@@ -75,7 +90,7 @@ export function routeToWorker(c: Context<AppEnv>, target: ModelVersion, forwarde
 export async function routeRequest(
   c: Context<AppEnv>,
   target: RouteTarget,
-  bodyFor: (version: ModelVersion) => object,
+  bodyFor: (version: ModelVersion) => object | RawForward,
 ): Promise<Response> {
   const config = c.get("config");
   const pool = workerPoolStub(c.env.WORKER_POOL);
@@ -123,11 +138,12 @@ export async function routeRequest(
     selection_duration_ms: selectionMs,
   };
   const outcome = await forwardToWorker({
-    attempts: options.map((option) => ({
-      worker: option.worker,
-      path: ENDPOINT_FOR_KIND[option.version.kind],
-      body: JSON.stringify(bodyFor(option.version)),
-    })),
+    attempts: options.map((option) => {
+      const body = bodyFor(option.version);
+      return isRawForward(body)
+        ? { worker: option.worker, path: body.path, body: body.raw, contentType: body.contentType }
+        : { worker: option.worker, path: ENDPOINT_FOR_KIND[option.version.kind], body: JSON.stringify(body) };
+    }),
     signingSecret: config.MODELGATE_SIGNING_SECRET,
     timeoutMs: config.MODELGATE_FORWARD_TIMEOUT_MS,
     requestId: c.get("requestId"),

@@ -5,10 +5,13 @@ import {
   type GenerateResponse,
   type RefinementLoop,
   SIGNATURE_HEADERS,
+  TENSOR_FRAME_CONTENT_TYPE,
   verifySignedRequest,
+  WORKER_INFER_PATH,
 } from "@modelgate/shared";
 import type { TestProject } from "vitest/node";
 import { EDGE_TEST_SECRETS } from "./secrets.js";
+import { standInTensorAnswer } from "./stand-in-tensors.js";
 
 declare module "vitest" {
   export interface ProvidedContext {
@@ -23,11 +26,11 @@ declare module "vitest" {
  * that checks the edge's signature with the shared verifier and echoes what it received.
  * (The real GPU worker behind the real edge is covered by the full-stack test in test/.)
  */
-function readBody(request: IncomingMessage): Promise<string> {
+function readBody(request: IncomingMessage): Promise<Uint8Array<ArrayBuffer>> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     request.on("data", (chunk: Buffer) => chunks.push(chunk));
-    request.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
+    request.on("end", () => resolve(new Uint8Array(Buffer.concat(chunks))));
     request.on("error", reject);
   });
 }
@@ -128,17 +131,26 @@ async function streamGeneration(response: ServerResponse, forwarded: ForwardedBo
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const nonceGuard = createNonceGuard();
   const standIn = createServer(async (request, response) => {
-    const body = await readBody(request);
+    const bytes = await readBody(request);
     const verdict = await verifySignedRequest({
       secret: EDGE_TEST_SECRETS.MODELGATE_SIGNING_SECRET,
       headers: { get: (name) => (request.headers[name] as string | undefined) ?? null },
-      request: { method: request.method ?? "GET", pathWithQuery: request.url ?? "/", body },
+      request: { method: request.method ?? "GET", pathWithQuery: request.url ?? "/", body: bytes },
       nonceGuard,
     });
     if (!verdict.ok) {
       send(response, 401, { status: 401, code: "unauthorized", detail: verdict.reason }, "application/problem+json");
       return;
     }
+    if (request.url === WORKER_INFER_PATH) {
+      const answer = standInTensorAnswer(bytes);
+      response.writeHead(answer.status, {
+        "content-type": answer.status === 200 ? TENSOR_FRAME_CONTENT_TYPE : "application/problem+json",
+      });
+      response.end(answer.body);
+      return;
+    }
+    const body = new TextDecoder().decode(bytes);
     const parsed = JSON.parse(body) as ForwardedBody;
     if (request.url === "/v1/generate" && parsed.stream === true) {
       await streamGeneration(response, parsed);

@@ -16,7 +16,7 @@ import {
   type TensorSpec,
 } from "@modelgate/shared";
 import { z } from "zod";
-import { elementTypeOf, type OnnxTypes, onnx, parseModel, toNumber } from "../onnx/onnx-graph-builder.js";
+import { contractDtypeOf, type OnnxTypes, onnx, parseModel, toNumber } from "../onnx/onnx-graph-builder.js";
 
 export type ContractFormat = ModelContract["format"];
 
@@ -85,7 +85,7 @@ function tensorSpecOf(value: OnnxTypes.IValueInfoProto, role: string): Result<Te
     });
   }
   const elemType = tensorType.elemType ?? 0;
-  const dtype = elementTypeOf(elemType);
+  const dtype = contractDtypeOf(elemType);
   if (dtype === undefined) {
     const typeName = onnx.TensorProto.DataType[elemType] ?? String(elemType);
     return err({

@@ -5,13 +5,14 @@
  */
 import { Worker } from "node:worker_threads";
 import { type Logger, silentLogger } from "../logger.js";
-import type {
-  FromInferenceThread,
-  JobFailureCode,
-  JobReply,
-  JobRequest,
-  ReplyFor,
-  ToInferenceThread,
+import {
+  type FromInferenceThread,
+  type JobFailureCode,
+  type JobReply,
+  type JobRequest,
+  type ReplyFor,
+  type ToInferenceThread,
+  transferablesOf,
 } from "./thread-protocol.js";
 
 export const INFERENCE_THREAD_ENTRY = new URL("./inference-thread-bootstrap.mjs", import.meta.url);
@@ -114,9 +115,9 @@ export class InferenceThreadPool {
           resolve({ ok: true, reply: reply as ReplyFor<T> });
         },
       });
-      if (message.type === "predict") {
-        // Transfer rather than copy the (possibly large) input tensor; the caller no longer needs it.
-        slot.worker.postMessage(message, [message.values.buffer]);
+      if (message.type === "infer") {
+        // Transfer rather than copy the (possibly large) input tensors; the caller no longer needs them.
+        slot.worker.postMessage(message, transferablesOf(message.inputs));
       } else {
         slot.worker.postMessage(message);
       }

@@ -14,17 +14,18 @@ import type {
   WorkerGenerateRequest,
   WorkerPredictRequest,
 } from "@modelgate/shared";
-import { err, ok } from "@modelgate/shared";
+import { err, ModelgateError, ok } from "@modelgate/shared";
 import type { ArtifactCache } from "../artifacts/artifact-cache.js";
 import { type Logger, silentLogger } from "../logger.js";
 import { type InferenceEndpoint, modelLabelsOf, type WorkerMetrics } from "../metrics/worker-metrics.js";
 import { roundTo } from "../numbers.js";
 import { type GenerationEvent, GenerationRunner } from "./generation-runner.js";
-import { contractMismatch, inferenceFailure, wrongKind } from "./inference-errors.js";
+import { wrongKind } from "./inference-errors.js";
 import type { InferenceThreadPool } from "./inference-pool.js";
 import { ModelResidency } from "./model-residency.js";
 import { buildPredictTensor, probabilityRows } from "./predict-input.js";
 import { argmax } from "./sampling.js";
+import { TensorInference, type TensorRequest, type TensorResult } from "./tensor-inference.js";
 import type { SessionSettings } from "./thread-protocol.js";
 import { ThroughputWindow } from "./throughput-window.js";
 
@@ -51,6 +52,8 @@ export interface InferenceEngine {
     signal?: AbortSignal,
   ): Promise<Result<GenerateResponse>>;
   predict(request: WorkerPredictRequest): Promise<Result<PredictResponse>>;
+  /** A tensor model on typed tensors (`/v1/infer`), dynamically batched where its contract allows. */
+  infer(request: TensorRequest): Promise<Result<TensorResult>>;
   load(): InferenceLoad;
 }
 
@@ -74,6 +77,7 @@ export class InferenceService implements InferenceEngine {
   readonly #logger: Logger;
   readonly #residency: ModelResidency;
   readonly #generation: GenerationRunner;
+  readonly #tensors: TensorInference;
   readonly #throughput = new ThroughputWindow();
   #active = 0;
 
@@ -96,6 +100,7 @@ export class InferenceService implements InferenceEngine {
       logger: this.#logger,
       metrics: options.metrics,
     });
+    this.#tensors = new TensorInference({ pool: options.pool, residency: this.#residency, logger: this.#logger });
   }
 
   /** Loaded models with their format (the metrics' `modelgate_model_loaded`). */
@@ -155,6 +160,18 @@ export class InferenceService implements InferenceEngine {
     }
   }
 
+  async infer(request: TensorRequest): Promise<Result<TensorResult>> {
+    this.#active++;
+    const started = performance.now();
+    try {
+      const result = await this.#tensors.run(request);
+      this.#countRequest("infer", request.target, result, (performance.now() - started) / 1000);
+      return result;
+    } finally {
+      this.#active--;
+    }
+  }
+
   #countRequest(endpoint: InferenceEndpoint, target: ModelVersion, result: Result<unknown>, seconds: number): void {
     this.#options.metrics?.requestFinished(
       endpoint,
@@ -164,41 +181,42 @@ export class InferenceService implements InferenceEngine {
     );
   }
 
+  /** Rows of features as one float32 tensor through the tensor path (so it batches too); class rows back. */
   async #predict(request: WorkerPredictRequest): Promise<Result<PredictResponse>> {
     const { target } = request;
     if (target.kind !== "tensor") return err(wrongKind(target, "/v1/generate"));
     const tensor = buildPredictTensor(target.io, request.data);
     if (!tensor.ok) return tensor;
-    return this.#residency.withModel(target, async (model) => {
-      const outputName = pickTensor(target.io.outputs, "probabilities", model.outputNames);
-      if (!model.inputNames.includes(tensor.value.inputName) || !outputName) return err(contractMismatch(target));
-      const outcome = await this.#options.pool.run(model.threadIndex, {
-        type: "predict",
-        modelKey: target.artifact.sha256,
-        inputName: tensor.value.inputName,
-        outputName,
-        rows: tensor.value.rows,
-        features: tensor.value.features,
-        values: tensor.value.values,
-      });
-      if (!outcome.ok) return err(inferenceFailure(this.#logger, target, outcome.message));
-      const rows = probabilityRows(outcome.reply.dims, outcome.reply.values);
-      if (!rows.ok) return rows;
-      return ok({
-        predictions: rows.value.map((row) => argmax(row)),
-        probabilities: rows.value,
-        model_version: `${target.name}@${target.version}`,
-        model: target.name,
-        version: target.version,
-        worker_id: this.#options.workerId,
-        inference_time_ms: roundTo(outcome.reply.inferenceTimeMs, 3),
-      });
+    const outputName = (target.io.outputs.find((o) => o.name === "probabilities") ?? target.io.outputs[0])?.name;
+    const result = await this.#tensors.run({
+      target,
+      inputs: [
+        {
+          name: tensor.value.inputName,
+          type: "float32",
+          dims: [tensor.value.rows, tensor.value.features],
+          data: tensor.value.values,
+        },
+      ],
+      ...(outputName === undefined ? {} : { outputs: [outputName] }),
+    });
+    if (!result.ok) return result;
+    const [output] = result.value.outputs;
+    if (!output || !(output.data instanceof Float32Array)) {
+      return err(
+        new ModelgateError("internal", `${target.name}@${target.version}'s output is not float32 class scores.`),
+      );
+    }
+    const rows = probabilityRows(output.dims, output.data);
+    if (!rows.ok) return rows;
+    return ok({
+      predictions: rows.value.map((row) => argmax(row)),
+      probabilities: rows.value,
+      model_version: `${target.name}@${target.version}`,
+      model: target.name,
+      version: target.version,
+      worker_id: this.#options.workerId,
+      inference_time_ms: roundTo(result.value.inferenceTimeMs, 3),
     });
   }
-}
-
-/** The contract tensor named `preferred`, else the first one, as long as the session has it. */
-function pickTensor(specs: ReadonlyArray<{ name: string }>, preferred: string, available: readonly string[]) {
-  const name = specs.find((s) => s.name === preferred)?.name ?? specs[0]?.name;
-  return name !== undefined && available.includes(name) ? name : undefined;
 }

@@ -12,7 +12,14 @@ import type { CausalDecoder } from "./decoder/causal-decoder.js";
 import { DecodeScheduler } from "./decoder/decode-scheduler.js";
 import { FullSequenceDecoder, float32Data } from "./decoder/full-sequence-decoder.js";
 import { detectKvCacheLayout, KvCacheDecoder } from "./decoder/kv-cache-decoder.js";
-import type { FromInferenceThread, JobReply, ToInferenceThread, TokenizerSource } from "./thread-protocol.js";
+import {
+  type FromInferenceThread,
+  type JobReply,
+  type ThreadTensor,
+  type ToInferenceThread,
+  type TokenizerSource,
+  transferablesOf,
+} from "./thread-protocol.js";
 import { createByteLevelTokenizer } from "./tokenizers/byte-level-tokenizer.js";
 import { createHfTokenizer } from "./tokenizers/hf-tokenizer.js";
 import type { TextTokenizer } from "./tokenizers/text-tokenizer.js";
@@ -30,7 +37,7 @@ const models = new Map<string, LoadedModel>();
 const cancellations = new Map<number, AbortController>();
 
 function post(message: FromInferenceThread): void {
-  if (message.type === "predicted") parentPort?.postMessage(message, [message.values.buffer]);
+  if (message.type === "inferred") parentPort?.postMessage(message, transferablesOf(message.outputs));
   else parentPort?.postMessage(message);
 }
 
@@ -141,19 +148,35 @@ async function generate(message: Extract<ToInferenceThread, { type: "generate" }
   }
 }
 
-async function predict(message: Extract<ToInferenceThread, { type: "predict" }>): Promise<JobReply> {
+/** A tensor model: typed arrays straight into onnxruntime tensors, outputs copied out to be transferred. */
+async function infer(message: Extract<ToInferenceThread, { type: "infer" }>): Promise<JobReply> {
   const { session } = modelFor(message.modelKey);
+  const feeds: Record<string, ort.Tensor> = {};
+  for (const input of message.inputs) feeds[input.name] = new ort.Tensor(input.type, input.data, input.dims);
   const started = performance.now();
-  const input = new ort.Tensor("float32", message.values, [message.rows, message.features]);
-  const outputs = await session.run({ [message.inputName]: input }, [message.outputName]);
-  const value = outputs[message.outputName];
-  return {
-    type: "predicted",
-    jobId: message.jobId,
-    dims: [...(value?.dims ?? [])],
-    values: float32Data(outputs, message.outputName).slice(),
-    inferenceTimeMs: performance.now() - started,
-  };
+  let results: ort.InferenceSession.ReturnType;
+  try {
+    results = await session.run(feeds, message.outputNames);
+  } catch (error) {
+    // The inputs fit the contract (checked before), so a node refusing them is about their values
+    // (an index out of range, sizes a node cannot combine): the caller's to fix, named by node.
+    const text = error instanceof Error ? error.message : String(error);
+    const refused = /running (\S+) node\. Name:'([^']*)' Status Message: (.*)/s.exec(text);
+    if (!refused) throw error;
+    const reason = `${refused[1]} node '${refused[2]}': ${refused[3]?.trim() ?? ""}`;
+    return { type: "failed", jobId: message.jobId, code: "invalid_input", message: reason.slice(0, 500) };
+  }
+  const inferenceTimeMs = performance.now() - started;
+  const outputs = message.outputNames.map((name): ThreadTensor => {
+    const value = results[name];
+    if (!(value instanceof ort.Tensor)) throw new Error(`output ${name} is not a tensor`);
+    // Copied: the runtime owns the output's memory, and the copy can be transferred.
+    const data = Array.isArray(value.data)
+      ? [...(value.data as string[])]
+      : (value.data as ThreadTensor["data"]).slice();
+    return { name, type: value.type as ThreadTensor["type"], dims: [...value.dims], data } as ThreadTensor;
+  });
+  return { type: "inferred", jobId: message.jobId, outputs, inferenceTimeMs };
 }
 
 /** A scorer model: the text's ids in, one `score` in [0, 1] out. */
@@ -180,8 +203,8 @@ async function handle(message: Exclude<ToInferenceThread, { type: "cancel" }>): 
       return unload(message);
     case "generate":
       return generate(message);
-    case "predict":
-      return predict(message);
+    case "infer":
+      return infer(message);
     case "score":
       return score(message);
   }

@@ -1,5 +1,11 @@
 /** Messages between the HTTP process and its inference threads (structured-clone friendly). */
-import type { ConstraintSpec, TokenizerSpec, ToolDefinition } from "@modelgate/shared";
+import type {
+  ConstraintSpec,
+  NumericTensorValues,
+  TensorDtype,
+  TokenizerSpec,
+  ToolDefinition,
+} from "@modelgate/shared";
 import type { ExecutionProvider } from "../config.js";
 import type { PromptForm } from "../engine/refinement.js";
 import type { BatchExecutions, GenerationTiming } from "../metrics/worker-metrics.js";
@@ -17,8 +23,24 @@ export type TokenizerSource =
   | { type: "byte-level"; spec: Extract<TokenizerSpec, { type: "byte-level" }> }
   | { type: "hf-tokenizer"; tokenizerJsonPath: string; tokenizerConfigPath: string | undefined; eosTokenIds: number[] };
 
+/** A tensor as it crosses to and from an inference thread: onnxruntime's type name, dims and elements. */
+export interface ThreadTensor {
+  name: string;
+  type: TensorDtype;
+  dims: number[];
+  /** Typed arrays are transferred, not copied; BYTES (`string`) tensors are string arrays. */
+  data: NumericTensorValues | string[];
+}
+
+/** The ArrayBuffers to transfer with `tensors`, each once (a buffer may back several views). */
+export function transferablesOf(tensors: readonly ThreadTensor[]): ArrayBuffer[] {
+  const buffers = new Set<ArrayBuffer>();
+  for (const tensor of tensors) if (!Array.isArray(tensor.data)) buffers.add(tensor.data.buffer);
+  return [...buffers];
+}
+
 /** Why a job failed, when the caller can act on it. */
-export type JobFailureCode = "context_overflow" | "cancelled" | "constraint_invalid";
+export type JobFailureCode = "context_overflow" | "cancelled" | "constraint_invalid" | "invalid_input";
 
 export type ToInferenceThread =
   | {
@@ -49,15 +71,12 @@ export type ToInferenceThread =
       stream: boolean;
     }
   | {
-      type: "predict";
+      /** A tensor model: these inputs in, the named outputs out (one `session.run`). */
+      type: "infer";
       jobId: number;
       modelKey: string;
-      inputName: string;
-      outputName: string;
-      rows: number;
-      features: number;
-      /** Row-major [rows, features]; transferred, not copied. */
-      values: Float32Array<ArrayBuffer>;
+      inputs: ThreadTensor[];
+      outputNames: string[];
     }
   | { type: "score"; jobId: number; modelKey: string; text: string }
   /** Stop a running generation (the caller went away); it then fails with code "cancelled". */
@@ -81,7 +100,7 @@ export type FromInferenceThread =
       timing: GenerationTiming;
       executions: BatchExecutions[];
     }
-  | { type: "predicted"; jobId: number; dims: number[]; values: Float32Array<ArrayBuffer>; inferenceTimeMs: number }
+  | { type: "inferred"; jobId: number; outputs: ThreadTensor[]; inferenceTimeMs: number }
   | { type: "scored"; jobId: number; score: number; inferenceTimeMs: number }
   | { type: "failed"; jobId: number; message: string; code?: JobFailureCode };
 
@@ -92,7 +111,7 @@ interface ReplyByJob {
   load: Extract<JobReply, { type: "loaded" }>;
   unload: Extract<JobReply, { type: "unloaded" }>;
   generate: Extract<JobReply, { type: "generated" }>;
-  predict: Extract<JobReply, { type: "predicted" }>;
+  infer: Extract<JobReply, { type: "inferred" }>;
   score: Extract<JobReply, { type: "scored" }>;
 }
 

@@ -15,7 +15,7 @@ import {
 } from "@modelgate/shared";
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
 
-export type InferenceEndpoint = "generate" | "predict";
+export type InferenceEndpoint = "generate" | "predict" | "infer";
 
 /** `model`, `version`, `format`: which file of which version served (format `fp32` for the original). */
 export type ModelLabels = { model: string; version: string; format: string };

@@ -20,7 +20,19 @@ export const DEFAULT_OPSET_VERSION = 17;
 export const DEFAULT_PRODUCER_NAME = "modelgate";
 
 /** The element types modelgate contracts use (the same names as `TensorDtypeSchema`). */
-export type ElementType = "float32" | "float16" | "int64" | "int32" | "int8" | "uint8" | "bool";
+export type ElementType =
+  | "float32"
+  | "float16"
+  | "float64"
+  | "int64"
+  | "int32"
+  | "int16"
+  | "int8"
+  | "uint64"
+  | "uint32"
+  | "uint16"
+  | "uint8"
+  | "bool";
 
 /** A dimension is a fixed size or a symbolic name (`batch`, `sequence`). */
 export type Dimension = number | string;
@@ -33,6 +45,11 @@ const DATA_TYPE_BY_ELEMENT: Readonly<Record<ElementType, number>> = {
   int8: onnx.TensorProto.DataType.INT8,
   uint8: onnx.TensorProto.DataType.UINT8,
   bool: onnx.TensorProto.DataType.BOOL,
+  float64: onnx.TensorProto.DataType.DOUBLE,
+  int16: onnx.TensorProto.DataType.INT16,
+  uint16: onnx.TensorProto.DataType.UINT16,
+  uint32: onnx.TensorProto.DataType.UINT32,
+  uint64: onnx.TensorProto.DataType.UINT64,
 };
 
 const BYTES_PER_ELEMENT: Readonly<Record<ElementType, number>> = {
@@ -43,10 +60,20 @@ const BYTES_PER_ELEMENT: Readonly<Record<ElementType, number>> = {
   int8: 1,
   uint8: 1,
   bool: 1,
+  float64: 8,
+  int16: 2,
+  uint16: 2,
+  uint32: 4,
+  uint64: 8,
 };
 
 export function onnxDataType(elementType: ElementType): number {
   return DATA_TYPE_BY_ELEMENT[elementType];
+}
+
+/** A contract's dtype for an ONNX `TensorProto.DataType`: the element types above, plus STRING (V2 BYTES). */
+export function contractDtypeOf(dataType: number): ElementType | "string" | undefined {
+  return dataType === onnx.TensorProto.DataType.STRING ? "string" : elementTypeOf(dataType);
 }
 
 /** The element type for an ONNX `TensorProto.DataType`, or undefined for types modelgate does not use. */
@@ -72,16 +99,30 @@ export function toNumber(value: number | { toNumber(): number } | null | undefin
  */
 export type TensorValues =
   | Float32Array
+  | Float64Array
   | BigInt64Array
+  | BigUint64Array
   | Int32Array
+  | Int16Array
   | Int8Array
   | Uint8Array
   | Uint16Array
+  | Uint32Array
   | readonly number[]
   | readonly bigint[];
 
 /** Values decoded from a tensor, one typed array per element type. */
-export type DecodedTensorValues = Float32Array | BigInt64Array | Int32Array | Int8Array | Uint8Array | Uint16Array;
+export type DecodedTensorValues =
+  | Float32Array
+  | Float64Array
+  | BigInt64Array
+  | BigUint64Array
+  | Int32Array
+  | Int16Array
+  | Int8Array
+  | Uint8Array
+  | Uint16Array
+  | Uint32Array;
 
 function elementCount(dims: readonly number[]): number {
   let count = 1;
@@ -126,6 +167,21 @@ export function encodeRawData(elementType: ElementType, values: TensorValues): U
         break;
       case "bool":
         view.setUint8(index, Number(value) === 0 ? 0 : 1);
+        break;
+      case "float64":
+        view.setFloat64(index * 8, Number(value), true);
+        break;
+      case "int16":
+        view.setInt16(index * 2, Number(value), true);
+        break;
+      case "uint16":
+        view.setUint16(index * 2, Number(value), true);
+        break;
+      case "uint32":
+        view.setUint32(index * 4, Number(value), true);
+        break;
+      case "uint64":
+        view.setBigUint64(index * 8, typeof value === "bigint" ? value : BigInt(value), true);
         break;
     }
   }
@@ -187,6 +243,16 @@ export function readTensorValues(tensor: OnnxTypes.ITensorProto): DecodedTensorV
       case "uint8":
       case "bool":
         return Uint8Array.from(raw);
+      case "float64":
+        return Float64Array.from({ length: count }, (_, i) => view.getFloat64(i * 8, true));
+      case "int16":
+        return Int16Array.from({ length: count }, (_, i) => view.getInt16(i * 2, true));
+      case "uint16":
+        return Uint16Array.from({ length: count }, (_, i) => view.getUint16(i * 2, true));
+      case "uint32":
+        return Uint32Array.from({ length: count }, (_, i) => view.getUint32(i * 4, true));
+      case "uint64":
+        return BigUint64Array.from({ length: count }, (_, i) => view.getBigUint64(i * 8, true));
     }
   }
   // Without raw_data the values live in the repeated field ONNX assigns to the element type;
@@ -205,6 +271,16 @@ export function readTensorValues(tensor: OnnxTypes.ITensorProto): DecodedTensorV
     case "uint8":
     case "bool":
       return Uint8Array.from(tensor.int32Data ?? []);
+    case "int16":
+      return Int16Array.from(tensor.int32Data ?? []);
+    case "uint16":
+      return Uint16Array.from(tensor.int32Data ?? []);
+    case "float64":
+      return Float64Array.from(tensor.doubleData ?? []);
+    case "uint32":
+      return Uint32Array.from((tensor.uint64Data ?? []).map((v) => toNumber(v)));
+    case "uint64":
+      return BigUint64Array.from((tensor.uint64Data ?? []).map((v) => BigInt(toNumber(v))));
   }
 }
 
@@ -232,16 +308,19 @@ export function makeAttribute(name: string, value: AttributeValue): OnnxTypes.At
   return onnx.AttributeProto.create({ name, type: AttributeType.TENSOR, t: value.tensor });
 }
 
+/** What a graph input or output may carry: the element types above, or strings (V2 BYTES). */
+export type ValueElementType = ElementType | "string";
+
 export function makeValueInfo(
   name: string,
-  elementType: ElementType,
+  elementType: ValueElementType,
   shape: readonly Dimension[],
 ): OnnxTypes.ValueInfoProto {
   return onnx.ValueInfoProto.create({
     name,
     type: {
       tensorType: {
-        elemType: onnxDataType(elementType),
+        elemType: elementType === "string" ? onnx.TensorProto.DataType.STRING : onnxDataType(elementType),
         shape: { dim: shape.map((dim) => (typeof dim === "number" ? { dimValue: dim } : { dimParam: dim })) },
       },
     },
@@ -302,13 +381,13 @@ export class OnnxGraphBuilder {
     return name;
   }
 
-  addInput(name: string, elementType: ElementType, shape: readonly Dimension[]): string {
+  addInput(name: string, elementType: ValueElementType, shape: readonly Dimension[]): string {
     this.inputs.push(makeValueInfo(this.claim(name), elementType, shape));
     return name;
   }
 
   /** Declares a graph output; the value itself is produced by a node (or is an input or initializer). */
-  addOutput(name: string, elementType: ElementType, shape: readonly Dimension[]): string {
+  addOutput(name: string, elementType: ValueElementType, shape: readonly Dimension[]): string {
     this.outputs.push(makeValueInfo(name, elementType, shape));
     return name;
   }

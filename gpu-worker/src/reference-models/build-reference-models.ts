@@ -11,12 +11,20 @@ import { writeHfModelFolder } from "./hf-model-folder.js";
 import { writeReferenceModels } from "./index.js";
 import { buildReferenceDecoder } from "./reference-decoder.js";
 import { buildSpiralsClassifier } from "./spirals.js";
+import { buildDtypeEcho, buildTensorReferenceModels } from "./tensor-models.js";
 
 async function main(): Promise<void> {
   const outDir = resolve(process.argv[2] ?? ".modelgate/models");
   const spirals = buildSpiralsClassifier();
   const decoder = buildReferenceDecoder();
-  const written = await writeReferenceModels(outDir, [buildDemoLm(), spirals, decoder, buildDemoScorer()]);
+  const written = await writeReferenceModels(outDir, [
+    buildDemoLm(),
+    spirals,
+    decoder,
+    buildDemoScorer(),
+    ...buildTensorReferenceModels(),
+    buildDtypeEcho(),
+  ]);
   for (const model of written) {
     const details = [`sha256=${model.sha256}`, `bytes=${model.bytes}`];
     const valAcc = model.registration.metrics.val_acc;

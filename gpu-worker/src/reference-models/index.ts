@@ -5,14 +5,20 @@
 import { createHash } from "node:crypto";
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import type { ModelFile, RegisterVersionRequest, TokenizerSpec } from "@modelgate/shared";
+import type { IoContract, ModelFile, RegisterVersionRequest, TokenizerSpec } from "@modelgate/shared";
 import { buildDemoLm } from "./demo-lm.js";
 import { buildDemoScorer } from "./demo-scorer.js";
 import { buildReferenceDecoder } from "./reference-decoder.js";
 import { buildSpiralsClassifier } from "./spirals.js";
 
-/** A version registration without its artifact, which is only known once the file is uploaded. */
-export type ReferenceRegistration = Omit<RegisterVersionRequest, "artifact"> & { metrics: Record<string, number> };
+/**
+ * A version registration without its artifact, which is only known once the file is uploaded.
+ * `io` is what the graph declares (the registry reads the same from the file).
+ */
+export type ReferenceRegistration = Omit<RegisterVersionRequest, "artifact" | "io"> & {
+  io: IoContract;
+  metrics: Record<string, number>;
+};
 
 export interface BuiltReferenceModel {
   name: "demo-lm" | "spirals" | string;
@@ -88,6 +94,23 @@ export {
   type SpiralsOptions,
   trainSpiralsClassifier,
 } from "./spirals.js";
+export {
+  ALL_DTYPES,
+  buildDtypeEcho,
+  buildImageClassifier,
+  buildMixedInputRanker,
+  buildStatefulCell,
+  buildTensorReferenceModels,
+  CELL_HIDDEN,
+  CELL_INPUTS,
+  cellReference,
+  dominantChannel,
+  type ImageClassifierOptions,
+  RANKER_CATEGORIES,
+  RANKER_FEATURES,
+  RANKER_SCORES,
+  rankerReference,
+} from "./tensor-models.js";
 
 /** Every reference model with its default options, in a stable order. */
 export function buildReferenceModels(): BuiltReferenceModel[] {
