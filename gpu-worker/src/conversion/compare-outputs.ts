@@ -15,6 +15,7 @@ import {
 import type * as ort from "onnxruntime-node";
 import { argmax } from "../inference/sampling.js";
 import { createSeededRandom } from "../random/seeded-random.js";
+import { compareTensorSessions } from "./compare-tensor-outputs.js";
 import { buildFeeds, errorText, floatValues, sizeIsSequence } from "./shape-enumeration.js";
 import { rowCosine } from "./top1-agreement.js";
 
@@ -52,7 +53,12 @@ function primaryOutput(session: ort.InferenceSession): string | undefined {
  * Whether the converted model's top choice is also the original's: strict arg-max agreement,
  * except that a choice the original scores exactly as high as its top (an exact tie) agrees.
  */
-function topChoiceAgrees(original: Float32Array, converted: Float32Array, from: number, length: number): boolean {
+export function topChoiceAgrees(
+  original: ArrayLike<number>,
+  converted: ArrayLike<number>,
+  from: number,
+  length: number,
+): boolean {
   const top = argmax(original, from, length);
   const choice = argmax(converted, from, length);
   return (original[from + choice] ?? Number.NEGATIVE_INFINITY) >= (original[from + top] ?? 0);
@@ -96,7 +102,7 @@ class Tally {
   }
 }
 
-async function medianLatency(session: ort.InferenceSession, feeds: Record<string, ort.Tensor>, runs: number) {
+export async function medianLatency(session: ort.InferenceSession, feeds: Record<string, ort.Tensor>, runs: number) {
   const times: number[] = [];
   for (let run = 0; run < runs; run++) {
     const started = performance.now();
@@ -113,6 +119,8 @@ export async function compareSessions(
   converted: ort.InferenceSession,
   options: ComparisonOptions,
 ): Promise<Result<Comparison, string>> {
+  // A tensor model has any outputs: each is compared (compare-tensor-outputs.ts).
+  if (options.kind === "tensor") return compareTensorSessions(original, converted, options);
   const seed = options.seed ?? DEFAULT_VERIFY_SEED;
   const sequence = sizeIsSequence(options.kind);
   const samples = options.samples ?? (sequence ? DEFAULT_SEQUENCES : DEFAULT_ROWS);

@@ -1,7 +1,8 @@
 /**
- * int8 weight-only quantization: each MatMul/Gemm weight (the B input) and each Gather embedding
- * table becomes int8 with one float32 scale per output channel (symmetric, so no zero point is
- * stored), and a DequantizeLinear node recreates the float32 weight under its original name.
+ * int8 weight-only quantization: each MatMul/Gemm weight (the B input), each Gather embedding
+ * table and each Conv weight (per output channel, axis 0 of [M, C/group, kH, kW]) becomes int8
+ * with one float32 scale per output channel (symmetric, so no zero point is stored), and a
+ * DequantizeLinear node recreates the float32 weight under its original name.
  * Every reader is untouched and all compute stays float32; only storage shrinks, about 4x. The
  * output projection (lm_head) is stored as float16 instead (see Int8Options).
  *
@@ -82,7 +83,7 @@ export function dequantizedInt8Weight(
   graph.initializer = (graph.initializer ?? []).filter((tensor) => tensor !== candidate.tensor);
   return {
     initializers: [
-      makeTensor(valuesName, "int8", [candidate.rows, candidate.columns], values),
+      makeTensor(valuesName, "int8", candidate.dims, values),
       makeTensor(scalesName, "float32", [scales.length], scales),
     ],
     node,
@@ -107,9 +108,7 @@ export function castFloat16Weight(
   });
   graph.initializer = (graph.initializer ?? []).filter((tensor) => tensor !== candidate.tensor);
   return {
-    initializers: [
-      makeTensor(storedName, "float16", [candidate.rows, candidate.columns], float32ArrayToFloat16(weights)),
-    ],
+    initializers: [makeTensor(storedName, "float16", candidate.dims, float32ArrayToFloat16(weights))],
     node,
   };
 }

@@ -16,6 +16,8 @@ export type Feeds = Record<string, ort.Tensor>;
 export type SessionOptions = ort.InferenceSession.SessionOptions;
 
 export const DEFAULT_SHAPE_SEED = 1001;
+/** Tensor models: a dynamic dimension past an input's batch (an image's height, a sequence) gets this size. */
+export const TENSOR_DYNAMIC_DIM_SIZE = 8;
 const PAST_PATTERN = /^past_key_values\.\d+\.(key|value)$/;
 const MAX_ERROR_LENGTH = 2000;
 
@@ -100,6 +102,52 @@ function tensorOf(type: ort.Tensor.Type, dims: readonly number[], draw: () => nu
           dims,
         ),
       );
+    case "float64":
+      return ok(new ort.Tensor("float64", Float64Array.from(values), dims));
+    case "uint8":
+      return ok(
+        new ort.Tensor(
+          "uint8",
+          Uint8Array.from(values, (v) => Math.max(0, Math.min(255, Math.trunc(v)))),
+          dims,
+        ),
+      );
+    case "int8":
+      return ok(new ort.Tensor("int8", Int8Array.from(values, Math.trunc), dims));
+    case "int16":
+      return ok(new ort.Tensor("int16", Int16Array.from(values, Math.trunc), dims));
+    case "uint16":
+      return ok(
+        new ort.Tensor(
+          "uint16",
+          Uint16Array.from(values, (v) => Math.max(0, Math.trunc(v))),
+          dims,
+        ),
+      );
+    case "uint32":
+      return ok(
+        new ort.Tensor(
+          "uint32",
+          Uint32Array.from(values, (v) => Math.max(0, Math.trunc(v))),
+          dims,
+        ),
+      );
+    case "uint64":
+      return ok(
+        new ort.Tensor(
+          "uint64",
+          BigUint64Array.from(values, (v) => BigInt(Math.max(0, Math.trunc(v)))),
+          dims,
+        ),
+      );
+    case "string":
+      return ok(
+        new ort.Tensor(
+          "string",
+          values.map(() => ""),
+          dims,
+        ),
+      );
     default:
       return err(`inputs of type ${type} are not generated`);
   }
@@ -119,6 +167,8 @@ export function buildFeeds(
   const sequence = sizeIsSequence(kind);
   const vocab = vocabularyOf(session, options);
   const feeds: Feeds = {};
+  // Tensor models: a named dimension has one size across inputs (`batch` in two inputs agrees).
+  const named = new Map<string, number>();
   for (const name of session.inputNames) {
     const metadata = tensorMetadata(session, name);
     if (!metadata) return err(`input ${name} is not a tensor`);
@@ -128,7 +178,14 @@ export function buildFeeds(
     const dims = metadata.shape.map((dim, index) => {
       if (typeof dim === "number" && dim >= 0) return dim;
       symbolicSeen += 1;
-      if (!sequence) return symbolicSeen === 1 ? size : 1;
+      if (!sequence) {
+        // An input's first dynamic dimension is its batch (rows); later ones a modest size.
+        const chosen =
+          (typeof dim === "string" ? named.get(dim) : undefined) ??
+          (symbolicSeen === 1 ? size : TENSOR_DYNAMIC_DIM_SIZE);
+        if (typeof dim === "string") named.set(dim, chosen);
+        return chosen;
+      }
       if (index === 0) return 1;
       return past ? 0 : size;
     });
@@ -138,7 +195,13 @@ export function buildFeeds(
     else if (name === "position_ids") {
       let position = 0;
       draw = () => position++ % Math.max(1, size);
-    } else if (metadata.type === "float32" || metadata.type === "float16") draw = () => random.gaussian();
+    } else if (metadata.type === "float32" || metadata.type === "float16" || metadata.type === "float64") {
+      draw = () => random.gaussian();
+    } else if (metadata.type === "uint8") {
+      // Pixels: the whole 0–255 range.
+      draw = () => random.int(256);
+    } else if (metadata.type === "bool") draw = () => random.int(2);
+    // Other integers are often indices (a category, a token): 0 is one every table has.
     else draw = () => 0;
     const tensor = tensorOf(metadata.type, dims, draw);
     if (!tensor.ok) return err(`input ${name}: ${tensor.error}`);

@@ -71,13 +71,22 @@ function outputsGate(input: FormatGateInput): GateResult {
   const problems: string[] = [];
   const missing = expected.filter((output) => !actual.includes(output));
   const extra = actual.filter((output) => !expected.includes(output));
-  // Clients and the worker read float32 outputs; a converted model must widen its own before returning them.
-  const notFloat32 = outputs.outputs.filter((output) => output.dtype !== "float32");
+  // Clients read what the original returned: a converted model keeps each output's datatype (an
+  // fp16 model widens its float16 results back to float32 before returning them).
+  const dtypeOf = new Map(input.sourceContract.outputs.map((output) => [output.name, output.dtype]));
+  const retyped = outputs.outputs.filter(
+    (output) => dtypeOf.has(output.name) && dtypeOf.get(output.name) !== output.dtype,
+  );
   if (missing.length > 0) problems.push(`missing ${missing.join(", ")}`);
   if (extra.length > 0) problems.push(`unexpected ${extra.join(", ")}`);
-  if (notFloat32.length > 0) problems.push(notFloat32.map((output) => `${output.name} is ${output.dtype}`).join(", "));
+  if (retyped.length > 0) {
+    problems.push(
+      retyped.map((output) => `${output.name} is ${output.dtype}, not ${dtypeOf.get(output.name)}`).join(", "),
+    );
+  }
+  const types = [...new Set(input.sourceContract.outputs.map((output) => output.dtype))].join("/");
   return problems.length === 0
-    ? checkGate(name, "must_pass", true, `outputs ${expected.join(", ")} present, all float32`)
+    ? checkGate(name, "must_pass", true, `outputs ${expected.join(", ")} present, each ${types} as in the original`)
     : checkGate(name, "must_pass", false, `outputs differ from the original's contract: ${problems.join("; ")}`);
 }
 
@@ -105,6 +114,10 @@ export function formatGates(input: FormatGateInput): GateSummary {
   else if (input.load === undefined) loadDetail = "not tried";
   else if (!input.load.loaded) loadDetail = `the ${target} model does not load: ${input.load.error}`;
   const compared = metrics ? ` over ${metrics.compared} compared vectors` : "";
+  // A tensor model with no decision output (an embedding, a state) has no top-1: the cosine
+  // similarity of every output then guards the format in its place.
+  const noDecision = metrics?.top1_outputs !== undefined && metrics.top1_outputs.length === 0;
+  const measuredOn = metrics?.top1_outputs?.length ? ` (${metrics.top1_outputs.join(", ")})` : "";
   const gates: GateResult[] = [
     checkGate(
       "conversion_completed",
@@ -117,21 +130,30 @@ export function formatGates(input: FormatGateInput): GateSummary {
     checkGate("converted_model_loads", "must_pass", loaded, loadDetail),
     outputsGate(input),
     primaryShapeGate(input.convertedShapes, input.primary),
-    numericGate(
-      "top1_agreement",
-      "must_pass",
-      metrics?.top1_agreement ?? Number.NaN,
-      ">=",
-      thresholds.min_top1_agreement,
-      `top-1 agreement with fp32${compared}`,
-    ),
+    noDecision
+      ? checkGate(
+          "top1_agreement",
+          "must_pass",
+          true,
+          "not applicable: no output is a class score or an integer decision",
+        )
+      : numericGate(
+          "top1_agreement",
+          "must_pass",
+          metrics?.top1_agreement ?? Number.NaN,
+          ">=",
+          thresholds.min_top1_agreement,
+          `top-1 agreement with fp32${measuredOn}${compared}`,
+        ),
     numericGate(
       "cosine_similarity",
-      "should_pass",
+      noDecision ? "must_pass" : "should_pass",
       metrics?.cosine_similarity ?? Number.NaN,
       ">=",
       thresholds.min_cosine_similarity,
-      "mean cosine similarity with fp32",
+      metrics?.outputs
+        ? "mean cosine similarity with fp32 (the lowest of the outputs)"
+        : "mean cosine similarity with fp32",
     ),
   ];
   if (input.sourceContract.model_arch.use_halt_head === true) {

@@ -14,15 +14,18 @@ export const MIN_VALUES_PER_SCALE = 16;
 
 export interface WeightUse {
   node: OnnxTypes.INodeProto;
-  kind: "matmul" | "gemm" | "gather";
+  kind: "matmul" | "gemm" | "gather" | "conv";
 }
 
 export interface WeightCandidate {
   name: string;
   tensor: OnnxTypes.ITensorProto;
+  /** The weight's own dimensions ([K, N] for a matrix, [M, C/group, kH, kW] for a Conv). */
+  dims: number[];
+  /** The weight as a row-major matrix: dims[0] × the rest for a Conv weight. */
   rows: number;
   columns: number;
-  /** The axis that indexes output channels: 1 for a MatMul B [K, N], 0 for a Gather table row. */
+  /** The axis that indexes output channels: 1 for a MatMul B [K, N], 0 for a Gather table row or a Conv's output channels. */
   channelAxis: 0 | 1;
   uses: WeightUse[];
   /**
@@ -54,6 +57,8 @@ function channelAxisFor(
   if (node.opType === "MatMul" && onlyAt(1)) return { axis: 1, kind: "matmul" };
   if (node.opType === "Gemm" && onlyAt(1)) return { axis: intAttribute(node, "transB", 0) === 1 ? 0 : 1, kind: "gemm" };
   if (node.opType === "Gather" && onlyAt(0) && intAttribute(node, "axis", 0) === 0) return { axis: 0, kind: "gather" };
+  // A Conv weight W [M, C/group, k…] has its output channels on axis 0 (per-channel, as ORT's quantizer does).
+  if (node.opType === "Conv" && onlyAt(1)) return { axis: 0, kind: "conv" };
   return undefined;
 }
 
@@ -65,20 +70,30 @@ export function findWeightCandidates(graph: OnnxTypes.IGraphProto): WeightCandid
   for (const tensor of graph.initializer ?? []) {
     const name = tensor.name ?? "";
     const dims = tensorDims(tensor);
-    const [rows, columns] = dims;
     // A weight that is also a graph input can be overridden at run time; one that is a graph
     // output must come out as it went in.
     if (tensor.dataType !== FLOAT || graphInputs.has(name) || graphOutputs.has(name)) continue;
-    if (dims.length !== 2 || rows === undefined || columns === undefined) continue;
     const readers = consumers.get(name) ?? [];
     const axes = readers.map((node) => channelAxisFor(node, name));
     const first = axes[0];
-    if (!first || axes.some((axis) => axis === undefined || axis.axis !== first.axis)) continue;
+    if (
+      !first ||
+      axes.some(
+        (axis) => axis === undefined || axis.axis !== first.axis || (axis.kind === "conv") !== (first.kind === "conv"),
+      )
+    ) {
+      continue;
+    }
+    // Matrices for MatMul/Gemm/Gather; a Conv weight of any spatial rank, seen as [M, C/group × k…].
+    const matrix = first.kind === "conv" ? dims.length >= 3 : dims.length === 2;
+    const rows = dims[0];
+    const columns = dims.slice(1).reduce((product, dim) => product * dim, 1);
+    if (!matrix || rows === undefined || columns === 0) continue;
     const valuesPerScale = first.axis === 1 ? rows : columns;
     if (valuesPerScale < MIN_VALUES_PER_SCALE) continue;
     const uses = readers.map((node, i) => ({ node, kind: axes[i]?.kind ?? first.kind }));
     const outputProjection = readers.some((node) => isOutputProjection(node, graphOutputs));
-    candidates.push({ name, tensor, rows, columns, channelAxis: first.axis, uses, outputProjection });
+    candidates.push({ name, tensor, dims, rows, columns, channelAxis: first.axis, uses, outputProjection });
   }
   return candidates;
 }

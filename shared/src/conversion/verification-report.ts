@@ -10,8 +10,28 @@ export const VerificationMetricsSchema = z.strictObject({
   max_abs_diff: z.number().min(0),
   /** Mean cosine similarity of the compared output vectors (one per position or row). */
   cosine_similarity: z.number().min(-1).max(1),
-  /** Share of positions / rows whose arg-max (next token or class) is the same, 0–1. */
+  /**
+   * Share of positions / rows whose arg-max (next token or class) is the same, 0–1. For a tensor
+   * model, the lowest over its decision outputs (`top1_outputs`); 1 when it has none.
+   */
   top1_agreement: z.number().min(0).max(1),
+  /**
+   * Tensor models: the outputs top-1 was measured on (class scores, compared by arg-max, and
+   * integer outputs such as class ids, compared exactly). Empty: none is a decision, and the
+   * gates judge by cosine similarity and max |diff|.
+   */
+  top1_outputs: z.array(z.string()).max(256).optional(),
+  /** Tensor models: every output compared on its own (the figures above are the worst of these). */
+  outputs: z
+    .record(
+      z.string(),
+      z.strictObject({
+        max_abs_diff: z.number().min(0),
+        cosine_similarity: z.number().min(-1).max(1),
+        top1_agreement: z.number().min(0).max(1).optional(),
+      }),
+    )
+    .optional(),
   /** Positions or rows compared. */
   compared: z.int().min(1),
   /** Largest |halt probability difference|, for models with `halt_logits`. */
