@@ -18,6 +18,8 @@
  * - the web console (console-bench.ts): bundle size, first load in headless Chromium cold and warm;
  * - metrics cost (metrics-cost-bench.ts): edge p50 and decode tokens/s with metrics on vs off, two
  *   stacks side by side, and the recording itself timed in this process.
+ * - tensors (tensor-bench.ts): dynamic batching on vs off for 64 clients on a small Conv model, and
+ *   binary vs JSON request cost for a 1x3x224x224 input through the edge.
  *
  * `npm run bench -- --only engine` (or a comma-separated list of SECTIONS) runs only those.
  * Sections that are pure computation in this process (`selection`) do not start the stack.
@@ -38,6 +40,7 @@ import { benchMetricsCost } from "./metrics-cost-bench.js";
 import { benchRegistrySearch, populateBenchRegistry } from "./registry-search-bench.js";
 import { benchRouting } from "./routing-bench.js";
 import { benchSelection } from "./selection-bench.js";
+import { benchTensors } from "./tensor-bench.js";
 import { createWorkerClient } from "./worker-client.js";
 
 const SECTIONS = [
@@ -54,6 +57,7 @@ const SECTIONS = [
   "conversion",
   "metrics",
   "console",
+  "tensors",
 ] as const;
 type Section = (typeof SECTIONS)[number];
 /** Sections measured in this process alone: they need no local stack. */
@@ -289,6 +293,13 @@ async function benchOnLocalStack(sections: ReadonlySet<Section>, rows: BenchRow[
         `p50 ${fmt(percentile(predict, 50))} ms, p95 ${fmt(percentile(predict, 95))} ms`,
         "—",
       ]);
+    }
+
+    // Tensor models: dynamic batching on vs off, binary vs JSON tensors.
+    if (sections.has("tensors")) {
+      const tensors = await benchTensors(stack);
+      rows.push(...tensors.rows);
+      notes.push(...tensors.notes);
     }
 
     // 7. Forwarding: edge overhead at 200 req/s, load-aware vs round-robin on a skewed fleet.

@@ -4,6 +4,7 @@
  * model's inference thread, through its dynamic batcher when the version allows batching.
  */
 import {
+  type BatchingDecision,
   type BatchingPolicy,
   batchingDecisionFor,
   checkInputsAgainstContract,
@@ -79,7 +80,7 @@ export class TensorInference {
       );
       if (missing.length > 0) return err(contractMismatch(target));
       const job: TensorJob = { inputs: request.inputs, outputNames };
-      const decision = batchingDecisionFor(target);
+      const decision = this.#decisionFor(target);
       const started = performance.now();
       if (!decision.on) {
         this.#options.onBatch?.(target, request.inputs[0]?.dims[0] ?? 0, 1);
@@ -90,6 +91,18 @@ export class TensorInference {
       }
       return this.#batcherFor(target, model, decision.policy).submit(job);
     });
+  }
+
+  /** Per version document: the route hands the same parsed target to every request of a version. */
+  readonly #decisions = new WeakMap<ModelVersion, BatchingDecision>();
+
+  #decisionFor(target: ModelVersion): BatchingDecision {
+    let decision = this.#decisions.get(target);
+    if (!decision) {
+      decision = batchingDecisionFor(target);
+      this.#decisions.set(target, decision);
+    }
+    return decision;
   }
 
   #runOnThread(target: ModelVersion, model: ResidentModel, job: TensorJob) {

@@ -11,6 +11,8 @@ import {
   encodeTensorBytes,
   encodeTensorFrame,
   ModelgateError,
+  type ModelVersion,
+  ModelVersionSchema,
   TENSOR_FRAME_CONTENT_TYPE,
   v2DatatypeOf,
   WORKER_INFER_PATH,
@@ -18,16 +20,48 @@ import {
   type WorkerInferResultHeader,
 } from "@modelgate/shared";
 import { Hono } from "hono";
+import { z } from "zod";
 import type { WorkerAppEnv } from "../http/app-env.js";
 import type { InferenceEngine } from "../inference/inference-service.js";
 import type { ThreadTensor } from "../inference/thread-protocol.js";
 import { roundTo } from "../numbers.js";
 
+/** The header with `target` left to `targets` (the same version arrives with every request). */
+const FrameHeaderSchema = WorkerInferHeaderSchema.extend({ target: z.unknown() });
+
+/**
+ * Parsed version documents by their exact JSON: validating a version costs more than the rest of
+ * a small request's handling, and a model's requests all carry the same one. Bounded; a version
+ * changed in the registry (a PATCHed `serving`) is different JSON, parsed afresh.
+ */
+class TargetCache {
+  readonly #parsed = new Map<string, ModelVersion>();
+
+  parse(raw: unknown): ModelVersion {
+    const key = JSON.stringify(raw);
+    const cached = this.#parsed.get(key);
+    if (cached) return cached;
+    const parsed = ModelVersionSchema.safeParse(raw);
+    if (!parsed.success) {
+      throw new ModelgateError(
+        "bad_request",
+        `The tensor request's target is not a model version: ${parsed.error.issues[0]?.message ?? "invalid"}.`,
+      );
+    }
+    if (this.#parsed.size >= MAX_CACHED_TARGETS) this.#parsed.delete(this.#parsed.keys().next().value ?? "");
+    this.#parsed.set(key, parsed.data);
+    return parsed.data;
+  }
+}
+const MAX_CACHED_TARGETS = 64;
+
 export function inferRoutes(inference: InferenceEngine, workerId: string) {
+  const targets = new TargetCache();
   return new Hono<WorkerAppEnv>().post(WORKER_INFER_PATH, async (c) => {
-    const frame = decodeTensorFrame(c.get("verifiedBody"), WorkerInferHeaderSchema, (header) => header.inputs);
+    const frame = decodeTensorFrame(c.get("verifiedBody"), FrameHeaderSchema, (header) => header.inputs);
     if (!frame.ok) throw new ModelgateError("bad_request", `The tensor request is malformed: ${frame.error}.`);
-    const { header, tensors } = frame.value;
+    const { tensors } = frame.value;
+    const header = { ...frame.value.header, target: targets.parse(frame.value.header.target) };
     const inputs = header.inputs.map((tensor, index): ThreadTensor => {
       const values = decodeTensorBytes(
         tensors[index] ?? new Uint8Array(),

@@ -34,15 +34,16 @@ function checkShape(
   model: string,
   named: Map<string, { size: number; input: string }>,
 ): Result<void> {
-  const expected = v2ShapeOf(spec.shape);
-  const prefix = `input '${tensor.name}' has shape ${describeShape(tensor.shape)}, but model '${model}' expects ${describeShape(expected)}`;
-  if (tensor.shape.length !== expected.length) {
-    return refuse(`${prefix}: ${tensor.shape.length} dimensions, not ${expected.length}.`);
+  // Built only for a refusal: this runs on every request.
+  const prefix = () =>
+    `input '${tensor.name}' has shape ${describeShape(tensor.shape)}, but model '${model}' expects ${describeShape(v2ShapeOf(spec.shape))}`;
+  if (tensor.shape.length !== spec.shape.length) {
+    return refuse(`${prefix()}: ${tensor.shape.length} dimensions, not ${spec.shape.length}.`);
   }
   for (const [index, dimension] of spec.shape.entries()) {
     const size = tensor.shape[index] ?? 0;
     if (typeof dimension === "number") {
-      if (size !== dimension) return refuse(`${prefix}: dimension ${index} is ${size}, not ${dimension}.`);
+      if (size !== dimension) return refuse(`${prefix()}: dimension ${index} is ${size}, not ${dimension}.`);
       continue;
     }
     // "?" is an anonymous dynamic dimension: it matches nothing else.
