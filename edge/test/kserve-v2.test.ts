@@ -601,6 +601,7 @@ describe("every answer under /v2 is the protocol's {error}", () => {
     expect(wrongMethod.headers.get("allow")).toBe("GET, HEAD");
     await expectV2Error(wrongMethod, 405);
     await expectV2Error(await call("POST", "/v2/health/live"), 405);
+    expect((await call("HEAD", "/v2/health/live")).status).toBe(200);
     // Dot segments, plain or percent-encoded, are resolved before routing: what is left is under /v2 or not.
     expect(
       await expectV2Error(await call("POST", "/v2/models/%2e%2e/infer", { key: ADMIN, body: inferBody() }), 404),
@@ -627,6 +628,7 @@ describe("security", () => {
     await expectV2Error(noKey, 401);
     await expectV2Error(await call("GET", "/v2/models/spirals", {}), 401);
     await expectV2Error(await call("GET", "/v2/models/spirals/ready", {}), 401);
+    await expectV2Error(await call("GET", "/v2/models/spirals/config", {}), 401);
     await expectV2Error(
       await call("POST", "/v2/models/spirals/infer", { key: "mg_wrong_key_0123456789", body: inferBody() }),
       401,
@@ -639,6 +641,7 @@ describe("security", () => {
       await expectV2Error(await call("POST", "/v2/models/spirals/infer", { key: reader, body: inferBody() }), 403),
     ).toContain("`infer`");
     await expectV2Error(await call("GET", "/v2/models/spirals", { key: reader }), 403);
+    await expectV2Error(await call("GET", "/v2/models/spirals/versions/1/config", { key: reader }), 403);
   });
 
   it("lets an infer-only key infer", async () => {
