@@ -101,7 +101,7 @@ export class S3ArtifactStore implements ArtifactVerifier, ArtifactPurger {
   }
 
   async verify(artifact: CheckedArtifact): Promise<Result<void>> {
-    const checked = await this.verifyAndReadIo(artifact);
+    const checked = await this.#verify(artifact, { needIo: false });
     return checked.ok ? ok(undefined) : checked;
   }
 
@@ -111,11 +111,19 @@ export class S3ArtifactStore implements ArtifactVerifier, ArtifactPurger {
    * that hop over its weights (and then recorded).
    */
   async verifyAndReadIo(artifact: CheckedArtifact): Promise<Result<OnnxIoReading>> {
+    const checked = await this.#verify(artifact, { needIo: true });
+    if (!checked.ok) return checked;
+    return checked.value ? ok(checked.value) : err(new ModelgateError("internal", "The artifact's io was not read."));
+  }
+
+  /** The check itself; an already verified file's io is only fetched when `needIo` (the model, not its tokenizer). */
+  async #verify(artifact: CheckedArtifact, options: { needIo: boolean }): Promise<Result<OnnxIoReading | undefined>> {
     const key = this.keyFromUri(artifact.uri);
     if (!key.ok) return key;
     try {
       const record = await this.verified.find(artifact);
       if (record?.onnx_io) return ok(onnxIoFromRecord(record.onnx_io));
+      if (record && !options.needIo) return ok(undefined);
       if (record) {
         const reading = await this.readIoByRanges(key.value, artifact.bytes);
         if (!reading.ok) return reading;

@@ -243,8 +243,11 @@ export function inferenceAnswer(
     if (!output) throw upstream(version, `lacks output '${planned.name}'`);
     const { name, datatype, shape } = output.tensor;
     if (planned.binary) {
-      // Checked like JSON outputs are: the client must be able to split the body it gets.
-      outputValues(version, output);
+      // The client splits the body by these sizes: they must fit the shapes (the frame was checked as a whole).
+      const count = elementCount(shape);
+      if (datatype === "BYTES") outputValues(version, output);
+      else if (output.bytes.byteLength !== count * ELEMENT_BYTES[datatype])
+        throw upstream(version, `sends '${name}' with the wrong size`);
       binary.push(output.bytes);
       return { name, datatype, shape, parameters: { binary_data_size: output.bytes.byteLength } };
     }
