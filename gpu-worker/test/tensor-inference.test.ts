@@ -38,6 +38,7 @@ beforeAll(async () => {
   for (const built of [
     buildImageClassifier(),
     buildImageClassifier({ pixels: "uint8" }),
+    buildImageClassifier({ hiddenLayers: { width: 64, count: 2 } }),
     buildMixedInputRanker(),
     buildStatefulCell(),
     buildDtypeEcho(),
@@ -125,6 +126,14 @@ describe("POST /v1/infer", () => {
     // The same image, scaled in the graph: the same logits up to the pixels' rounding to 0–255.
     expectClose(uint8.outputs.get("logits")?.values, rows.flat(), 1);
     expect(uint8.header).toMatchObject({ model: "tiny-convnet-u8", worker_id: "test-worker", batch_size: 3 });
+
+    // The benchmark's variant with a fully connected head keeps the colour features through it.
+    const wide = await signedInfer(worker.url, target("convnet-wide-head"), [
+      { name: "image", datatype: "FP32", shape: [3, 3, size, size], values: Float32Array.from(images) },
+    ]);
+    const wideLogits = Array.from((wide.outputs.get("logits")?.values ?? []) as ArrayLike<number>);
+    const wideRows = Array.from({ length: 3 }, (_, r) => wideLogits.slice(r * 3, r * 3 + 3));
+    expect(wideRows.map((row) => row.indexOf(Math.max(...row)))).toEqual([0, 1, 2]);
   });
 
   it("feeds two inputs of different datatypes and returns a float and an int64 output", async () => {

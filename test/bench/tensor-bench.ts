@@ -20,7 +20,7 @@ import { Readable } from "node:stream";
 import { ArtifactCache } from "@modelgate/gpu-worker/artifacts/artifact-cache";
 import { InferenceThreadPool } from "@modelgate/gpu-worker/inference/inference-pool";
 import { InferenceService } from "@modelgate/gpu-worker/inference/inference-service";
-import { buildImageClassifier } from "@modelgate/gpu-worker/reference-models/index";
+import { type BuiltReferenceModel, buildImageClassifier } from "@modelgate/gpu-worker/reference-models/index";
 import type { LocalStack } from "@modelgate/infra/local-stack";
 import { uploadArtifact } from "@modelgate/infra/seed-demo-models";
 import {
@@ -43,15 +43,28 @@ const WINDOW_MS = 4000;
 const SMALL_IMAGE = [1, 3, 16, 16];
 const LARGE_IMAGE = [1, 3, 224, 224];
 
-async function registerConvnet(stack: LocalStack): Promise<{ target: ModelVersion; onnx: Uint8Array }> {
-  const built = buildImageClassifier();
+/** The two Conv models batching is measured on, with how the table names them. */
+const BATCHING_MODELS = [
+  { label: "tiny-convnet (2 Conv layers, 8 channels, 4 KB)", build: () => buildImageClassifier() },
+  {
+    // Eight 1024-wide fully connected layers after the same Conv layers (29 MB of weights): a run is
+    // bound by reading the weights, as a GPU's small batches are by kernel launches.
+    label: "convnet-wide-head (the same Conv layers + 8 × 1024 fully connected, 29 MB)",
+    build: () => buildImageClassifier({ hiddenLayers: { width: 1024, count: 8 } }),
+  },
+] as const;
+
+async function registerTensorModel(
+  stack: LocalStack,
+  built: BuiltReferenceModel,
+): Promise<{ target: ModelVersion; onnx: Uint8Array }> {
   const artifact = await uploadArtifact(stack.edgeUrl, stack.adminKey, `${built.name}.onnx`, built.onnx);
   const response = await fetch(`${stack.edgeUrl}/v1/models/${built.name}/versions`, {
     method: "POST",
     headers: { authorization: `Bearer ${stack.adminKey}`, "content-type": "application/json" },
     body: JSON.stringify({ kind: "tensor", artifact: { ...artifact, format: "onnx" } }),
   });
-  if (response.status !== 201) throw new Error(`register tiny-convnet: ${response.status} ${await response.text()}`);
+  if (response.status !== 201) throw new Error(`register ${built.name}: ${response.status} ${await response.text()}`);
   const { version } = (await response.json()) as { version: number };
   return { target: await resolveWorkerTarget(stack, built.name, version), onnx: built.onnx };
 }
@@ -108,7 +121,7 @@ async function closedLoop(
   return { requests: latencies.length, seconds: (performance.now() - started) / 1000, latencies, batches };
 }
 
-async function benchBatching(stack: LocalStack, target: ModelVersion): Promise<BenchRow[]> {
+async function benchBatching(stack: LocalStack, label: string, target: ModelVersion): Promise<BenchRow[]> {
   const on = target;
   const off: ModelVersion = { ...target, serving: { max_batch_size: 0 } };
   // Warm: the model loaded, both paths taken once.
@@ -125,7 +138,7 @@ async function benchBatching(stack: LocalStack, target: ModelVersion): Promise<B
   const batchSizes = runs.on.flatMap((run) => run.batches);
   return [
     [
-      `dynamic batching, tiny-convnet (2 Conv layers), 1x3x16x16 float32 per request, ${CLIENTS} closed-loop clients signed straight to the worker, 2 × ${WINDOW_MS / 1000} s each, alternated`,
+      `dynamic batching over HTTP, ${label}, 1x3x16x16 float32 per request, ${CLIENTS} closed-loop clients signed straight to the worker, 2 × ${WINDOW_MS / 1000} s each, alternated`,
       `on: ${fmt(onRate, 0)} req/s, p50 ${fmt(percentile(latencies(runs.on), 50))} ms, p99 ${fmt(percentile(latencies(runs.on), 99))} ms, median batch ${median(batchSizes)} rows (max ${Math.max(...batchSizes)}); **${fmt(onRate / offRate, 2)}×**`,
       `off: ${fmt(offRate, 0)} req/s, p50 ${fmt(percentile(latencies(runs.off), 50))} ms, p99 ${fmt(percentile(latencies(runs.off), 99))} ms; goal ≥ 3× (Triton's published gain 3.3×)`,
     ],
@@ -133,7 +146,7 @@ async function benchBatching(stack: LocalStack, target: ModelVersion): Promise<B
 }
 
 /** onnxruntime-node called directly on the same model: what one run costs per row at batch 1 and at 64. */
-async function onnxRuntimeCeiling(onnx: Uint8Array): Promise<BenchRow> {
+async function onnxRuntimeCeiling(label: string, onnx: Uint8Array): Promise<BenchRow> {
   const session = await ort.InferenceSession.create(onnx, {
     intraOpNumThreads: 1,
     interOpNumThreads: 1,
@@ -151,7 +164,7 @@ async function onnxRuntimeCeiling(onnx: Uint8Array): Promise<BenchRow> {
   try {
     const [one, sixtyFour] = [await perRow(1), await perRow(CLIENTS)];
     return [
-      "the ceiling on this CPU: onnxruntime-node called directly on the same model (no threads, no HTTP), one run per batch",
+      `the ceiling on this CPU, ${label}: onnxruntime-node called directly (no threads, no HTTP), one run per batch`,
       `batch 1: ${fmt(one)} µs per row; batch ${CLIENTS}: ${fmt(sixtyFour)} µs per row; at most **${fmt(one / sixtyFour, 2)}×**`,
       "—",
     ];
@@ -161,7 +174,7 @@ async function onnxRuntimeCeiling(onnx: Uint8Array): Promise<BenchRow> {
 }
 
 /** The worker's inference path in this process: `CLIENTS` concurrent callers of InferenceService.infer. */
-async function benchBatchingInProcess(target: ModelVersion, onnx: Uint8Array): Promise<BenchRow[]> {
+async function benchBatchingInProcess(label: string, target: ModelVersion, onnx: Uint8Array): Promise<BenchRow[]> {
   const cacheDir = await mkdtemp(join(os.tmpdir(), "modelgate-tensor-bench-"));
   const pool = new InferenceThreadPool({ threads: 1 });
   await pool.start();
@@ -212,7 +225,7 @@ async function benchBatchingInProcess(target: ModelVersion, onnx: Uint8Array): P
     const offRate = totals.off.requests / totals.off.seconds;
     return [
       [
-        `dynamic batching, the same model on the worker's inference path in one process (InferenceService → batcher → inference thread → onnxruntime, no HTTP), ${CLIENTS} concurrent callers, 2 × ${WINDOW_MS / 2000} s each`,
+        `dynamic batching in one process, ${label}, on the worker's inference path (InferenceService → batcher → inference thread → onnxruntime, no HTTP), ${CLIENTS} concurrent callers, 2 × ${WINDOW_MS / 2000} s each`,
         `on: ${fmt(onRate, 0)} req/s; **${fmt(onRate / offRate, 2)}×**`,
         `off: ${fmt(offRate, 0)} req/s; goal ≥ 3×`,
       ],
@@ -289,12 +302,18 @@ async function benchEncodings(stack: LocalStack, target: ModelVersion): Promise<
 }
 
 export async function benchTensors(stack: LocalStack): Promise<{ rows: BenchRow[]; notes: string[] }> {
-  const { target, onnx } = await registerConvnet(stack);
-  const rows = [
-    ...(await benchBatching(stack, target)),
-    ...(await benchBatchingInProcess(target, onnx)),
-    await onnxRuntimeCeiling(onnx),
-    ...(await benchEncodings(stack, target)),
-  ];
+  const rows: BenchRow[] = [];
+  let convnet: ModelVersion | undefined;
+  for (const model of BATCHING_MODELS) {
+    const { target, onnx } = await registerTensorModel(stack, model.build());
+    convnet ??= target;
+    rows.push(
+      ...(await benchBatching(stack, model.label, target)),
+      ...(await benchBatchingInProcess(model.label, target, onnx)),
+      await onnxRuntimeCeiling(model.label, onnx),
+    );
+  }
+  if (!convnet) throw new Error("no batching model was registered");
+  rows.push(...(await benchEncodings(stack, convnet)));
   return { rows, notes: [] };
 }

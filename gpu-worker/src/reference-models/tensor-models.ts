@@ -40,13 +40,35 @@ export interface ImageClassifierOptions {
   /** `uint8`: pixels 0–255, scaled inside the graph; `float32`: intensities in [0, 1]. */
   pixels?: "uint8" | "float32";
   seed?: number;
+  /**
+   * Fully connected ReLU layers of this width between the pooling and the linear head
+   * (`convnet-wide-head`). Their weights, not the Conv layers, then dominate a run: one image
+   * reads every weight for a few flops each, a batch reads them once for all its rows, which is
+   * the regime where batching pays (a GPU at small batch, or a CPU bound by memory bandwidth).
+   */
+  hiddenLayers?: { width: number; count: number };
+}
+
+/**
+ * A `[inputs, width]` weight that copies the colour features (the first three) to the first three
+ * outputs and mixes the rest randomly, so the classifier's prediction survives any depth of head.
+ */
+function headLayerWeight(random: SeededRandom, inputs: number, width: number): Float32Array {
+  const weight = randomValues(random, inputs * width, 0.02);
+  for (let i = 0; i < inputs; i++) {
+    for (let o = 0; o < width; o++) {
+      if (i < IMAGE_CLASSES.length || o < IMAGE_CLASSES.length) weight[i * width + o] = i === o ? 1 : 0;
+    }
+  }
+  return weight;
 }
 
 /** `tiny-convnet` (float32) / `tiny-convnet-u8` (uint8): image `[N,3,H,W]` → `logits` `[N,3]` (red, green, blue). */
 export function buildImageClassifier(options: ImageClassifierOptions = {}): BuiltReferenceModel {
   const pixels = options.pixels ?? "float32";
   const random = createSeededRandom(options.seed ?? 15);
-  const name = pixels === "uint8" ? "tiny-convnet-u8" : "tiny-convnet";
+  const hidden = options.hiddenLayers;
+  const name = `${hidden ? "convnet-wide-head" : "tiny-convnet"}${pixels === "uint8" ? "-u8" : ""}`;
   const graph = new OnnxGraphBuilder({
     graphName: name,
     docString: `modelgate ${name}: dominant-colour Conv classifier`,
@@ -76,9 +98,21 @@ export function buildImageClassifier(options: ImageClassifierOptions = {}): Buil
   current = conv(current, 2, CONV_CHANNELS, 2);
   current = graph.op("GlobalAveragePool", [current]);
   current = graph.op("Flatten", [current], { axis: { int: 1 } });
-  const head = randomValues(random, CONV_CHANNELS * IMAGE_CLASSES.length, 0.05);
+  let features = CONV_CHANNELS;
+  for (let layer = 0; layer < (hidden?.count ?? 0); layer++) {
+    const width = hidden?.width ?? CONV_CHANNELS;
+    const weight = graph.addFloatInitializer(
+      `hidden${layer}.weight`,
+      [features, width],
+      headLayerWeight(random, features, width),
+    );
+    const bias = graph.addFloatInitializer(`hidden${layer}.bias`, [width], new Float32Array(width));
+    current = graph.op("Relu", [graph.op("Gemm", [current, weight, bias])]);
+    features = width;
+  }
+  const head = randomValues(random, features * IMAGE_CLASSES.length, 0.05);
   for (let c = 0; c < IMAGE_CLASSES.length; c++) head[c * IMAGE_CLASSES.length + c] = COLOUR_GAIN;
-  const weight = graph.addFloatInitializer("head.weight", [CONV_CHANNELS, IMAGE_CLASSES.length], head);
+  const weight = graph.addFloatInitializer("head.weight", [features, IMAGE_CLASSES.length], head);
   const bias = graph.addFloatInitializer("head.bias", [IMAGE_CLASSES.length], new Float32Array(IMAGE_CLASSES.length));
   graph.addNode({ opType: "Gemm", name: "head", inputs: [current, weight, bias], outputs: ["logits"] });
   graph.addOutput("logits", "float32", ["N", IMAGE_CLASSES.length]);
@@ -95,8 +129,9 @@ export function buildImageClassifier(options: ImageClassifierOptions = {}): Buil
       benchmark_scores: {},
       metrics: {},
       description:
-        `Reference image classifier: two 3x3 Conv+ReLU layers (8 channels, the second stride 2), global average pooling ` +
-        `and a linear head. Input image [N,3,H,W] (${pixels === "uint8" ? "uint8 pixels 0-255" : "float32 intensities in [0,1]"}), ` +
+        `Reference image classifier: two 3x3 Conv+ReLU layers (8 channels, the second stride 2), global average pooling` +
+        (hidden ? `, ${hidden.count} fully connected ReLU layers of ${hidden.width}` : "") +
+        ` and a linear head. Input image [N,3,H,W] (${pixels === "uint8" ? "uint8 pixels 0-255" : "float32 intensities in [0,1]"}), ` +
         "any H and W; output logits [N,3] for red, green, blue: the dominant colour wins.",
     },
   };
