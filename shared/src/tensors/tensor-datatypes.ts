@@ -125,42 +125,5 @@ export function describeShape(shape: readonly (number | string)[]): string {
   return `[${shape.join(",")}]`;
 }
 
-// ---- binary16 ----
-
-const f32 = new Float32Array(1);
-const u32 = new Uint32Array(f32.buffer);
-
-/** float → IEEE binary16 bits, rounding to nearest even (overflow → ±Infinity, NaN stays NaN). */
-export function float32ToFloat16Bits(value: number): number {
-  f32[0] = value;
-  const bits = u32[0] ?? 0;
-  const sign = (bits >>> 16) & 0x8000;
-  const exponent = (bits >>> 23) & 0xff;
-  let mantissa = bits & 0x7fffff;
-  if (exponent === 0xff) return sign | 0x7c00 | (mantissa === 0 ? 0 : 0x200);
-  const unbiased = exponent - 127 + 15;
-  if (unbiased >= 0x1f) return sign | 0x7c00;
-  if (unbiased <= 0) {
-    if (unbiased < -10) return sign;
-    mantissa |= 0x800000;
-    const shift = 14 - unbiased;
-    const half = 1 << (shift - 1);
-    const rest = mantissa & ((1 << shift) - 1);
-    let result = mantissa >>> shift;
-    if (rest > half || (rest === half && (result & 1) === 1)) result += 1;
-    return sign | result;
-  }
-  let result = (unbiased << 10) | (mantissa >>> 13);
-  const rest = mantissa & 0x1fff;
-  if (rest > 0x1000 || (rest === 0x1000 && (result & 1) === 1)) result += 1;
-  return sign | result;
-}
-
-export function float16BitsToFloat32(bits: number): number {
-  const sign = bits & 0x8000 ? -1 : 1;
-  const exponent = (bits >>> 10) & 0x1f;
-  const mantissa = bits & 0x3ff;
-  if (exponent === 0) return sign * mantissa * 2 ** -24;
-  if (exponent === 0x1f) return mantissa === 0 ? sign * Number.POSITIVE_INFINITY : Number.NaN;
-  return sign * (1 + mantissa / 1024) * 2 ** (exponent - 15);
-}
+// binary16 (FP16) values are converted by ./float16.ts.
+export { FLOAT16_MAX, float16BitsToFloat32, float32ToFloat16Bits } from "./float16.js";
