@@ -53,10 +53,11 @@ export const rolloutRouteSpecs: readonly RouteSpec[] = [
     body: component("RolloutRequest", RolloutRequestSchema),
     responses: {
       201: { description: "The rollout, active.", schema: RolloutComponent },
-      ...problemResponses([404, 409, 422, 503], {
+      ...problemResponses([400, 404, 409, 422, 503], {
+        400: "Invalid steps, percent or guard; the candidate is the Production version or of another kind; the model has no Production version (`errors[].field` names which).",
         404: "No live model with this name, or no such `candidate` version.",
         409: "The model already has a rollout in progress, or another write raced this one.",
-        422: "Invalid steps or percent; the candidate is the Production version, of another kind, or failed its gates; the model has no Production version.",
+        422: "`gate_failed`: the candidate failed its must-pass gates, so it could never be promoted.",
         503: "`analytics_unavailable`: the guard needs the ANALYTICS D1 binding.",
       }),
     },
