@@ -81,6 +81,8 @@ export const RolloutRequestSchema = z
     }
   });
 export type RolloutRequest = z.infer<typeof RolloutRequestSchema>;
+/** What a client sends (defaults not yet applied). */
+export type RolloutRequestInput = z.input<typeof RolloutRequestSchema>;
 
 export const RolloutControlRequestSchema = z.strictObject({ reason: z.string().max(1000).optional() });
 export type RolloutControlRequest = z.infer<typeof RolloutControlRequestSchema>;

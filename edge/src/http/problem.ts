@@ -12,6 +12,12 @@ export function problemResponse(c: Context<AppEnv>, error: unknown): Response {
   const headers: Record<string, string> = { "content-type": PROBLEM_CONTENT_TYPE };
   const requestId = c.get("requestId");
   if (requestId) headers["x-request-id"] = requestId;
+  // A canary's failures say which arm they came from, like its answers (rollouts/rollout-split.ts).
+  const split = c.get("rolloutArm");
+  if (split) {
+    headers["x-modelgate-rollout"] = split.rolloutId;
+    headers["x-modelgate-rollout-arm"] = split.arm;
+  }
   if (known.code === "unauthorized") headers["www-authenticate"] = 'Bearer realm="modelgate"';
   if (known.retryAfterSeconds !== undefined) headers["retry-after"] = String(known.retryAfterSeconds);
   return new Response(JSON.stringify(known.toProblem(c.req.path)), { status: known.status, headers });
