@@ -27,7 +27,8 @@ beforeAll(async () => {
     gpuMonitorIntervalMs: 1000,
     // The broken candidate's failures are the model's, not the worker's: keep the one worker's
     // circuit closed so Production traffic on the same worker is still served meanwhile.
-    edgeVars: { MODELGATE_CIRCUIT_FAILURE_THRESHOLD: "100" },
+    // A short routing cache, so the guard's changes reach routing within 0.2 s instead of 1 s.
+    edgeVars: { MODELGATE_CIRCUIT_FAILURE_THRESHOLD: "100", MODELGATE_ROUTING_RECORD_CACHE_MS: "200" },
   });
 });
 
@@ -209,7 +210,7 @@ describe("canary rollouts through the real stack", () => {
     expect(status.stdout).toContain("rolled_back");
     expect(status.stderr).toContain("error rate 1");
     // Within the routing cache's life, every caller is back on Production.
-    await new Promise((resolve) => setTimeout(resolve, 1100));
+    await new Promise((resolve) => setTimeout(resolve, 300));
     const after = await traffic(16);
     expect(after.every((r) => r.status === 200 && r.arm === null && r.model !== `spirals@${broken}`)).toBe(true);
   });

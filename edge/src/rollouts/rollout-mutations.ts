@@ -48,11 +48,17 @@ export function startRollout(
     );
   }
   const { record, target } = found.value;
-  if (record.rollout !== undefined && isSplitting(record.rollout)) {
+  // A rollout whose candidate is gone (deleted with its model, say) blocks nothing.
+  const previous = record.rollout;
+  if (
+    previous !== undefined &&
+    isSplitting(previous) &&
+    record.versions.some((v) => v.version === previous.candidate)
+  ) {
     return err(
       new ModelgateError(
         "conflict",
-        `${name} already has a rollout of version ${record.rollout.candidate} (${record.rollout.status}); abort it first.`,
+        `${name} already has a rollout of version ${previous.candidate} (${previous.status}); abort it first.`,
       ),
     );
   }
