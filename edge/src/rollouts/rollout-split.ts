@@ -27,10 +27,12 @@ export function rolloutCandidateFor(
   return arm === "candidate" ? candidate : undefined;
 }
 
-/** The response headers that say which arm served. */
+/** The response headers that say which arm served (answers and errors alike). */
 export function rolloutHeaders(c: Context<AppEnv>, headers: Headers): void {
+  for (const [name, value] of Object.entries(rolloutHeaderEntries(c))) headers.set(name, value);
+}
+
+export function rolloutHeaderEntries(c: Context<AppEnv>): Record<string, string> {
   const split = c.get("rolloutArm");
-  if (split === undefined) return;
-  headers.set("x-modelgate-rollout", split.rolloutId);
-  headers.set("x-modelgate-rollout-arm", split.arm);
+  return split === undefined ? {} : { "x-modelgate-rollout": split.rolloutId, "x-modelgate-rollout-arm": split.arm };
 }
