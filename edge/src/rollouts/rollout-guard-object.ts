@@ -15,10 +15,15 @@ const RETRY_MS = 5_000;
  * source of truth); this object keeps only which model it watches and when to look next.
  */
 export class RolloutGuard extends DurableObject<EdgeBindings> {
-  /** (Re)starts the timer: the first evaluation one window from now. */
+  /**
+   * Evaluates no later than one window from now. An earlier alarm already set is kept: looking
+   * early is harmless (a step that has not lasted its window holds), looking late is not.
+   */
   async watch(name: string, windowSeconds: number): Promise<void> {
     await this.ctx.storage.put("model", name);
-    await this.ctx.storage.setAlarm(Date.now() + windowSeconds * 1000);
+    const due = Date.now() + windowSeconds * 1000;
+    const pending = await this.ctx.storage.getAlarm();
+    if (pending === null || pending > due) await this.ctx.storage.setAlarm(due);
   }
 
   /** A paused, aborted or finished rollout needs no evaluation. */

@@ -28,11 +28,13 @@ export const rolloutRoutes = new Hono<AppEnv>()
     if (!c.env.ANALYTICS) {
       throw new ModelgateError("analytics_unavailable", "Rollouts need the ANALYTICS D1 binding for their guard.");
     }
+    // The timer first: an alarm that finds no active rollout does nothing, while a rollout
+    // written without its timer would never be evaluated.
+    await rolloutGuard(c.env, name).watch(name, request.guard.window);
     const record = await writeRegistry(c, "start_rollout", (registry) =>
       registry.startRollout(name, request, c.get("principal").id),
     );
     forgetRoutingState({ records: true });
-    await rolloutGuard(c.env, name).watch(name, request.guard.window);
     c.header("location", `/v1/models/${name}/rollouts/current`);
     return c.json(await rolloutView(c, record), 201);
   })
@@ -43,7 +45,11 @@ export const rolloutRoutes = new Hono<AppEnv>()
   .post("/v1/models/:name/rollouts/current/resume", requireScope("models:write"), (c) => control(c, "resume"))
   .post("/v1/models/:name/rollouts/current/abort", requireScope("models:write"), (c) => control(c, "abort"));
 
-/** A manual step: the guard's timer follows (running only while the rollout is active). */
+/**
+ * A manual step: the guard's timer follows (running only while the rollout is active). Resuming
+ * an active rollout changes nothing but arms its timer again, so a resume whose timer call
+ * failed heals on retry.
+ */
 async function control(c: Context<AppEnv>, action: RolloutControl): Promise<Response> {
   const name = modelNameParam(c);
   const { reason } = await readJsonBody(c, RolloutControlRequestSchema, `rollout ${action}`);
