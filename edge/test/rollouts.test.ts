@@ -7,6 +7,7 @@ import type { HistoryEvent, RolloutView, SelectionEvent } from "@modelgate/share
 import { afterEach, beforeEach, describe, expect, inject, it } from "vitest";
 import { writeSelectionEvents } from "../src/analytics/selection-events.js";
 import { rolloutGuard } from "../src/rollouts/rollout-guard-object.js";
+import { conversionOutcome, recordConversion } from "./support/converted-formats.js";
 import {
   ADMIN,
   call,
@@ -162,14 +163,19 @@ describe("POST /v1/models/:name/rollouts", () => {
     await register("spirals", causalLmRegistration());
     const otherKind = await expectProblem(await startRollout("spirals", { candidate: 3 }), 400);
     expect(otherKind.detail).toContain("causal-lm");
+    // A candidate that failed its must-pass gates could never be promoted at the end.
+    await recordConversion("spirals", 2, await conversionOutcome("job-rollout", {}, ["T1024_numeric"]));
+    const gates = await expectProblem(await startRollout("spirals", { candidate: 2 }), 422);
+    expect([gates.code, gates.errors?.map((e) => e.field)]).toEqual(["gate_failed", ["candidate"]]);
+    await register("spirals");
     expect(await expectProblem(await startRollout("no-such-model", { candidate: 1 }), 404)).toMatchObject({
       code: "not_found",
     });
     expect((await history("spirals")).filter((e) => e.action.startsWith("rollout_"))).toEqual([]);
     await expectProblem(await call("GET", "/v1/models/spirals/rollouts/current", { key: ADMIN }), 404);
     // One rollout at a time.
-    await started("spirals", { candidate: 2 });
-    expect((await expectProblem(await startRollout("spirals", { candidate: 2 }), 409)).code).toBe("conflict");
+    await started("spirals", { candidate: 4 });
+    expect((await expectProblem(await startRollout("spirals", { candidate: 4 }), 409)).code).toBe("conflict");
   });
 
   it("needs models:write to start or steer and models:read to look; a missing key is 401", async () => {
