@@ -37,6 +37,9 @@ import {
   type RegisteredVersion,
   RegisteredVersionSchema,
   type RegistryPolicy,
+  type RolloutRequestInput,
+  type RolloutView,
+  RolloutViewSchema,
   type SelectionAnalysis,
   type StageChangeRequest,
   type StageChangeResponse,
@@ -200,6 +203,19 @@ export class EdgeClient {
   ): Promise<StageChangeResponse> {
     const path = `/v1/models/${segment(name)}/versions/${version}/stage`;
     return (await this.request("POST", path, StageChangeResponseSchema, change)).body;
+  }
+
+  async startRollout(name: string, request: RolloutRequestInput): Promise<RolloutView> {
+    return (await this.request("POST", `/v1/models/${segment(name)}/rollouts`, RolloutViewSchema, request)).body;
+  }
+
+  async getRollout(name: string): Promise<RolloutView> {
+    return (await this.request("GET", `/v1/models/${segment(name)}/rollouts/current`, RolloutViewSchema)).body;
+  }
+
+  async controlRollout(name: string, control: "pause" | "resume" | "abort", reason?: string): Promise<RolloutView> {
+    const path = `/v1/models/${segment(name)}/rollouts/current/${control}`;
+    return (await this.request("POST", path, RolloutViewSchema, reason === undefined ? {} : { reason })).body;
   }
 
   async patchMetadata(name: string, version: number, patch: VersionMetadataPatch): Promise<ModelVersion> {

@@ -26,6 +26,7 @@ describe("bin/modelgate.js", () => {
       "modelgate models register <name>",
       "modelgate models upload <file>",
       "modelgate models promote <name> <version>",
+      "modelgate models rollout start <name> <candidate>",
       "modelgate models history <name>",
       "modelgate models delete <name[@version]>",
       "modelgate models best <name>",

@@ -19,6 +19,7 @@ import { modelVersionRoutes } from "./routes/model-versions.js";
 import { modelRoutes } from "./routes/models.js";
 import { openAiRoutes } from "./routes/openai-compatible.js";
 import { openApiRoutes } from "./routes/openapi.js";
+import { rolloutRoutes } from "./routes/rollouts.js";
 import { seed004Routes } from "./routes/seed-004-api.js";
 import { selectionFlagRoutes } from "./routes/selection-flags.js";
 import { uploadRoutes } from "./routes/uploads.js";
@@ -38,6 +39,7 @@ export function createEdgeApp(): Hono<AppEnv> {
   app.route("/", metricsRoutes);
   app.route("/", modelRoutes);
   app.route("/", modelVersionRoutes);
+  app.route("/", rolloutRoutes);
   app.route("/", workerRoutes);
   app.route("/", keyRoutes);
   app.route("/", whoamiRoutes);

@@ -7,6 +7,7 @@ import { LOG_LEVELS } from "./logging/edge-log.js";
 import type { MetricsAggregator } from "./metrics/metrics-aggregator-object.js";
 import type { WorkerPool } from "./pool/worker-pool-object.js";
 import type { RegistryCoordinator } from "./registry/registry-coordinator-object.js";
+import type { RolloutGuard } from "./rollouts/rollout-guard-object.js";
 
 /** Bindings declared in wrangler.toml plus the secrets set with `wrangler secret put`. */
 export interface EdgeBindings {
@@ -17,6 +18,8 @@ export interface EdgeBindings {
   REGISTRY_COORDINATOR: DurableObjectNamespace<RegistryCoordinator>;
   /** The conversion job queue (one instance): jobs, their leases and the alarm that hands expired ones back. */
   CONVERSION_QUEUE: DurableObjectNamespace<ConversionQueue>;
+  /** One per model: the alarm that evaluates its canary rollout's guard every window. */
+  ROLLOUT_GUARD: DurableObjectNamespace<RolloutGuard>;
   /** The web console's built files (`[assets]` in wrangler.toml), served under /console. */
   ASSETS?: Fetcher;
   /** The edge's counters and histograms, added up over every isolate (one instance). */
@@ -151,6 +154,13 @@ export interface EdgeVariables {
   principal: Principal;
   /** Set by routing once a worker answered: the model and worker for metrics and the request log. */
   routed?: RoutedTo;
+  /** Set when a canary rollout's split chose the version (rollouts/rollout-split.ts): which arm, echoed in a header. */
+  rolloutArm?: RolloutArm;
+}
+
+export interface RolloutArm {
+  rolloutId: string;
+  arm: "candidate" | "production";
 }
 
 export interface RoutedTo {

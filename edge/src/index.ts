@@ -7,6 +7,7 @@ export { RateLimiter } from "./keys/rate-limiter-object.js";
 export { MetricsAggregator } from "./metrics/metrics-aggregator-object.js";
 export { WorkerPool } from "./pool/worker-pool-object.js";
 export { RegistryCoordinator } from "./registry/registry-coordinator-object.js";
+export { RolloutGuard } from "./rollouts/rollout-guard-object.js";
 
 const app = createEdgeApp();
 

@@ -39,6 +39,7 @@ const DURABLE_OBJECTS: Record<string, string> = {
   REGISTRY_COORDINATOR: "RegistryCoordinator",
   CONVERSION_QUEUE: "ConversionQueue",
   METRICS: "MetricsAggregator",
+  ROLLOUT_GUARD: "RolloutGuard",
 };
 
 interface Environment {

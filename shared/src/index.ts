@@ -15,6 +15,7 @@ export * from "./registry-record.js";
 export * from "./registry-responses.js";
 export * from "./registry-search.js";
 export * from "./request-body.js";
+export * from "./rollouts.js";
 export * from "./runtime-config.js";
 export * from "./scopes.js";
 export * from "./select-worker.js";

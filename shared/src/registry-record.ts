@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { MetricNameSchema, ModelNameSchema, ModelVersionSchema } from "./model-version.js";
+import { RolloutSchema } from "./rollouts.js";
 
 /**
  * Free aliases (`name@champion`) next to the stages. Stage names, `latest` and numbers are
@@ -51,6 +52,14 @@ export const HistoryActionSchema = z.enum([
   "policy_updated",
   "conversion_recorded",
   "verification_recorded",
+  // Canary rollouts (rollouts.ts): `from`/`to` are the candidate's share before and after ("10%").
+  "rollout_started",
+  "rollout_advanced",
+  "rollout_paused",
+  "rollout_resumed",
+  "rollout_completed",
+  "rollout_rolled_back",
+  "rollout_aborted",
 ]);
 export type HistoryAction = z.infer<typeof HistoryActionSchema>;
 
@@ -98,6 +107,8 @@ export const ModelRecordSchema = z.strictObject({
   aliases: z.record(AliasNameSchema, z.int().min(1)),
   versions: z.array(ModelVersionSchema),
   history: z.array(HistoryEventSchema),
+  /** The current canary rollout, or the last one with its outcome (kept until the next starts). */
+  rollout: RolloutSchema.optional(),
 });
 export type ModelRecord = z.infer<typeof ModelRecordSchema>;
 

@@ -42,6 +42,13 @@ export const SelectionEventSchema = z.strictObject({
   status: z.int().min(100).max(599).describe("The HTTP status sent to the caller."),
   latency_ms: z.number().min(0).finite().describe("From arrival at the edge to the response's headers."),
   tokens: z.int().min(0).nullable().describe("Generated tokens when known (not read from streamed bodies)."),
+  judge_score: z
+    .number()
+    .min(0)
+    .max(1)
+    .nullable()
+    .optional()
+    .describe("The final loop's judge score of a judged generation, read for canary-rollout traffic (rollouts.ts)."),
   request_id: z.string().min(1).max(200),
 });
 export type SelectionEvent = z.infer<typeof SelectionEventSchema>;

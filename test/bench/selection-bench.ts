@@ -6,7 +6,13 @@
  * The fleet rotates through several heartbeat snapshots (different queues, temperatures,
  * free memory, loaded models, heartbeat ages) so successive calls do not repeat one decision.
  */
-import { type ModelVersion, ModelVersionSchema, type WorkerState, WorkerStateSchema } from "@modelgate/shared";
+import {
+  type ModelVersion,
+  ModelVersionSchema,
+  rolloutArmFor,
+  type WorkerState,
+  WorkerStateSchema,
+} from "@modelgate/shared";
 import {
   DEFAULT_SELECTION_FLAGS,
   prepareSelection,
@@ -198,6 +204,34 @@ function timeSelection(
   return { p50: percentile(micros, 50), p99: percentile(micros, 99), max: Math.max(...micros), checksum };
 }
 
+const SPLIT_BATCHES = 500;
+const SPLIT_BATCH_CALLS = 1000;
+
+/**
+ * A canary rollout's split (rollouts.ts): what a request to a model with a rollout pays before
+ * `selectRoute`, one hash of a request id (a UUID, 36 characters) against the share. Timed in
+ * batches of 1,000 calls (one call is below the timer's resolution), per call.
+ */
+function timeCanarySplit(): Timing {
+  const ids = Array.from(
+    { length: SPLIT_BATCH_CALLS },
+    (_, i) => `0b7c${String(i).padStart(4, "0")}-9d1e-4c6a-8f3b-2a5d7e9c1b40`,
+  );
+  const rollout = { id: "4.1", percent: 10 };
+  let checksum = 0;
+  const batch = () => {
+    for (const id of ids) if (rolloutArmFor(rollout, id) === "candidate") checksum += 1;
+  };
+  for (let i = 0; i < 20; i++) batch();
+  const micros: number[] = [];
+  for (let i = 0; i < SPLIT_BATCHES; i++) {
+    const started = performance.now();
+    batch();
+    micros.push(((performance.now() - started) * 1000) / SPLIT_BATCH_CALLS);
+  }
+  return { p50: percentile(micros, 50), p99: percentile(micros, 99), max: Math.max(...micros), checksum };
+}
+
 export function benchSelection(): BenchRow[] {
   const random = seededRandom(2026);
   const versions = buildBenchVersions(SELECTION_VERSIONS, random);
@@ -228,6 +262,11 @@ export function benchSelection(): BenchRow[] {
       timeSelection(explicit, fleets, DEFAULT_SELECTION_FLAGS, undefined),
       false,
     ),
+    [
+      `canary split: rolloutArmFor on a request id, per call (${SPLIT_BATCHES} batches of ${SPLIT_BATCH_CALLS})`,
+      ((timing) => `p50 ${fmt(timing.p50 * 1000)} ns, **p99 ${fmt(timing.p99 * 1000)} ns**`)(timeCanarySplit()),
+      "the explicit selectRoute above that it precedes",
+    ],
     row(
       `selectRoute auto:code, ${shape}, all flags on, a new array of the same version objects every call`,
       timeSelection(same, fleets, DEFAULT_SELECTION_FLAGS, "code", TIMED_CALLS, "new-array"),

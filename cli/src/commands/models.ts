@@ -3,20 +3,22 @@ import type { CliSession } from "../session.js";
 import { registerConvertCommands } from "./models-convert.js";
 import { registerModelReadCommands } from "./models-read.js";
 import { registerRegisterCommand } from "./models-register.js";
+import { registerRolloutCommands } from "./models-rollout.js";
 import { registerUploadCommand } from "./models-upload.js";
 import { registerModelWriteCommands } from "./models-write.js";
 
 /**
  * `modelgate models …`: the registry. Reading (list, info, history, best), registering,
- * uploading, and changing stages, metadata, aliases, policy; deleting.
+ * uploading, and changing stages, metadata, aliases, policy; deleting; canary rollouts.
  */
 export function registerModelCommands(program: Command, session: CliSession): void {
   const models = program
     .command("models")
-    .description("the model registry: list, info, register, upload, promote, history, delete, best, …");
+    .description("the model registry: list, info, register, upload, promote, rollout, history, delete, best, …");
   registerModelReadCommands(models, session);
   registerRegisterCommand(models, session);
   registerUploadCommand(models, session);
   registerModelWriteCommands(models, session);
   registerConvertCommands(models, session);
+  registerRolloutCommands(models, session);
 }

@@ -33,7 +33,8 @@ const SCHEMA_STATEMENTS = [
     status INTEGER NOT NULL,
     latency_ms REAL NOT NULL,
     tokens INTEGER,
-    request_id TEXT NOT NULL
+    request_id TEXT NOT NULL,
+    judge_score REAL
   )`,
   // Every analysis filters on the window; models-per-category and category-performance group by category.
   "CREATE INDEX IF NOT EXISTS selection_events_by_time ON selection_events (timestamp_ms)",
@@ -42,8 +43,14 @@ const SCHEMA_STATEMENTS = [
 
 const INSERT_EVENT = `INSERT INTO selection_events (
     timestamp_ms, task_category, selected_model, primary_category, confidence_score, final_score, gpu_id,
-    worker_id, selection_duration_ms, route, outcome, status, latency_ms, tokens, request_id
-  ) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)`;
+    worker_id, selection_duration_ms, route, outcome, status, latency_ms, tokens, request_id, judge_score
+  ) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)`;
+
+/**
+ * `judge_score` came with canary rollouts: a table created before it (a local stack's kept
+ * state) gets the column added once; on a table that has it the statement fails harmlessly.
+ */
+const ADD_JUDGE_SCORE_COLUMN = "ALTER TABLE selection_events ADD COLUMN judge_score REAL";
 
 /** Per isolate and database: the schema statements ran (or are running). */
 const schemaReady = new WeakMap<D1Database, Promise<void>>();
@@ -51,7 +58,15 @@ const schemaReady = new WeakMap<D1Database, Promise<void>>();
 function ensureSchema(db: D1Database): Promise<void> {
   let ready = schemaReady.get(db);
   if (!ready) {
-    const attempt = db.batch(SCHEMA_STATEMENTS.map((sql) => db.prepare(sql))).then(() => undefined);
+    const attempt = db
+      .batch(SCHEMA_STATEMENTS.map((sql) => db.prepare(sql)))
+      .then(() => db.prepare(ADD_JUDGE_SCORE_COLUMN).run())
+      .then(
+        () => undefined,
+        (error: unknown) => {
+          if (!(error instanceof Error && /duplicate column/i.test(error.message))) throw error;
+        },
+      );
     // A failed attempt must not stick: the next use tries again.
     attempt.catch(() => {
       if (schemaReady.get(db) === attempt) schemaReady.delete(db);
@@ -109,6 +124,7 @@ function insertStatement(db: D1Database, event: SelectionEvent): D1PreparedState
       e.latency_ms,
       e.tokens,
       e.request_id,
+      e.judge_score ?? null,
     );
 }
 
@@ -181,6 +197,7 @@ export interface RoutedRequestFacts {
   /** Derived from `status` when absent (2xx/3xx ok, 4xx client_error, 5xx upstream_error). */
   outcome?: SelectionOutcome;
   tokens?: number | null;
+  judge_score?: number | null;
 }
 
 export function outcomeForStatus(status: number): SelectionOutcome {
@@ -211,6 +228,7 @@ export function selectionEventFor(c: Context<AppEnv>, facts: RoutedRequestFacts)
     status: facts.status,
     latency_ms: Math.max(0, now - startedAt),
     tokens: facts.tokens ?? null,
+    judge_score: facts.judge_score ?? null,
     request_id: c.get("requestId") ?? "unknown",
   };
 }

@@ -2,6 +2,7 @@ import { ModelgateError } from "@modelgate/shared";
 import type { Context } from "hono";
 import type { AppEnv } from "../env.js";
 import { logEvent } from "../logging/edge-log.js";
+import { rolloutHeaderEntries } from "../rollouts/rollout-split.js";
 
 /**
  * Every failure on a `/v2` route, authentication included, as the Open Inference Protocol's
@@ -21,6 +22,7 @@ export function v2ErrorResponse(c: Context<AppEnv>, error: unknown): Response {
   if (requestId) headers["x-request-id"] = requestId;
   if (known.code === "unauthorized") headers["www-authenticate"] = 'Bearer realm="modelgate"';
   if (known.retryAfterSeconds !== undefined) headers["retry-after"] = String(known.retryAfterSeconds);
+  Object.assign(headers, rolloutHeaderEntries(c));
   return new Response(JSON.stringify({ error: known.message }), { status: known.status, headers });
 }
 

@@ -34,7 +34,9 @@ export type RegistryWriteOperation =
   | "remove_alias"
   | "reindex"
   | "record_conversion"
-  | "record_verification";
+  | "record_verification"
+  | "start_rollout"
+  | "control_rollout";
 
 /**
  * One write through the coordinator, counted by outcome: `ok`, `refused` (the coordinator said

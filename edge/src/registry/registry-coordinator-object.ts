@@ -9,11 +9,19 @@ import {
   type RegisterVersionInput,
   type RegistryPolicy,
   type Result,
+  type RolloutRequest,
+  type RolloutWindowStats,
   resolveIoContract,
   type VersionMetadataPatch,
   type VersionSearchPage,
   type VersionSearchQuery,
 } from "@modelgate/shared";
+import {
+  applyGuardEvaluation,
+  controlRollout,
+  type RolloutControl,
+  startRollout,
+} from "../rollouts/rollout-mutations.js";
 import {
   type ConversionOutcome,
   recordConversion,
@@ -86,6 +94,45 @@ export class RegistryCoordinator extends RegistryWriter {
     return toWire(
       await this.write(name, actor, (current, context) => {
         const next = changeStage(current, name, change, context);
+        return next.ok ? ok({ record: next.value, result: next.value }) : next;
+      }),
+    );
+  }
+
+  /** Canary rollouts (rollouts/rollout-mutations.ts): serialized with every other write of the model. */
+  async startRollout(name: string, request: RolloutRequest, actor: string): Promise<WireResult<ModelRecord>> {
+    return this.writeRecord(name, actor, (current, context) => startRollout(current, name, request, context));
+  }
+
+  async controlRollout(
+    name: string,
+    control: RolloutControl,
+    reason: string | undefined,
+    actor: string,
+  ): Promise<WireResult<ModelRecord>> {
+    return this.writeRecord(name, actor, (current, context) => controlRollout(current, name, control, reason, context));
+  }
+
+  /** A guard verdict over `stats` for rollout `rolloutId` (the rollout guard's alarm). */
+  async evaluateRollout(
+    name: string,
+    rolloutId: string,
+    stats: RolloutWindowStats,
+    actor: string,
+  ): Promise<WireResult<ModelRecord>> {
+    return this.writeRecord(name, actor, (current, context) =>
+      applyGuardEvaluation(current, name, rolloutId, stats, context),
+    );
+  }
+
+  private async writeRecord(
+    name: string,
+    actor: string,
+    change: (current: ModelRecord | undefined, context: WriteContext) => Result<ModelRecord>,
+  ): Promise<WireResult<ModelRecord>> {
+    return toWire(
+      await this.write(name, actor, (current, context) => {
+        const next = change(current, context);
         return next.ok ? ok({ record: next.value, result: next.value }) : next;
       }),
     );

@@ -17,6 +17,7 @@ import type { Context } from "hono";
 import type { AppEnv } from "../env.js";
 import { readLiveModel, registryCoordinator } from "../registry/registry-access.js";
 import { unwrapWire } from "../registry/wire-result.js";
+import { rolloutCandidateFor } from "../rollouts/rollout-split.js";
 import { categoryCandidatesCache, modelRecordCache } from "./routing-caches.js";
 import { servedTarget } from "./served-format.js";
 
@@ -53,7 +54,9 @@ export async function resolveTargetVersion(
   );
   if (!record)
     throw new ModelgateError("not_found", `No model named ${parsed.name}.`, [{ field, message: "no such model" }]);
-  const version = resolveModelReference(record, parsed);
+  // Only the request's own model is split; a judge model is always the one named.
+  const version =
+    (field === "model" ? rolloutCandidateFor(c, record, parsed) : undefined) ?? resolveModelReference(record, parsed);
   if (!version) {
     throw new ModelgateError("not_found", `${describeModelReference(parsed)} does not exist.`, [
       { field, message: "no such version" },

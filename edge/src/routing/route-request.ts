@@ -14,6 +14,7 @@ import {
   type WorkerState,
 } from "@modelgate/shared";
 import type { Context } from "hono";
+import { z } from "zod";
 import { recordSelectionEvent, selectionEventFor } from "../analytics/selection-events.js";
 import type { AppEnv } from "../env.js";
 import { forwardToWorker } from "../forwarding/forward-to-worker.js";
@@ -21,6 +22,7 @@ import { guardEventStream } from "../forwarding/guard-event-stream.js";
 import { isolateMetrics } from "../metrics/isolate-metrics.js";
 import { registeredRoute } from "../middleware/observe-request.js";
 import { workerPoolStub } from "../pool/worker-pool-object.js";
+import { rolloutHeaders } from "../rollouts/rollout-split.js";
 import {
   autoCategoryOf,
   checkContextRoom,
@@ -193,6 +195,7 @@ export async function routeRequest(
   // Time the edge spent on this request: everything until the answer's first byte but the wait for the worker.
   const overheadMs = Math.max(0, Date.now() - c.get("startedAt") - outcome.upstreamMs);
   headers.set("x-modelgate-overhead-ms", String(overheadMs));
+  rolloutHeaders(c, headers);
   c.set("routed", {
     model: served.version.name,
     version: served.version.version,
@@ -212,19 +215,45 @@ export async function routeRequest(
   }
   body = body === null ? null : whenDone(body, finished);
   if (body === null) finished();
-  recordSelectionEvent(
-    c,
-    selectionEventFor(c, {
-      ...selection,
-      // Analytics group by `name@version` (the event schema's shape); the format is in the response header.
-      selected_model: `${served.version.name}@${served.version.version}`,
-      gpu_id: outcome.worker.gpuIndex,
-      worker_id: outcome.worker.workerId,
-      status: outcome.response.status,
-    }),
-  );
+  const servedEvent = selectionEventFor(c, {
+    ...selection,
+    // Analytics group by `name@version` (the event schema's shape); the format is in the response header.
+    selected_model: `${served.version.name}@${served.version.version}`,
+    gpu_id: outcome.worker.gpuIndex,
+    worker_id: outcome.worker.workerId,
+    status: outcome.response.status,
+  });
+  // A canary's guard may ask for the judge score, which only the answer carries: for split
+  // traffic alone, a copy of a whole (non-streamed) generation is read after it is sent.
+  if (body !== null && c.get("rolloutArm") !== undefined && judgedGeneration(served.version, headers)) {
+    const [forClient, forGuard] = body.tee();
+    body = forClient;
+    c.executionCtx.waitUntil(
+      finalJudgeScore(forGuard).then((judge_score) => recordSelectionEvent(c, { ...servedEvent, judge_score })),
+    );
+  } else {
+    recordSelectionEvent(c, servedEvent);
+  }
   return new Response(body, { status: outcome.response.status, headers });
 }
+
+function judgedGeneration(version: ModelVersion, headers: Headers): boolean {
+  return version.kind === "causal-lm" && (headers.get("content-type") ?? "").startsWith("application/json");
+}
+
+/** The last refinement loop's judge score of a generate response; null without a judge or on any surprise. */
+async function finalJudgeScore(stream: ReadableStream<Uint8Array>): Promise<number | null> {
+  try {
+    const parsed = JudgedAnswerSchema.safeParse(await new Response(stream).json());
+    return parsed.success ? (parsed.data.loops.at(-1)?.judge_score ?? null) : null;
+  } catch {
+    return null;
+  }
+}
+
+const JudgedAnswerSchema = z.object({
+  loops: z.array(z.object({ judge_score: z.number().min(0).max(1).nullable().optional() })).min(1),
+});
 
 /** Calls `fn` the first time only. */
 function once(fn: () => void): () => void {
