@@ -101,7 +101,7 @@ describe("GET /v1/models (search)", () => {
   });
 
   it.each([
-    ["an unknown parameter", "?colour=red", ""],
+    ["an unknown parameter", "?colour=red", "colour"],
     ["an unknown stage", "?stage=Live", "stage"],
     ["a zero limit", "?limit=0", "limit"],
     ["a huge limit", "?limit=5000", "limit"],
