@@ -5,6 +5,7 @@ import { problemResponse } from "./http/problem.js";
 import { isV2Path, v2ErrorResponse, v2NoRoute } from "./kserve/v2-errors.js";
 import { forgetChangedRoutingState } from "./middleware/forget-routing-state.js";
 import { observeRequest } from "./middleware/observe-request.js";
+import { checkQueryParameters } from "./middleware/query-parameters.js";
 import { requestContext } from "./middleware/request-context.js";
 import { analyticsRoutes } from "./routes/analytics.js";
 import { consoleRoutes } from "./routes/console.js";
@@ -29,6 +30,8 @@ import { workerRoutes } from "./routes/workers.js";
 
 export function createEdgeApp(): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
+  // First, so that no route (public ones included) runs on a query it does not take.
+  app.use("*", checkQueryParameters);
   app.route("/", healthRoutes);
   // Public and static: mounted before the request context so they answer even when secrets are missing.
   app.route("/", openApiRoutes);

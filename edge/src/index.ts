@@ -1,4 +1,5 @@
 import { createEdgeApp } from "./app.js";
+import { sweepAbandonedUploads } from "./artifacts/upload-session-sweep.js";
 import type { EdgeBindings } from "./env.js";
 
 export { ConversionQueue } from "./conversions/conversion-queue-object.js";
@@ -13,4 +14,8 @@ const app = createEdgeApp();
 
 export default {
   fetch: app.fetch,
+  /** The cron trigger (`[triggers]` in wrangler.toml): housekeeping that no request waits for. */
+  async scheduled(controller, env) {
+    await sweepAbandonedUploads(env, controller.scheduledTime);
+  },
 } satisfies ExportedHandler<EdgeBindings>;

@@ -61,6 +61,18 @@ describe("POST /v1/predict", () => {
     expect(problem.body.errors).toEqual([{ field: "data.1", message: "expected 2 values, got 3" }]);
   });
 
+  it("refuses a signed body that gives a key twice, naming it, and reads one after a byte-order mark", async () => {
+    const body = JSON.stringify({ model: "spirals", data: [[0, 0]], target: spirals });
+    const twice = await problemOf(await signedPost(worker.url, "/v1/predict", body.replace("{", '{"model":"other",')));
+    expect(twice.status).toBe(400);
+    expect(twice.contentType).toBe(PROBLEM_CONTENT_TYPE);
+    expect(twice.body.errors).toEqual([
+      { field: "model", message: "the key is given more than once; send each key once" },
+    ]);
+    const afterMark = await signedPost(worker.url, "/v1/predict", `\uFEFF${body}`);
+    expect(afterMark.status, await afterMark.clone().text()).toBe(200);
+  });
+
   it("refuses a causal LM with 400", async () => {
     const built = buildDemoLm();
     const target = modelVersionFor(built, await s3.upload(built.name, built.onnx));

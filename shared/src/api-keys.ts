@@ -1,10 +1,11 @@
 import { z } from "zod";
 import { CawsTierSchema } from "./caws-tiers.js";
+import { freeText } from "./free-text.js";
 import { ScopeSchema } from "./scopes.js";
 
 /** `POST /v1/keys`: what a key may do, until when, how fast, and at which CAWS tier at most. */
 export const CreateApiKeyRequestSchema = z.strictObject({
-  name: z.string().trim().min(1).max(100),
+  name: freeText({ max: 100, min: 1, trim: true }),
   scopes: z.array(ScopeSchema).min(1).max(5),
   expires_at: z.iso.datetime().optional(),
   /** Requests per minute for this key, held across isolates; absent means unlimited. */

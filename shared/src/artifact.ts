@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { freeText } from "./free-text.js";
 
 export const Sha256HexSchema = z.string().regex(/^[0-9a-f]{64}$/, "must be 64 lower-case hex characters (sha256)");
 
@@ -36,9 +37,9 @@ export type TensorDtype = z.infer<typeof TensorDtypeSchema>;
 
 /** A dimension is a fixed size or a named dynamic axis (`batch`, `sequence`). */
 export const TensorSpecSchema = z.strictObject({
-  name: z.string().min(1).max(256),
+  name: freeText({ min: 1, max: 256 }),
   dtype: TensorDtypeSchema,
-  shape: z.array(z.union([z.int().min(1), z.string().min(1).max(64)])).max(8),
+  shape: z.array(z.union([z.int().min(1), freeText({ min: 1, max: 64 })])).max(8),
 });
 export type TensorSpec = z.infer<typeof TensorSpecSchema>;
 

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { freeText } from "./free-text.js";
 
 /** Seed 002: the GPU monitor samples every 1–10 s, 5 s by default. */
 export const GPU_MONITOR_INTERVAL_MS = { min: 1000, max: 10000, default: 5000 } as const;
@@ -6,8 +7,8 @@ export const GPU_MONITOR_INTERVAL_MS = { min: 1000, max: 10000, default: 5000 } 
 /** Missing readings (`[N/A]`, `[Not Supported]`) are `null`, never a made-up zero. */
 export const GpuSnapshotSchema = z.strictObject({
   index: z.int().min(0),
-  uuid: z.string(),
-  name: z.string(),
+  uuid: freeText({ max: 128 }),
+  name: freeText({ max: 256 }),
   /** `cuda` for a real GPU read from nvidia-smi, `cpu` when the worker runs on the host CPU. */
   device: z.enum(["cuda", "cpu"]),
   utilization_gpu_pct: z.number().min(0).max(100).nullable(),
@@ -22,9 +23,9 @@ export const GpuSnapshotSchema = z.strictObject({
 export type GpuSnapshot = z.infer<typeof GpuSnapshotSchema>;
 
 export const LoadedModelSchema = z.strictObject({
-  name: z.string(),
+  name: freeText({ max: 200 }),
   version: z.int().min(1),
-  sha256: z.string(),
+  sha256: freeText({ max: 64 }),
   memory_mb: z.number().min(0),
   gpu_index: z.int().min(0),
 });
@@ -41,7 +42,7 @@ export const WorkerHeartbeatSchema = z.strictObject({
   queue_depth: z.int().min(0),
   in_flight: z.int().min(0),
   tokens_per_second: z.number().min(0),
-  version: z.string().max(64).optional(),
+  version: freeText({ max: 64 }).optional(),
 });
 export type WorkerHeartbeat = z.infer<typeof WorkerHeartbeatSchema>;
 

@@ -1,11 +1,13 @@
 import { z } from "zod";
 import { CawsTierSchema } from "./caws-tiers.js";
 import { ConstraintSpecSchema, ToolCallSchema } from "./constraint.js";
+import { freeText } from "./free-text.js";
 import { JudgeSpecSchema, RefinementLoopSchema, RefinementStopReasonSchema } from "./judge.js";
 import { ModelVersionSchema } from "./model-version.js";
 import { RuntimeConfigOverridesSchema, RuntimeConfigSchema } from "./runtime-config.js";
 
-const modelReference = z.string().min(1).max(200);
+/** `name`, `name@3`, `name@production`, `auto:code`: resolved later, but never with control characters. */
+const modelReference = freeText({ min: 1, max: 200 });
 
 /** A tool call in an assistant turn, as chat templates read it (transformers' convention: arguments as an object). */
 export const ChatToolCallSchema = z.strictObject({

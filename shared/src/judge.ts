@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { schemaProblems } from "./constraint.js";
+import { freeText } from "./free-text.js";
 
 /**
  * Seed 000's `judge_fn`, as data: a request names how each refinement loop's answer is scored,
@@ -58,7 +59,7 @@ export const RegexJudgeSchema = z
  */
 export const ModelJudgeSchema = z.strictObject({
   type: z.literal("model"),
-  model: z.string().min(1).max(200),
+  model: freeText({ min: 1, max: 200 }),
 });
 
 export const JudgeSpecSchema = z.discriminatedUnion("type", [

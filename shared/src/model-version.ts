@@ -3,6 +3,7 @@ import { ArtifactSchema, ModelFileSchema, TensorSpecSchema } from "./artifact.js
 import { ConversionTargetSchema } from "./conversion/conversion-target.js";
 import { ConvertedFormatsSchema, SourceVerificationSchema } from "./conversion/converted-format.js";
 import { err, ok, type Result, validationError } from "./errors.js";
+import { freeText, ReasonTextSchema } from "./free-text.js";
 import { RuntimeConfigOverridesSchema } from "./runtime-config.js";
 import { ServingConfigSchema } from "./tensors/serving-config.js";
 
@@ -81,7 +82,9 @@ const metricName = MetricNameSchema;
 export const LabelSchema = z
   .string()
   .regex(/^[a-z0-9][a-z0-9._:-]{0,63}$/, "must be 1–64 characters of a-z, 0-9, '.', '_', ':' or '-'");
-const shortText = (max: number) => z.string().max(max, `must be at most ${max} characters`);
+/** One line of free text (names, paths, hardware); `longText` for notes and descriptions. */
+const shortText = (max: number) => freeText({ max });
+const longText = (max: number) => freeText({ max, multiline: true });
 const uniqueLabels = (max: number) =>
   z
     .array(LabelSchema)
@@ -108,7 +111,7 @@ export const LoraConfigSchema = z.strictObject({
   task_type: shortText(64).optional(),
 });
 
-const hyperparameterValue = z.union([z.number(), z.string().max(200), z.boolean()]);
+const hyperparameterValue = z.union([z.number(), shortText(200), z.boolean()]);
 const timestamp = z.union([z.iso.datetime({ offset: true }), z.iso.datetime({ local: true }), z.iso.date()]);
 
 /**
@@ -118,10 +121,10 @@ const timestamp = z.union([z.iso.datetime({ offset: true }), z.iso.datetime({ lo
  */
 export const VersionMetadataShape = {
   display_name: shortText(200).optional(),
-  description: shortText(4000).optional(),
+  description: longText(4000).optional(),
   role: LabelSchema.optional(),
   group: LabelSchema.optional(),
-  notes: shortText(4000).optional(),
+  notes: longText(4000).optional(),
   tags: uniqueLabels(32),
   categories: z
     .array(categoryName)
@@ -191,7 +194,7 @@ export const VersionMetadataPatchSchema = z
     ...Object.fromEntries(
       Object.entries(VersionMetadataShape).map(([key, schema]) => [key, schema.nullable().optional()]),
     ),
-    reason: shortText(1000).optional(),
+    reason: ReasonTextSchema.optional(),
   } as { [K in keyof typeof VersionMetadataShape]: z.ZodOptional<z.ZodNullable<(typeof VersionMetadataShape)[K]>> } & {
     reason: z.ZodOptional<z.ZodString>;
   })
@@ -306,7 +309,7 @@ export const StageChangeRequestSchema = z
     stage: StageSchema,
     /** Promoting to Production archives the previous Production version unless this is false. */
     archive_existing: z.boolean().default(true),
-    reason: z.string().max(1000).optional(),
+    reason: ReasonTextSchema.optional(),
     /** Promote a converted format as the one served by default; it must have passed its must-pass gates. */
     format: ConversionTargetSchema.optional(),
     /** Promote although must-pass gates failed; needs a `reason`, recorded in the history. */

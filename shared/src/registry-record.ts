@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { ReasonTextSchema } from "./free-text.js";
 import { MetricNameSchema, ModelNameSchema, ModelVersionSchema } from "./model-version.js";
 import { RolloutSchema } from "./rollouts.js";
 
@@ -122,7 +123,7 @@ export function modelView(record: ModelRecord): ModelView {
 
 export const AliasRequestSchema = z.strictObject({
   version: z.int().min(1),
-  reason: z.string().max(1000).optional(),
+  reason: ReasonTextSchema.optional(),
 });
 export type AliasRequest = z.infer<typeof AliasRequestSchema>;
 

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { freeText, ReasonTextSchema } from "./free-text.js";
 import {
   LabelSchema,
   MetricNameSchema,
@@ -42,7 +43,7 @@ export const VersionSearchQuerySchema = z.strictObject({
   backend: optionalFilter(LabelSchema),
   location: optionalFilter(LabelSchema),
   category: optionalFilter(LabelSchema),
-  q: z.string().trim().min(1).max(200).optional(),
+  q: freeText({ max: 200, min: 1, trim: true }).optional(),
   sort: SearchSortSchema.default("created_at"),
   order: z.enum(["asc", "desc"]).optional(),
   limit: z.coerce.number().int().min(1).max(1000).default(50),
@@ -147,6 +148,6 @@ export const DeleteQuerySchema = z.strictObject({
     .enum(["true", "false"])
     .default("false")
     .transform((value) => value === "true"),
-  reason: z.string().max(1000).optional(),
+  reason: ReasonTextSchema.optional(),
 });
 export type DeleteQuery = z.infer<typeof DeleteQuerySchema>;

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { freeText } from "./free-text.js";
 import { ArtifactFormatSchema, ArtifactSchema, IoContractSchema, Sha256HexSchema } from "./model-version.js";
 
 /** Upload sessions are named `upl_` + 24 lower-case hex characters; anything else is refused before any lookup. */
@@ -11,12 +12,8 @@ export const CreateUploadRequestSchema = z.strictObject({
   sha256: Sha256HexSchema,
   bytes: z.int().min(1).max(MAX_ARTIFACT_BYTES),
   /** Kept for people reading the session; never part of the object key. */
-  filename: z
-    .string()
-    .min(1)
-    .max(255)
+  filename: freeText({ max: 255, min: 1 })
     .regex(/^[^/\\]+$/, "must be a file name without slashes")
-    .refine((name) => ![...name].some((ch) => ch.charCodeAt(0) < 32), "must not contain control characters")
     .optional(),
   format: ArtifactFormatSchema.optional(),
 });
@@ -25,7 +22,7 @@ export type CreateUploadRequest = z.infer<typeof CreateUploadRequestSchema>;
 export const CompletedPartSchema = z.strictObject({
   part_number: z.int().min(1).max(10_000),
   /** The `ETag` header S3 answered the part's PUT with (quotes optional). */
-  etag: z.string().min(1).max(256),
+  etag: freeText({ min: 1, max: 256 }),
 });
 export type CompletedPart = z.infer<typeof CompletedPartSchema>;
 

@@ -207,10 +207,17 @@ export class S3Client {
     return err(unavailable("complete the multipart upload", `${sent.value.status} ${text.slice(0, 500)}`));
   }
 
-  async abortMultipartUpload(key: string, uploadId: string): Promise<void> {
+  /**
+   * Whether S3 dropped the upload's parts: it answered 2xx, or 404 (NoSuchUpload: already gone).
+   * False when it could not be asked or refused (s3rver, for one, does not implement the call);
+   * callers go on regardless, and a bucket lifecycle rule is the backstop (docs/api.md, Artifact uploads).
+   */
+  async abortMultipartUpload(key: string, uploadId: string): Promise<boolean> {
     const url = this.objectUrl(key);
     url.searchParams.set("uploadId", uploadId);
     const sent = await this.send("abort the multipart upload", url, { method: "DELETE" });
-    if (sent.ok) await sent.value.body?.cancel();
+    if (!sent.ok) return false;
+    await sent.value.body?.cancel();
+    return sent.value.ok || sent.value.status === 404;
   }
 }

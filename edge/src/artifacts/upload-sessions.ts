@@ -14,7 +14,8 @@ import { logEvent } from "../logging/edge-log.js";
  * record that an object's size and sha256 were checked (`registry/artifacts/<sha256>.json`).
  * Keys are built only from validated ids and hex digests, never from raw client input.
  */
-const sessionKey = (id: string) => `registry/uploads/${id}.json`;
+const SESSION_PREFIX = "registry/uploads/";
+const sessionKey = (id: string) => `${SESSION_PREFIX}${id}.json`;
 const verifiedKey = (sha256: string) => `registry/artifacts/${sha256}.json`;
 
 async function readDocument<S extends z.ZodType>(
@@ -50,6 +51,17 @@ export class UploadSessionStore {
 
   async put(session: UploadSession): Promise<void> {
     await writeDocument(this.bucket, sessionKey(session.id), UploadSessionSchema.parse(session));
+  }
+
+  async delete(id: string): Promise<void> {
+    await this.bucket.delete(sessionKey(id));
+  }
+
+  /** The ids of stored sessions, a page of at most `limit` at a time (`cursor` from the last page). */
+  async listIds(cursor: string | undefined, limit: number): Promise<{ ids: string[]; cursor: string | undefined }> {
+    const page = await this.bucket.list({ prefix: SESSION_PREFIX, cursor, limit });
+    const ids = page.objects.map((object) => object.key.slice(SESSION_PREFIX.length, -".json".length));
+    return { ids, cursor: page.truncated ? page.cursor : undefined };
   }
 }
 

@@ -3,7 +3,7 @@
  * header of `Inference-Header-Content-Length` bytes followed by the inputs' raw bytes. The body
  * is bounded by `MODELGATE_MAX_TENSOR_BODY_BYTES` while it streams.
  */
-import { ModelgateError, parseJsonBody, readBoundedBody } from "@modelgate/shared";
+import { ModelgateError, parseJsonBytes, readBoundedBody } from "@modelgate/shared";
 import type { Context } from "hono";
 import type { AppEnv } from "../env.js";
 import { type V2InferRequest, V2InferRequestSchema } from "./v2-schemas.js";
@@ -15,8 +15,6 @@ export interface InferRequestBody {
   /** The bytes after the JSON header (binary extension only). */
   binary: Uint8Array | undefined;
 }
-
-const decoder = new TextDecoder();
 
 export async function readInferRequest(c: Context<AppEnv>): Promise<InferRequestBody> {
   const body = await readBoundedBody(c.req.raw, c.get("config").MODELGATE_MAX_TENSOR_BODY_BYTES);
@@ -30,7 +28,7 @@ export async function readInferRequest(c: Context<AppEnv>): Promise<InferRequest
       );
     }
     return {
-      request: parseJsonBody(decoder.decode(body), V2InferRequestSchema, "inference request"),
+      request: parseJsonBytes(body, V2InferRequestSchema, "inference request"),
       binary: undefined,
     };
   }
@@ -41,10 +39,6 @@ export async function readInferRequest(c: Context<AppEnv>): Promise<InferRequest
       `Inference-Header-Content-Length is ${JSON.stringify(declared)}, but the body has ${body.byteLength} bytes.`,
     );
   }
-  const request = parseJsonBody(
-    decoder.decode(body.subarray(0, length)),
-    V2InferRequestSchema,
-    "inference request header",
-  );
+  const request = parseJsonBytes(body.subarray(0, length), V2InferRequestSchema, "inference request header");
   return { request, binary: body.subarray(length) };
 }

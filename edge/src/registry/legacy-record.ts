@@ -1,4 +1,5 @@
-import { DEFAULT_REGISTRY_POLICY } from "@modelgate/shared";
+import { DEFAULT_REGISTRY_POLICY, replaceControlCharacters } from "@modelgate/shared";
+import type { z } from "zod";
 
 interface LegacyTransition {
   from: string;
@@ -66,4 +67,33 @@ export function upgradeLegacyRecord(raw: unknown): unknown {
     versions,
     history,
   };
+}
+
+/** Every string in a JSON value with the characters free text refuses replaced. */
+function withReplaced(value: unknown, multiline: boolean, replacement: string): unknown {
+  if (typeof value === "string") return replaceControlCharacters(value, multiline, replacement);
+  if (Array.isArray(value)) return value.map((item) => withReplaced(item, multiline, replacement));
+  if (isObject(value)) {
+    return Object.fromEntries(
+      Object.entries(value).map(([key, item]) => [key, withReplaced(item, multiline, replacement)]),
+    );
+  }
+  return value;
+}
+
+/**
+ * Parses a stored registry document. Builds before free text was checked (`freeText` in shared)
+ * stored control characters in notes, reasons and names; the schemas now refuse them, so such a
+ * document would no longer read and its model would answer 500 forever. It reads instead with
+ * each such character shown as U+FFFD (and, if a one-line field held a line break, that as a
+ * space); the next write stores it so. The retries run only when the first parse fails:
+ * documents written since cost nothing extra.
+ */
+export function parseStoredDocument<S extends z.ZodType>(schema: S, raw: unknown): z.output<S> {
+  const parsed = schema.safeParse(raw);
+  if (parsed.success) return parsed.data;
+  const retried = schema.safeParse(withReplaced(raw, true, "\uFFFD"));
+  if (retried.success) return retried.data;
+  // A one-line field held a tab or line break: those read as a space.
+  return schema.parse(withReplaced(withReplaced(raw, true, "\uFFFD"), false, " "));
 }

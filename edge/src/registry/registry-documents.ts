@@ -5,7 +5,7 @@ import {
   ModelVersionSchema,
   type VersionMetadata,
 } from "@modelgate/shared";
-import { upgradeLegacyRecord } from "./legacy-record.js";
+import { parseStoredDocument, upgradeLegacyRecord } from "./legacy-record.js";
 
 const MODEL_PREFIX = "registry/models/";
 const modelKey = (name: string) => `${MODEL_PREFIX}${name}.json`;
@@ -45,7 +45,7 @@ export class RegistryDocuments {
   async readModel(name: string): Promise<StoredRecord | undefined> {
     const object = await this.bucket.get(modelKey(name));
     if (!object) return undefined;
-    const record = ModelRecordSchema.parse(upgradeLegacyRecord(await object.json()));
+    const record = parseStoredDocument(ModelRecordSchema, upgradeLegacyRecord(await object.json()));
     return { record, etag: object.etag };
   }
 
@@ -83,7 +83,7 @@ export class RegistryDocuments {
 
   async getRegistration(name: string, version: number): Promise<ModelVersion | undefined> {
     const object = await this.bucket.get(registrationKey(name, version));
-    return object ? ModelVersionSchema.parse(await object.json()) : undefined;
+    return object ? parseStoredDocument(ModelVersionSchema, await object.json()) : undefined;
   }
 
   /**

@@ -4,6 +4,7 @@ import {
   DeleteQuerySchema,
   ModelgateError,
   modelView,
+  ReasonTextSchema,
   RegistryPolicySchema,
   VersionSearchQuerySchema,
 } from "@modelgate/shared";
@@ -26,10 +27,10 @@ import { unwrapWire } from "../registry/wire-result.js";
 
 export const PolicyRequestSchema = z.strictObject({
   policy: RegistryPolicySchema,
-  reason: z.string().max(1000).optional(),
+  reason: ReasonTextSchema.optional(),
 });
 
-export const ReasonQuerySchema = z.strictObject({ reason: z.string().max(1000).optional() });
+export const ReasonQuerySchema = z.strictObject({ reason: ReasonTextSchema.optional() });
 
 /**
  * Models as a whole: search over every version, one model's state, its history, the best

@@ -141,10 +141,11 @@ export const uploadRoutes = new Hono<AppEnv>()
     return c.json(uploadView(session, await presignSessionParts(store, session, ttl)));
   })
   .post("/v1/uploads/:id/complete", requireScope("models:write"), async (c) => {
+    // The body is optional for single uploads: an empty POST completes them. Read (and refused)
+    // before the session is looked up, so a bad body is a 400 naming its field whatever the id.
+    const request = c.req.raw.body === null ? {} : await readJsonBody(c, CompleteUploadRequestSchema, "completion");
     const sessions = new UploadSessionStore(c.env.REGISTRY);
     const session = await loadSession(c, sessions);
-    // The body is optional for single uploads: an empty POST completes them.
-    const request = c.req.raw.body === null ? {} : await readJsonBody(c, CompleteUploadRequestSchema, "completion");
     if (session.status === "complete") return c.json(uploadView(session));
     if (session.status === "failed") throw failureOf(session);
     const store = artifactStoreFromBindings(c.env);

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { freeText } from "../free-text.js";
 import { ModelVersionSchema } from "../model-version.js";
 import { ConversionTargetSchema } from "./conversion-target.js";
 import { ConvertedFormatsSchema, SourceVerificationSchema } from "./converted-format.js";
@@ -123,7 +124,10 @@ export type ConversionJob = z.infer<typeof ConversionJobSchema>;
 
 // ---- The worker's side of the queue (worker-token routes under /internal/conversions) ----
 
-export const ClaimConversionRequestSchema = z.strictObject({ worker_id: z.string().min(1).max(128) });
+/** The worker names itself in every request; free text, but one line without control characters. */
+const WorkerIdTextSchema = freeText({ max: 128, min: 1 });
+
+export const ClaimConversionRequestSchema = z.strictObject({ worker_id: WorkerIdTextSchema });
 
 /** A claimed job with the version to convert and how long the lease lasts without a renewal. */
 export const ClaimedConversionSchema = z.strictObject({
@@ -135,16 +139,16 @@ export type ClaimedConversion = z.infer<typeof ClaimedConversionSchema>;
 
 /** Progress doubles as the lease renewal; the answer says whether the job was cancelled meanwhile. */
 export const ConversionProgressRequestSchema = z.strictObject({
-  worker_id: z.string().min(1).max(128),
+  worker_id: WorkerIdTextSchema,
   step: ConversionStepSchema,
-  step_detail: z.string().max(200).optional(),
+  step_detail: freeText({ max: 200 }).optional(),
   progress: z.number().min(0).max(1),
-  message: z.string().max(1000).optional(),
+  message: freeText({ max: 1000, multiline: true }).optional(),
 });
 export type ConversionProgressRequest = z.infer<typeof ConversionProgressRequestSchema>;
 
 export const CompleteConversionRequestSchema = z.strictObject({
-  worker_id: z.string().min(1).max(128),
+  worker_id: WorkerIdTextSchema,
   source_verification: SourceVerificationSchema,
   formats: ConvertedFormatsSchema,
 });
@@ -152,8 +156,10 @@ export type CompleteConversionRequest = z.infer<typeof CompleteConversionRequest
 
 /** A failed job; the source's failed verification travels along when the failure was a must-pass gate. */
 export const FailConversionRequestSchema = z.strictObject({
-  worker_id: z.string().min(1).max(128),
-  error: ConversionJobErrorSchema.omit({ at: true, worker_id: true }),
+  worker_id: WorkerIdTextSchema,
+  error: ConversionJobErrorSchema.omit({ at: true, worker_id: true }).extend({
+    message: freeText({ max: 4000, multiline: true }),
+  }),
   source_verification: SourceVerificationSchema.optional(),
 });
 export type FailConversionRequest = z.infer<typeof FailConversionRequestSchema>;

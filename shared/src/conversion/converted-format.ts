@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { ArtifactSchema, ModelFileSchema } from "../artifact.js";
+import { freeText } from "../free-text.js";
 import { ConversionTargetSchema } from "./conversion-target.js";
 import { VerificationMetricsSchema } from "./verification-report.js";
 
@@ -21,11 +22,11 @@ export const ConvertedFormatSchema = z.strictObject({
   target: ConversionTargetSchema,
   artifact: ArtifactSchema,
   gates_ok: z.boolean(),
-  must_pass_failed: z.array(z.string()).max(64),
+  must_pass_failed: z.array(freeText({ max: 64 })).max(64),
   should_pass_ok: z.boolean(),
   metrics: VerificationMetricsSchema,
   files: PipelineFilesSchema,
-  job_id: z.string().min(1).max(64),
+  job_id: freeText({ min: 1, max: 64 }),
   converted_at: z.iso.datetime(),
 });
 export type ConvertedFormat = z.infer<typeof ConvertedFormatSchema>;
@@ -33,12 +34,12 @@ export type ConvertedFormat = z.infer<typeof ConvertedFormatSchema>;
 /** The registered original's own verification (contract, load, shapes) → seed 001's version-level gates. */
 export const SourceVerificationSchema = z.strictObject({
   gates_ok: z.boolean(),
-  must_pass_failed: z.array(z.string()).max(64),
+  must_pass_failed: z.array(freeText({ max: 64 })).max(64),
   should_pass_ok: z.boolean(),
   primary_shape: z.string().regex(/^T[1-9][0-9]*$/),
   /** Partial when the pipeline stopped early: a corrupt model has a report but no contract. */
   files: PipelineFilesSchema.partial(),
-  job_id: z.string().min(1).max(64),
+  job_id: freeText({ min: 1, max: 64 }),
   verified_at: z.iso.datetime(),
 });
 export type SourceVerification = z.infer<typeof SourceVerificationSchema>;

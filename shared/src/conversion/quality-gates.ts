@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { freeText } from "../free-text.js";
 import type { ConversionTarget } from "./conversion-target.js";
 
 /**
@@ -29,7 +30,7 @@ export const GateSummarySchema = z.strictObject({
   should_pass_ok: z.boolean(),
   nice_to_have_ok: z.boolean(),
   /** Names of the failed must-pass gates (empty when `gates_ok`). */
-  must_pass_failed: z.array(z.string()).max(64),
+  must_pass_failed: z.array(freeText({ max: 64 })).max(64),
 });
 export type GateSummary = z.infer<typeof GateSummarySchema>;
 

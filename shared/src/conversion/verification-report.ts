@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { Sha256HexSchema } from "../artifact.js";
+import { freeText } from "../free-text.js";
 import { ConversionTargetSchema } from "./conversion-target.js";
 import { ShapeValidationSchema } from "./model-contract.js";
 import { FormatThresholdsSchema, GateSummarySchema } from "./quality-gates.js";
@@ -20,7 +21,10 @@ export const VerificationMetricsSchema = z.strictObject({
    * integer outputs such as class ids, compared exactly). Empty: none is a decision, and the
    * gates judge by cosine similarity and max |diff|.
    */
-  top1_outputs: z.array(z.string()).max(256).optional(),
+  top1_outputs: z
+    .array(freeText({ max: 256 }))
+    .max(256)
+    .optional(),
   /** Tensor models: every output compared on its own (the figures above are the worst of these). */
   outputs: z
     .record(

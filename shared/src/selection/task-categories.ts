@@ -4,6 +4,7 @@
  * `benchmark_scores` (registry scale 0–100, higher is better) through these weights.
  */
 import { z } from "zod";
+import { freeText } from "../free-text.js";
 import { MetricNameSchema, type ModelVersion } from "../model-version.js";
 import { type NormalisedGpuWeights, normaliseGpuWeights, WorkerScoringSchema } from "./worker-score.js";
 
@@ -37,7 +38,7 @@ export const DEFAULT_BENCHMARKS = [
 export const BenchmarkWeightSchema = z.number().gt(0).max(100);
 
 export const TaskCategorySchema = z.strictObject({
-  description: z.string().max(500).optional(),
+  description: freeText({ max: 500, multiline: true }).optional(),
   /** Benchmark name → weight in this category's weighted mean. */
   benchmarks: z
     .record(MetricNameSchema, BenchmarkWeightSchema)
