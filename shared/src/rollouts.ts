@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { ReasonTextSchema } from "./free-text.js";
 
 /**
  * Canary rollouts (issue 16): a candidate version takes a growing share of the traffic that
@@ -67,7 +68,7 @@ export const RolloutRequestSchema = z
       .describe("Shares (percent) the candidate moves through, increasing; after the last it is promoted."),
     guard: RolloutGuardSchema.default(RolloutGuardSchema.parse({})),
     sticky: RolloutStickinessSchema.default("key"),
-    reason: z.string().max(1000).optional(),
+    reason: ReasonTextSchema.optional(),
   })
   .superRefine((request, ctx) => {
     request.steps.forEach((step, index) => {
@@ -84,7 +85,7 @@ export type RolloutRequest = z.infer<typeof RolloutRequestSchema>;
 /** What a client sends (defaults not yet applied). */
 export type RolloutRequestInput = z.input<typeof RolloutRequestSchema>;
 
-export const RolloutControlRequestSchema = z.strictObject({ reason: z.string().max(1000).optional() });
+export const RolloutControlRequestSchema = z.strictObject({ reason: ReasonTextSchema.optional() });
 export type RolloutControlRequest = z.infer<typeof RolloutControlRequestSchema>;
 
 /** The candidate's figures over one guard window (edge/src/rollouts/rollout-metrics.ts reads them from D1). */
