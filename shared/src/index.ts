@@ -23,3 +23,4 @@ export * from "./selection-analytics.js";
 export * from "./signing.js";
 export * from "./tensors/index.js";
 export * from "./uploads.js";
+export * from "./worker-fleet.js";
