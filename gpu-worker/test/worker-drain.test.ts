@@ -4,13 +4,14 @@
  * lets a stream in flight finish, and only then closes.
  */
 
-import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
+import { mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { WorkerHeartbeatSchema } from "@modelgate/shared";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { obtainWorkerCredential, WorkerCredentialError } from "../src/heartbeat/worker-credential.js";
 import { buildDemoLm } from "../src/reference-models/index.js";
 import { type LocalS3, startLocalS3 } from "./support/local-s3.js";
 import { uploadReferenceModel } from "./support/model-version.js";
@@ -26,7 +27,10 @@ interface Received {
   body: Record<string, unknown>;
 }
 
-/** Answers the enrolment exchange once (201, then 409 as the real edge does) and records heartbeats. */
+/**
+ * Answers the enrolment exchange once (201, then 409 as the real edge does; 401 for a token it
+ * never issued) and records heartbeats.
+ */
 async function startStandInEdge() {
   const received: Received[] = [];
   let exchanged = false;
@@ -36,9 +40,10 @@ async function startStandInEdge() {
     const body = JSON.parse(Buffer.concat(chunks).toString("utf8") || "{}") as Record<string, unknown>;
     received.push({ path: request.url ?? "", authorization: request.headers.authorization, body });
     if (request.url === "/internal/workers/enrol") {
-      const first = !exchanged && body.enrolment_token === ENROLMENT_TOKEN;
-      exchanged = true;
-      response.writeHead(first ? 201 : 409, { "content-type": "application/json" });
+      const known = body.enrolment_token === ENROLMENT_TOKEN;
+      const first = known && !exchanged;
+      if (known) exchanged = true;
+      response.writeHead(first ? 201 : known ? 409 : 401, { "content-type": "application/json" });
       response.end(
         JSON.stringify(first ? { worker_id: "test-worker", credential: CREDENTIAL, url_pattern: "*", labels: {} } : {}),
       );
@@ -142,6 +147,27 @@ describe("a worker's own credential and its drain", () => {
     await expect(fetch(`${worker.url}/health`)).rejects.toThrow();
     await worker.close();
     await rm(credentialDir, { recursive: true, force: true });
+  });
+});
+
+describe("obtaining the credential", () => {
+  it("falls back to a stored credential when the edge is unreachable, and names what is missing otherwise", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "modelgate-credential-"));
+    const unreachable = {
+      edgeUrl: "http://127.0.0.1:9",
+      workerId: "test-worker",
+      enrolmentToken: ENROLMENT_TOKEN,
+      credentialFile: join(dir, "credential"),
+      legacyToken: undefined,
+      reachEdgeWithinMs: 300,
+    };
+    await expect(obtainWorkerCredential(unreachable)).rejects.toThrow(WorkerCredentialError);
+    await writeFile(unreachable.credentialFile, `${CREDENTIAL}\n`);
+    expect(await obtainWorkerCredential(unreachable)).toEqual({ credential: CREDENTIAL, source: "stored" });
+    // A token the edge refuses is an error even with a stored credential: the operator meant a new one.
+    const refused = obtainWorkerCredential({ ...unreachable, edgeUrl: edge.url, enrolmentToken: "mge_wrong.0" });
+    await expect(refused).rejects.toThrow(/refused the enrolment token \(401\)/);
+    await rm(dir, { recursive: true, force: true });
   });
 });
 

@@ -27,6 +27,12 @@ export class WorkerCredentialError extends Error {
   override name = "WorkerCredentialError";
 }
 
+/** The edge did not answer the exchange at all (as opposed to refusing it). */
+class EdgeUnreachableError extends WorkerCredentialError {}
+
+/** How long a worker that already holds a credential waits for the edge to exchange a new token. */
+const STORED_FALLBACK_WAIT_MS = 5000;
+
 const FIRST_RETRY_MS = 250;
 const MAX_RETRY_MS = 2000;
 
@@ -43,12 +49,26 @@ export async function obtainWorkerCredential(
   options: WorkerCredentialOptions,
 ): Promise<{ credential: string; source: CredentialSource }> {
   const logger = options.logger ?? silentLogger;
-  if (options.enrolmentToken !== undefined) {
-    const exchanged = await exchangeEnrolmentToken(options, options.enrolmentToken, logger);
-    if (exchanged !== undefined) return { credential: exchanged, source: "enrolment" };
-    // Already exchanged (a restart with the same environment): the stored credential is the one it gave.
-  }
   const stored = await readStoredCredential(options.credentialFile);
+  if (options.enrolmentToken !== undefined) {
+    try {
+      // With a credential in hand, an edge that does not answer soon is not worth a failed start.
+      const exchanged = await exchangeEnrolmentToken(
+        stored === undefined
+          ? options
+          : { ...options, reachEdgeWithinMs: Math.min(options.reachEdgeWithinMs ?? 60_000, STORED_FALLBACK_WAIT_MS) },
+        options.enrolmentToken,
+        logger,
+      );
+      if (exchanged !== undefined) return { credential: exchanged, source: "enrolment" };
+      // Already exchanged (a restart with the same environment): the stored credential is the one it gave.
+    } catch (error) {
+      if (!(error instanceof EdgeUnreachableError) || stored === undefined) throw error;
+      logger.warn("the edge is not reachable to exchange the enrolment token; using the stored credential", {
+        file: options.credentialFile,
+      });
+    }
+  }
   if (stored !== undefined) return { credential: stored, source: "stored" };
   if (options.legacyToken !== undefined) return { credential: options.legacyToken, source: "legacy-token" };
   throw new WorkerCredentialError(
@@ -80,7 +100,7 @@ async function exchangeEnrolmentToken(
     } catch (error) {
       // An edge still starting beside its worker: try again soon, up to the deadline.
       if (Date.now() + delay > deadline) {
-        throw new WorkerCredentialError(`could not reach the edge at ${url} to enrol: ${String(error)}`);
+        throw new EdgeUnreachableError(`could not reach the edge at ${url} to enrol: ${String(error)}`);
       }
       logger.debug("enrolment: the edge is not answering yet", { url });
       await new Promise((resolve) => setTimeout(resolve, delay));
