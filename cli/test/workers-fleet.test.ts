@@ -6,6 +6,7 @@
 import { EnrolmentIssuedSchema, WorkerCredentialIssuedSchema, WorkerListEntrySchema } from "@modelgate/shared";
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
+import { CreatedApiKeySchema } from "../src/edge-client.js";
 import { cli, parseJson, stack, uniqueName } from "./support/stack.js";
 
 function heartbeat(workerId: string, inFlight: number) {
@@ -86,6 +87,28 @@ describe("workers enroll, cordon, drain, uncordon, revoke", () => {
     // Uncordoned only once revoked, so this stand-in never becomes routable for the other files' requests.
     const uncordoned = await cli(["workers", "uncordon", id, "--json"]);
     expect(JSON.parse(uncordoned.stdout)).toMatchObject({ control: { cordoned: false } });
+  });
+
+  it("shows where a version is warm in models info, for keys that may see the fleet", async () => {
+    expect((await cli(["generate", "demo-lm", "warm", "--max-new-tokens", "2"])).code).toBe(0);
+    // The worker reports the model loaded with its next heartbeat (every second in this stack).
+    const warmOn = new RegExp(`^Warm on: .*${stack().workerId}`, "m");
+    let info = await cli(["models", "info", "demo-lm@production"]);
+    for (let attempt = 0; attempt < 25 && !warmOn.test(info.stdout); attempt++) {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      info = await cli(["models", "info", "demo-lm@production"]);
+    }
+    expect(info.code).toBe(0);
+    expect(info.stdout).toMatch(warmOn);
+    const json = JSON.parse((await cli(["models", "info", "demo-lm@production", "--json"])).stdout) as object;
+    expect(JSON.stringify(json)).not.toContain("Warm on");
+    const reader = parseJson(
+      await cli(["keys", "create", uniqueName("reader"), "--scopes", "models:read", "--json"]),
+      CreatedApiKeySchema,
+    );
+    const asReader = await cli(["models", "info", "demo-lm@production"], { env: { MODELGATE_KEY: reader.key } });
+    expect(asReader.code).toBe(0);
+    expect(asReader.stdout).not.toContain("Warm on");
   });
 
   it("exits 4 for an unknown worker and 5 for a bad pattern, before anything changes", async () => {

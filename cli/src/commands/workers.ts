@@ -1,7 +1,8 @@
 import { type EnrolmentIssued, ModelgateError, type WorkerListEntry } from "@modelgate/shared";
 import type { Command } from "commander";
 import { collectPairs, integerInRange } from "../arguments.js";
-import type { WorkerControlAnswer } from "../edge-client.js";
+import type { EdgeClient, WorkerControlAnswer } from "../edge-client.js";
+import { EdgeProblemError } from "../edge-errors.js";
 import { formatAge, formatTable, NONE } from "../output.js";
 import type { CliSession } from "../session.js";
 
@@ -57,6 +58,36 @@ export function formatWorkerList(workers: readonly WorkerListEntry[]): string {
     ],
     workers.map(workerRow),
   );
+}
+
+/**
+ * `Warm on: gpu-a, gpu-b (cordoned)`: the workers holding this exact version loaded, for
+ * `models info name@N`. Undefined when the key may not see the fleet (it is admin-only).
+ */
+export async function warmOnLine(
+  client: EdgeClient,
+  version: { name: string; version: number; artifact: { sha256: string } },
+): Promise<string | undefined> {
+  let fleet: WorkerListEntry[];
+  try {
+    fleet = await client.listWorkers();
+  } catch (error) {
+    if (error instanceof EdgeProblemError && error.problem.status === 403) return undefined;
+    throw error;
+  }
+  const warm = fleet.filter(
+    (w) =>
+      w.live &&
+      w.heartbeat.loaded_models.some(
+        (m) => m.name === version.name && m.version === version.version && m.sha256 === version.artifact.sha256,
+      ),
+  );
+  const names = warm.map((w) =>
+    w.drain_state === undefined || w.drain_state === "serving"
+      ? w.heartbeat.worker_id
+      : `${w.heartbeat.worker_id} (${w.drain_state})`,
+  );
+  return `Warm on: ${names.length > 0 ? names.join(", ") : "no live worker (loaded at the first request)"}`;
 }
 
 function formatEnrolment(issued: EnrolmentIssued): string {
