@@ -275,9 +275,11 @@ export async function startWorker(config: WorkerConfig, options: StartWorkerOpti
       logger.info("draining: taking no new work, finishing what runs", { timeout_ms: config.drainTimeoutMs });
       // Told at once rather than at the next interval; an unreachable edge does not hold the drain up.
       if (options.heartbeats !== false) {
-        // A heartbeat already on its way carries the old state: send the announcement after it.
-        for (let attempt = 0; attempt < 5 && !(await heartbeats.sendNow()); attempt++) {
+        // A heartbeat already on its way carries the old state: send the announcement after it
+        // (once more; an edge that does not answer is not waited for).
+        if (!(await heartbeats.sendNow())) {
           await new Promise((resolve) => setTimeout(resolve, 100));
+          await heartbeats.sendNow();
         }
       }
       const jobFinished = conversions?.finishAndStop();

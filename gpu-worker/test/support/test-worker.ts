@@ -27,6 +27,8 @@ export function testWorkerEnv(
     MODELGATE_CACHE_DIR: cacheDir,
     PORT: "0",
     GPU_MONITOR_INTERVAL_MS: "1000",
+    // Stopping a test worker drains it; nothing here routes to it on a stale view, so no quiet period.
+    MODELGATE_DRAIN_QUIET_MS: "0",
     ...extra,
   };
 }
