@@ -59,8 +59,13 @@ interface Outcome {
   detail?: string;
 }
 
+/** A stream's whole text; a connection dropped mid-way reads as such rather than throwing. */
 async function readStream(response: Response): Promise<string> {
-  return response.status === 200 ? await response.text() : `status ${response.status}: ${await response.text()}`;
+  try {
+    return response.status === 200 ? await response.text() : `status ${response.status}: ${await response.text()}`;
+  } catch (error) {
+    return `connection dropped: ${String(error)}`;
+  }
 }
 
 const streamEndedCleanly = (text: string) => text.includes("event: done") && !text.includes("event: error");
@@ -70,25 +75,33 @@ function load(until: () => boolean): Promise<Outcome[]> {
   const outcomes: Outcome[] = [];
   const steady = async () => {
     while (!until()) {
-      const response = await generate({ model: "ref-decoder", prompt: "Rolling", max_new_tokens: 8 });
-      const text = await response.text();
-      outcomes.push({
-        status: response.status,
-        worker: response.headers.get("x-modelgate-worker"),
-        ...(response.status === 200 ? {} : { detail: text.slice(0, 300) }),
-      });
+      try {
+        const response = await generate({ model: "ref-decoder", prompt: "Rolling", max_new_tokens: 8 });
+        const text = await response.text();
+        outcomes.push({
+          status: response.status,
+          worker: response.headers.get("x-modelgate-worker"),
+          ...(response.status === 200 ? {} : { detail: text.slice(0, 300) }),
+        });
+      } catch (error) {
+        outcomes.push({ status: 0, worker: null, detail: String(error) });
+      }
     }
   };
   const streaming = async () => {
     while (!until()) {
-      const response = await generate({ model: "demo-lm", prompt: "Rolling", max_new_tokens: 100, stream: true });
-      const text = await readStream(response);
-      outcomes.push({
-        status: response.status,
-        worker: response.headers.get("x-modelgate-worker"),
-        completeStream: streamEndedCleanly(text),
-        ...(streamEndedCleanly(text) ? {} : { detail: text.slice(-300) }),
-      });
+      try {
+        const response = await generate({ model: "demo-lm", prompt: "Rolling", max_new_tokens: 100, stream: true });
+        const text = await readStream(response);
+        outcomes.push({
+          status: response.status,
+          worker: response.headers.get("x-modelgate-worker"),
+          completeStream: streamEndedCleanly(text),
+          ...(streamEndedCleanly(text) ? {} : { detail: text.slice(-300) }),
+        });
+      } catch (error) {
+        outcomes.push({ status: 0, worker: null, completeStream: false, detail: String(error) });
+      }
     }
   };
   // Light enough that the restarted worker boots quickly on two shared cores, steady all the same.
@@ -123,7 +136,11 @@ async function streamOn(id: string): Promise<ReadableStreamDefaultReader<Uint8Ar
 async function readRest(reader: ReadableStreamDefaultReader<Uint8Array>): Promise<string> {
   const decoder = new TextDecoder();
   let text = "";
-  for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) text += decoder.decode(chunk.value);
+  try {
+    for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) text += decoder.decode(chunk.value);
+  } catch (error) {
+    text += `connection dropped: ${String(error)}`;
+  }
   return text;
 }
 
