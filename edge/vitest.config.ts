@@ -31,6 +31,8 @@ export default defineProject({
       miniflare: {
         bindings: {
           ...EDGE_TEST_SECRETS,
+          // Most tests heartbeat with the shared token; worker-fleet.test.ts turns legacy mode off for its refusals.
+          MODELGATE_LEGACY_WORKER_TOKEN: "on",
           MODELGATE_MAX_BODY_BYTES: "65536",
           MODELGATE_FORWARD_TIMEOUT_MS: "5000",
           // Tests write to R2 and Durable Objects directly between requests: no routing caches.

@@ -16,6 +16,9 @@ import {
   type CreateUploadRequest,
   type Deleted,
   DeletedSchema,
+  type EnrolmentIssued,
+  EnrolmentIssuedSchema,
+  type EnrolWorkerRequest,
   type GenerateRequest,
   type GenerateResponse,
   GenerateResponseSchema,
@@ -53,6 +56,9 @@ import {
   VersionVerificationViewSchema,
   type VersionWithAliases,
   VersionWithAliasesSchema,
+  WorkerControlSchema,
+  WorkerDrainStateSchema,
+  WorkerIdentityViewSchema,
   type WorkerListEntry,
   WorkerListEntrySchema,
 } from "@modelgate/shared";
@@ -81,6 +87,14 @@ export const HealthResponseSchema = z.object({ status: z.string(), service: z.st
 export type HealthResponse = z.infer<typeof HealthResponseSchema>;
 
 const WorkerListSchema = z.object({ workers: z.array(WorkerListEntrySchema) });
+const WorkerControlAnswerSchema = z.object({
+  worker_id: z.string(),
+  control: WorkerControlSchema,
+  drain_state: WorkerDrainStateSchema,
+});
+export type WorkerControlAnswer = z.infer<typeof WorkerControlAnswerSchema>;
+const WorkerRevokedSchema = z.object({ worker_id: z.string(), identity: WorkerIdentityViewSchema });
+export type WorkerRevoked = z.infer<typeof WorkerRevokedSchema>;
 
 /** Each `GET /v1/analytics/<analysis>` answer's schema. */
 const SELECTION_ANALYSIS_SCHEMAS = {
@@ -298,6 +312,28 @@ export class EdgeClient {
 
   async listWorkers(): Promise<WorkerListEntry[]> {
     return listOf((await this.request("GET", "/v1/workers", WorkerListSchema)).body, "workers");
+  }
+
+  /** A one-time enrolment token for a worker id (admin). */
+  async enrolWorker(id: string, request: EnrolWorkerRequest): Promise<EnrolmentIssued> {
+    const path = `/v1/workers/${encodeURIComponent(id)}/enrolment`;
+    return (await this.request("POST", path, EnrolmentIssuedSchema, request)).body;
+  }
+
+  async revokeWorker(id: string): Promise<WorkerRevoked> {
+    return (await this.request("POST", `/v1/workers/${encodeURIComponent(id)}/revoke`, WorkerRevokedSchema)).body;
+  }
+
+  /** Cordon, uncordon or drain (with how long a drain may wait for work in flight). */
+  async controlWorker(
+    id: string,
+    action: "cordon" | "uncordon" | "drain",
+    timeoutSeconds?: number,
+  ): Promise<WorkerControlAnswer> {
+    const path = `/v1/workers/${encodeURIComponent(id)}/${action}`;
+    const body =
+      action === "drain" ? (timeoutSeconds === undefined ? {} : { timeout_seconds: timeoutSeconds }) : undefined;
+    return (await this.request("POST", path, WorkerControlAnswerSchema, body)).body;
   }
 
   /** One of seed 002's selection analyses over `[from, to)` (edge defaults: the last 24 hours). */

@@ -20,7 +20,9 @@ Examples (seed 003's workflow):
   modelgate models delete oracle-farore@1 --force --yes
   modelgate generate demo-lm "hello" --max-new-tokens 16 --seed 7
   modelgate predict spirals --data '[[0.5,0.3]]' --json
-  modelgate keys create ci-bot --scopes infer --rpm 600 --max-tier tier_1`;
+  modelgate keys create ci-bot --scopes infer --rpm 600 --max-tier tier_1
+  modelgate workers enroll gpu-box-1 --url-pattern "https://gpu-box-1.internal:8790" --label gpu=a10
+  modelgate workers drain gpu-box-1 --timeout 600   (then restart it; SIGTERM alone drains too)`;
 
 /** `modelgate models promote <name> <version> [--stage <stage>] …`, from the command itself. */
 function synopsis(command: Command, path: string): string {

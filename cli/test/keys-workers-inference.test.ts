@@ -42,10 +42,15 @@ describe("workers list and health", () => {
   it("shows the stack's worker live, with the edge's body under --json", async () => {
     const run = await cli(["workers", "list"]);
     expect(run.code).toBe(0);
-    const [header, row] = run.stdout.trimEnd().split("\n");
+    const [header, ...rows] = run.stdout.trimEnd().split("\n");
+    // Other files' stand-in workers may be listed beside it (workers-fleet.test.ts).
+    const row = rows.find((line) => line.startsWith(`${stack().workerId} `));
     expect(header?.split(/\s{2,}/)).toEqual([
       "WORKER",
       "LIVE",
+      "STATE",
+      "IDENTITY",
+      "LABELS",
       "AGE",
       "GPUS",
       "UTIL",
@@ -56,7 +61,8 @@ describe("workers list and health", () => {
       "MODELS",
       "URL",
     ]);
-    expect(row?.split(/\s{2,}/).slice(0, 2)).toEqual([stack().workerId, "yes"]);
+    // The stack's worker enrolled itself (no labels) and serves.
+    expect(row?.split(/\s{2,}/).slice(0, 5)).toEqual([stack().workerId, "yes", "serving", "enrolled", "-"]);
     const json = parseJson(
       await cli(["workers", "list", "--json"]),
       z.object({ workers: z.array(WorkerListEntrySchema) }),

@@ -26,6 +26,7 @@ import { selectionFlagRoutes } from "./routes/selection-flags.js";
 import { uploadRoutes } from "./routes/uploads.js";
 import { verificationRoutes } from "./routes/verification.js";
 import { whoamiRoutes } from "./routes/whoami.js";
+import { workerFleetRoutes } from "./routes/worker-fleet.js";
 import { workerRoutes } from "./routes/workers.js";
 
 export function createEdgeApp(): Hono<AppEnv> {
@@ -44,6 +45,7 @@ export function createEdgeApp(): Hono<AppEnv> {
   app.route("/", modelVersionRoutes);
   app.route("/", rolloutRoutes);
   app.route("/", workerRoutes);
+  app.route("/", workerFleetRoutes);
   app.route("/", keyRoutes);
   app.route("/", whoamiRoutes);
   app.route("/", inferenceRoutes);

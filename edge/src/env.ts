@@ -27,7 +27,9 @@ export interface EdgeBindings {
   /** Selection events (D1). Optional: without it the edge serves, records nothing, and analytics answer 503. */
   ANALYTICS?: D1Database;
   MODELGATE_ADMIN_KEY?: string;
+  /** The shared worker token: accepted only while MODELGATE_LEGACY_WORKER_TOKEN is on. */
   MODELGATE_WORKER_TOKEN?: string;
+  MODELGATE_LEGACY_WORKER_TOKEN?: string;
   MODELGATE_SIGNING_SECRET?: string;
   /** Optional: a bearer token that opens `GET /metrics` (and nothing else) for a Prometheus server. */
   MODELGATE_METRICS_TOKEN?: string;
@@ -62,9 +64,17 @@ const secret = (name: string) =>
     .min(16, `${name} must be at least 16 characters`);
 
 /** Validated once per isolate; a missing secret is a clear 500 naming it, never a silent open door. */
-export const EdgeConfigSchema = z.object({
+export const EdgeConfigFieldsSchema = z.object({
   MODELGATE_ADMIN_KEY: secret("MODELGATE_ADMIN_KEY"),
-  MODELGATE_WORKER_TOKEN: secret("MODELGATE_WORKER_TOKEN"),
+  /**
+   * Legacy mode: every worker shares MODELGATE_WORKER_TOKEN and may heartbeat as any id from any
+   * URL. Off by default; enrolled workers (`modelgate workers enroll`) each hold their own credential.
+   */
+  MODELGATE_LEGACY_WORKER_TOKEN: z
+    .enum(["on", "off", "true", "false", "1", "0"], "MODELGATE_LEGACY_WORKER_TOKEN must be on or off")
+    .default("off")
+    .transform((value) => ["on", "true", "1"].includes(value)),
+  MODELGATE_WORKER_TOKEN: secret("MODELGATE_WORKER_TOKEN").optional(),
   MODELGATE_SIGNING_SECRET: secret("MODELGATE_SIGNING_SECRET"),
   MODELGATE_METRICS_TOKEN: z.string().min(16, "MODELGATE_METRICS_TOKEN must be at least 16 characters").optional(),
   /** Record request metrics (`off` for the metrics-cost benchmark; /metrics still answers). */
@@ -133,17 +143,30 @@ export const EdgeConfigSchema = z.object({
     .default(16 * 1024 * 1024),
   MODELGATE_UPLOAD_URL_TTL_SECONDS: z.coerce.number().int().min(60).max(604_800).default(3600),
 });
+
+/** The fields above plus the rules between them. */
+export const EdgeConfigSchema = EdgeConfigFieldsSchema.superRefine((config, context) => {
+  if (config.MODELGATE_LEGACY_WORKER_TOKEN && config.MODELGATE_WORKER_TOKEN === undefined) {
+    context.addIssue({
+      code: "custom",
+      path: ["MODELGATE_WORKER_TOKEN"],
+      message: "MODELGATE_WORKER_TOKEN is not set, but MODELGATE_LEGACY_WORKER_TOKEN is on",
+    });
+  }
+});
 export type EdgeConfig = z.infer<typeof EdgeConfigSchema>;
 
 /** Who is calling: resolved by the authenticate middleware, read by route handlers. */
 export interface Principal {
   id: string;
-  kind: "admin-key" | "worker-token" | "api-key";
+  kind: "admin-key" | "worker-token" | "worker-credential" | "api-key";
   scopes: readonly Scope[];
   /** Requests per minute, enforced across isolates; absent means unlimited. */
   rpm?: number | undefined;
   /** The strictest CAWS tier this caller's inference runs at. */
   maxTier?: CawsTier | undefined;
+  /** Set for an enrolled worker's credential: the one worker id it may act as, and where it may be. */
+  worker?: { id: string; urlPattern: string; credentialSha256: string } | undefined;
 }
 
 export interface EdgeVariables {

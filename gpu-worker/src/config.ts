@@ -2,7 +2,7 @@
  * GPU worker configuration: read once from the environment at start-up and validated with zod,
  * so a bad deployment fails immediately with every problem named instead of at the first request.
  */
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { availableParallelism, hostname } from "node:os";
 import {
   DEFAULT_RUNTIME_CONFIG,
@@ -32,7 +32,12 @@ export interface S3Config {
 export interface WorkerConfig {
   edgeUrl: string;
   workerId: string;
-  workerToken: string;
+  /** The legacy shared token (used only when neither an enrolment token nor a stored credential is there). */
+  workerToken: string | undefined;
+  /** One-time token from `modelgate workers enroll`, exchanged at start-up for this worker's credential. */
+  enrolmentToken: string | undefined;
+  /** Where the exchanged credential is kept (mode 600), so a restart needs no new enrolment token. */
+  credentialFile: string;
   signingSecret: string;
   /** The URL the edge forwards to; undefined means `http://127.0.0.1:<the port actually bound>`. */
   workerUrl: string | undefined;
@@ -58,6 +63,10 @@ export interface WorkerConfig {
   metricsToken: string | undefined;
   /** False records no request metrics (the metrics-cost benchmark); /metrics still answers. */
   metricsEnabled: boolean;
+  /** SIGTERM drain: the longest it waits for work in flight before it stops anyway. */
+  drainTimeoutMs: number;
+  /** SIGTERM drain: how long no new request must arrive before it stops (edges may route on a view a moment old). */
+  drainQuietMs: number;
   logLevel: LogLevel;
 }
 
@@ -122,7 +131,16 @@ const WorkerEnvSchema = z.object({
       .regex(/^[A-Za-z0-9._-]{1,64}$/, "must be 1–64 characters of A-Z, a-z, 0-9, '.', '_' or '-'")
       .optional(),
   ),
-  MODELGATE_WORKER_TOKEN: requiredText("the bearer token for heartbeats to the edge"),
+  MODELGATE_WORKER_TOKEN: optionalText,
+  MODELGATE_ENROLMENT_TOKEN: optionalText.pipe(
+    z
+      .string()
+      .regex(/^mge_[A-Za-z0-9_-]+\.[0-9a-f]{64}$/, "must be a token from `modelgate workers enroll`")
+      .optional(),
+  ),
+  MODELGATE_CREDENTIAL_FILE: optionalText.transform((v) => v ?? ".modelgate/worker-credential"),
+  MODELGATE_DRAIN_TIMEOUT_MS: integerVar(0, 3_600_000, 60_000),
+  MODELGATE_DRAIN_QUIET_MS: integerVar(0, 60_000, 1000),
   MODELGATE_SIGNING_SECRET: requiredText("the HMAC secret shared with the edge").pipe(
     z.string().min(16, "must be at least 16 characters"),
   ),
@@ -186,6 +204,13 @@ export function loadWorkerConfig(env: WorkerEnv): WorkerConfig {
       const missing = keyId === undefined ? "S3_ACCESS_KEY_ID" : "S3_SECRET_ACCESS_KEY";
       problems.push({ variable: missing, message: "set both S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY, or neither" });
     }
+    const { MODELGATE_ENROLMENT_TOKEN: enrolment, MODELGATE_WORKER_TOKEN: legacy } = parsed.data;
+    if (enrolment === undefined && legacy === undefined && !existsSync(parsed.data.MODELGATE_CREDENTIAL_FILE)) {
+      problems.push({
+        variable: "MODELGATE_ENROLMENT_TOKEN",
+        message: `is required (from \`modelgate workers enroll <id>\`) unless ${parsed.data.MODELGATE_CREDENTIAL_FILE} holds this worker's credential; the shared MODELGATE_WORKER_TOKEN is for edges in legacy mode`,
+      });
+    }
   }
   if (!parsed.success || problems.length > 0) throw new WorkerConfigError(problems);
 
@@ -201,6 +226,8 @@ export function loadWorkerConfig(env: WorkerEnv): WorkerConfig {
     edgeUrl: vars.MODELGATE_EDGE_URL,
     workerId: vars.MODELGATE_WORKER_ID ?? defaultWorkerId(vars.PORT),
     workerToken: vars.MODELGATE_WORKER_TOKEN,
+    enrolmentToken: vars.MODELGATE_ENROLMENT_TOKEN,
+    credentialFile: vars.MODELGATE_CREDENTIAL_FILE,
     signingSecret: vars.MODELGATE_SIGNING_SECRET,
     workerUrl: vars.MODELGATE_WORKER_URL,
     s3: {
@@ -228,6 +255,8 @@ export function loadWorkerConfig(env: WorkerEnv): WorkerConfig {
     conversionPollMs: vars.MODELGATE_CONVERSION_POLL_MS,
     metricsToken: vars.MODELGATE_METRICS_TOKEN,
     metricsEnabled: vars.MODELGATE_METRICS,
+    drainTimeoutMs: vars.MODELGATE_DRAIN_TIMEOUT_MS,
+    drainQuietMs: vars.MODELGATE_DRAIN_QUIET_MS,
     logLevel: vars.MODELGATE_LOG_LEVEL ?? vars.LOG_LEVEL ?? "info",
   };
 }

@@ -1,5 +1,10 @@
-/** `npm start -w gpu-worker`: configuration from the environment, then serve until SIGINT/SIGTERM. */
+/**
+ * `npm start -w gpu-worker`: configuration from the environment, then serve until SIGINT/SIGTERM.
+ * Either signal drains (no new work, what runs finishes, MODELGATE_DRAIN_TIMEOUT_MS at most), so
+ * a rolling restart fails no request; a second signal exits at once.
+ */
 import { loadWorkerConfig, WorkerConfigError } from "./config.js";
+import { WorkerCredentialError } from "./heartbeat/worker-credential.js";
 import { createWorkerLogger } from "./logger.js";
 import { startWorker } from "./server.js";
 
@@ -13,7 +18,14 @@ try {
 }
 
 const logger = createWorkerLogger({ level: config.logLevel, workerId: config.workerId });
-const worker = await startWorker(config, { logger });
+let worker: Awaited<ReturnType<typeof startWorker>>;
+try {
+  worker = await startWorker(config, { logger });
+} catch (error) {
+  if (!(error instanceof WorkerCredentialError)) throw error;
+  logger.error("cannot authenticate with the edge", { reason: error.message });
+  process.exit(1);
+}
 
 let stopping = false;
 async function shutdown(signal: string): Promise<void> {
@@ -22,8 +34,8 @@ async function shutdown(signal: string): Promise<void> {
     process.exit(1);
   }
   stopping = true;
-  logger.info("shutting down", { signal });
-  await worker.close();
+  logger.info("shutting down", { signal, draining: true });
+  await worker.drain();
   process.exit(0);
 }
 

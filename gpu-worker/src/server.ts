@@ -15,6 +15,7 @@ import { ConversionJobRunner } from "./conversion/conversion-job-runner.js";
 import { EdgeConversionClient } from "./conversion/edge-conversion-client.js";
 import { createGpuMonitor, type GpuMonitor } from "./gpu/gpu-monitor.js";
 import { createHeartbeatSender } from "./heartbeat/heartbeat-sender.js";
+import { obtainWorkerCredential } from "./heartbeat/worker-credential.js";
 import type { WorkerAppEnv } from "./http/app-env.js";
 import { handleError, notFound } from "./http/problem.js";
 import { InferenceThreadPool } from "./inference/inference-pool.js";
@@ -58,6 +59,7 @@ export function createWorkerApp(deps: WorkerAppDeps): Hono<WorkerAppEnv> {
     "/v1/*",
     verifyEdgeSignature({
       secret: deps.config.signingSecret,
+      workerId: deps.config.workerId,
       // One guard per app: a nonce seen by this worker is refused for the rest of its window.
       nonceGuard: createNonceGuard(undefined, () => clock.now()),
       maxBodyBytes: deps.config.maxBodyBytes,
@@ -70,6 +72,10 @@ export function createWorkerApp(deps: WorkerAppDeps): Hono<WorkerAppEnv> {
   app.notFound(notFound);
   app.onError(handleError(logger));
   return app;
+}
+
+function sleepUntil(deadline: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, Math.max(0, deadline - Date.now())).unref());
 }
 
 export interface StartWorkerOptions {
@@ -89,6 +95,12 @@ export interface RunningWorker {
   /** The URL announced to the edge in heartbeats. */
   advertisedUrl: string;
   workerId: string;
+  /**
+   * Graceful stop (SIGTERM): announces it is draining so the edge routes nothing new here,
+   * lets generations and a conversion job in hand finish, waits until no request has arrived
+   * for a quiet moment (or the drain timeout passes), then closes.
+   */
+  drain(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -136,8 +148,26 @@ export async function startWorker(config: WorkerConfig, options: StartWorkerOpti
     load: () => inference.load(),
   });
 
+  // The credential is fetched while the GPU monitor and inference threads start (an edge
+  // booting beside this worker is waited for).
+  const credentialReady =
+    options.heartbeats === false
+      ? Promise.resolve({ credential: config.workerToken ?? "", source: "legacy-token" as const })
+      : obtainWorkerCredential({
+          edgeUrl: config.edgeUrl,
+          workerId: config.workerId,
+          enrolmentToken: config.enrolmentToken,
+          credentialFile: config.credentialFile,
+          legacyToken: config.workerToken,
+          logger,
+        });
+  let credential: string;
   try {
-    await Promise.all([gpuMonitor.start(), pool.start()]);
+    [credential] = await Promise.all([
+      credentialReady.then((obtained) => obtained.credential),
+      gpuMonitor.start(),
+      pool.start(),
+    ]);
   } catch (error) {
     gpuMonitor.stop();
     await pool.close();
@@ -146,6 +176,15 @@ export async function startWorker(config: WorkerConfig, options: StartWorkerOpti
   }
   const app = createWorkerApp({ config, inference, gpuMonitor, metrics, clock, logger });
   const server = createAdaptorServer({ fetch: app.fetch });
+  // Requests whose answer is still being written (a stream included), and when the last one came:
+  // what a drain waits on.
+  let openRequests = 0;
+  let lastRequestAt = 0;
+  server.on("request", (_request, response) => {
+    openRequests++;
+    lastRequestAt = Date.now();
+    response.once("close", () => openRequests--);
+  });
   try {
     await new Promise<void>((resolve, reject) => {
       server.once("error", reject);
@@ -165,6 +204,8 @@ export async function startWorker(config: WorkerConfig, options: StartWorkerOpti
   const url = `http://${host === "0.0.0.0" || host === "[::]" ? "127.0.0.1" : host}:${port}`;
   const advertisedUrl = config.workerUrl ?? `http://127.0.0.1:${port}`;
 
+  let draining = false;
+  let conversions: ConversionJobRunner | undefined;
   const buildHeartbeat = (): WorkerHeartbeat => {
     const load = inference.load();
     return {
@@ -178,11 +219,13 @@ export async function startWorker(config: WorkerConfig, options: StartWorkerOpti
       in_flight: load.inFlight,
       tokens_per_second: load.tokensPerSecond,
       version: WORKER_VERSION,
+      conversion_jobs: conversions?.activeJobs ?? 0,
+      ...(draining ? { draining: true } : {}),
     };
   };
   const heartbeats = createHeartbeatSender({
     edgeUrl: config.edgeUrl,
-    workerToken: config.workerToken,
+    workerToken: credential,
     intervalMs: config.gpuMonitorIntervalMs,
     buildHeartbeat,
     logger,
@@ -190,11 +233,11 @@ export async function startWorker(config: WorkerConfig, options: StartWorkerOpti
   if (options.heartbeats !== false) heartbeats.start();
   // Conversion jobs share the worker's artifact cache and object store; they run in their own
   // thread, so inference and health keep answering while a model is converted.
-  const conversions =
+  conversions =
     config.conversionPollMs > 0 && options.heartbeats !== false
       ? new ConversionJobRunner({
           workerId: config.workerId,
-          client: new EdgeConversionClient({ edgeUrl: config.edgeUrl, workerToken: config.workerToken }),
+          client: new EdgeConversionClient({ edgeUrl: config.edgeUrl, workerToken: credential }),
           artifacts,
           store,
           bucket: config.s3.bucket,
@@ -207,24 +250,64 @@ export async function startWorker(config: WorkerConfig, options: StartWorkerOpti
   logger.info("gpu worker listening", { url, advertised_url: advertisedUrl, worker_id: config.workerId });
 
   let closed: Promise<void> | undefined;
-  return {
-    url,
-    advertisedUrl,
-    workerId: config.workerId,
-    close() {
-      closed ??= (async () => {
-        heartbeats.stop();
-        await conversions?.stop();
-        gpuMonitor.stop();
-        await new Promise<void>((resolve) => {
-          server.close(() => resolve());
-          // Keep-alive connections would hold close() open until they time out.
-          if ("closeIdleConnections" in server) server.closeIdleConnections();
-        });
-        await pool.close();
-        metrics.close();
-      })();
-      return closed;
-    },
+  let drained: Promise<void> | undefined;
+  const close = () => {
+    closed ??= (async () => {
+      heartbeats.stop();
+      await conversions?.stop();
+      gpuMonitor.stop();
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        // Keep-alive connections would hold close() open until they time out.
+        if ("closeIdleConnections" in server) server.closeIdleConnections();
+        // A drain has already waited for what was in flight: nothing left is worth waiting for.
+        if (draining && "closeAllConnections" in server) setTimeout(() => server.closeAllConnections(), 1000).unref();
+      });
+      await pool.close();
+      metrics.close();
+    })();
+    return closed;
   };
+  const drain = () => {
+    drained ??= (async () => {
+      draining = true;
+      const deadline = Date.now() + config.drainTimeoutMs;
+      logger.info("draining: taking no new work, finishing what runs", { timeout_ms: config.drainTimeoutMs });
+      // Told at once rather than at the next interval; an unreachable edge does not hold the drain up.
+      if (options.heartbeats !== false) {
+        // A heartbeat already on its way carries the old state: send the announcement after it
+        // (once more; an edge that does not answer is not waited for).
+        if (!(await heartbeats.sendNow())) {
+          await new Promise((resolve) => setTimeout(resolve, 100));
+          await heartbeats.sendNow();
+        }
+      }
+      const jobFinished = conversions?.finishAndStop();
+      for (;;) {
+        const load = inference.load();
+        const idle =
+          openRequests === 0 &&
+          load.inFlight === 0 &&
+          load.queueDepth === 0 &&
+          (conversions?.activeJobs ?? 0) === 0 &&
+          Date.now() - lastRequestAt >= config.drainQuietMs;
+        if (idle) break;
+        if (Date.now() >= deadline) {
+          logger.warn("drain timeout passed with work in flight; stopping anyway", {
+            open_requests: openRequests,
+            in_flight: load.inFlight,
+          });
+          break;
+        }
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      if (Date.now() < deadline) await Promise.race([jobFinished, sleepUntil(deadline)]);
+      // The last heartbeat says nothing is left, so `workers drain` can report the worker drained.
+      if (options.heartbeats !== false) await heartbeats.sendNow();
+      logger.info("drained");
+      await close();
+    })();
+    return drained;
+  };
+  return { url, advertisedUrl, workerId: config.workerId, drain, close };
 }

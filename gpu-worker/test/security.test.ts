@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildSpiralsClassifier } from "../src/reference-models/index.js";
 import { type LocalS3, startLocalS3 } from "./support/local-s3.js";
 import { modelVersionFor } from "./support/model-version.js";
-import { problemOf, signedPost, TEST_SIGNING_SECRET } from "./support/signed-fetch.js";
+import { problemOf, signedPost, TEST_SIGNING_SECRET, TEST_WORKER_ID } from "./support/signed-fetch.js";
 import { startTestWorker, type TestWorker } from "./support/test-worker.js";
 
 const MAX_BODY_BYTES = 64 * 1024;
@@ -67,6 +67,7 @@ describe("edge signature on /v1/*", () => {
       method: "POST",
       pathWithQuery: "/v1/generate",
       body: text,
+      workerId: TEST_WORKER_ID,
     });
     const response = await fetch(`${worker.url}/v1/predict`, {
       method: "POST",
@@ -89,6 +90,12 @@ describe("edge signature on /v1/*", () => {
     const replay = await signedPost(worker.url, "/v1/predict", body, { nonce, now });
     const problem = await expectProblem(replay, 401, "unauthorized");
     expect(String(problem.detail)).toContain("replayed");
+  });
+
+  it("refuses a request the edge signed for another worker (a replay across workers) with 401", async () => {
+    const forOther = await signedPost(worker.url, "/v1/predict", body, { workerId: "another-worker" });
+    const problem = await expectProblem(forOther, 401, "unauthorized");
+    expect(String(problem.detail)).toContain("another worker");
   });
 
   it("leaves /health open", async () => {

@@ -40,12 +40,7 @@ async function workerVariableNames(): Promise<Set<string>> {
   return new Set([...keys, ...Object.keys(RUNTIME_CONFIG_ENV_VARS)]);
 }
 
-const REQUIRED_WORKER_VARIABLES = [
-  "MODELGATE_EDGE_URL",
-  "MODELGATE_WORKER_TOKEN",
-  "MODELGATE_SIGNING_SECRET",
-  "S3_BUCKET",
-];
+const REQUIRED_WORKER_VARIABLES = ["MODELGATE_EDGE_URL", "MODELGATE_SIGNING_SECRET", "S3_BUCKET"];
 
 /** `NAME=value` lines of an env file (comments and blank lines skipped). */
 function envFileEntries(text: string): Map<string, string> {
@@ -331,7 +326,12 @@ describe("infra/docker/docker-compose.deploy.yml", () => {
     expect([...interpolated].filter((name) => !example.has(name))).toEqual([]);
     expect([...example.keys()].filter((name) => !interpolated.has(name))).toEqual([]);
     // Secrets stay empty in the example, so compose's required markers catch a forgotten one.
-    for (const secret of ["MODELGATE_WORKER_TOKEN", "MODELGATE_SIGNING_SECRET", "GRAFANA_ADMIN_PASSWORD"]) {
+    for (const secret of [
+      "MODELGATE_ENROLMENT_TOKEN",
+      "MODELGATE_WORKER_TOKEN",
+      "MODELGATE_SIGNING_SECRET",
+      "GRAFANA_ADMIN_PASSWORD",
+    ]) {
       expect(example.get(secret), secret).toBe("");
     }
   });

@@ -53,7 +53,7 @@ export function isApiKeyUsable(record: ApiKeyRecord, now: number): boolean {
  */
 export const WhoAmISchema = z.strictObject({
   id: z.string(),
-  kind: z.enum(["admin-key", "worker-token", "api-key"]),
+  kind: z.enum(["admin-key", "worker-token", "worker-credential", "api-key"]),
   scopes: z.array(ScopeSchema),
   rpm: z.int().min(1).nullable(),
   max_tier: CawsTierSchema.nullable(),

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { freeText } from "./free-text.js";
+import { WorkerControlSchema, WorkerDrainStateSchema, WorkerIdentityViewSchema } from "./worker-fleet.js";
 
 /** Seed 002: the GPU monitor samples every 1–10 s, 5 s by default. */
 export const GPU_MONITOR_INTERVAL_MS = { min: 1000, max: 10000, default: 5000 } as const;
@@ -43,6 +44,10 @@ export const WorkerHeartbeatSchema = z.strictObject({
   in_flight: z.int().min(0),
   tokens_per_second: z.number().min(0),
   version: freeText({ max: 64 }).optional(),
+  /** Conversion jobs this worker holds a lease on (a drain waits for them too). */
+  conversion_jobs: z.int().min(0).optional(),
+  /** The worker is shutting down (SIGTERM): it finishes what it has and takes nothing new. */
+  draining: z.boolean().optional(),
 });
 export type WorkerHeartbeat = z.infer<typeof WorkerHeartbeatSchema>;
 
@@ -58,5 +63,10 @@ export const WorkerListEntrySchema = WorkerStateSchema.extend({
   live: z.boolean(),
   /** The edge's circuit breaker for this worker: open means failing forwards keep it out of routing. */
   circuit: z.enum(["closed", "open", "half-open"]).optional(),
+  /** Enrolled workers' identity (absent for workers that heartbeat with the legacy shared token). */
+  identity: WorkerIdentityViewSchema.optional(),
+  control: WorkerControlSchema.optional(),
+  /** Whether it takes new work, and how far a cordon or drain has got. */
+  drain_state: WorkerDrainStateSchema.optional(),
 });
 export type WorkerListEntry = z.infer<typeof WorkerListEntrySchema>;

@@ -26,3 +26,4 @@ export * from "./selection-analytics.js";
 export * from "./signing.js";
 export * from "./tensors/index.js";
 export * from "./uploads.js";
+export * from "./worker-fleet.js";

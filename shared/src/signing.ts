@@ -6,6 +6,8 @@ export const SIGNATURE_HEADERS = {
   timestamp: "x-modelgate-timestamp",
   nonce: "x-modelgate-nonce",
   signature: "x-modelgate-signature",
+  /** The worker the request is meant for: signed, so a captured request replayed to another worker fails. */
+  workerId: "x-modelgate-worker-id",
 } as const;
 
 /** Requests older (or further in the future) than this are refused. */
@@ -60,11 +62,15 @@ export interface SignableRequest {
   /** Path plus query string, exactly as the receiver sees it (`/v1/generate?x=1`). */
   pathWithQuery: string;
   body: string | Uint8Array<ArrayBuffer>;
+  /** The receiving worker's id; the edge always names it (an empty audience is signed as ""). */
+  workerId?: string | undefined;
 }
 
 async function canonicalString(request: SignableRequest, timestamp: string, nonce: string): Promise<string> {
   const bodyHash = await sha256Hex(request.body);
-  return [request.method.toUpperCase(), request.pathWithQuery, timestamp, nonce, bodyHash].join("\n");
+  return [request.method.toUpperCase(), request.pathWithQuery, timestamp, nonce, bodyHash, request.workerId ?? ""].join(
+    "\n",
+  );
 }
 
 /** Returns the headers to add to the outgoing request. */
@@ -81,10 +87,17 @@ export async function signRequest(
     [SIGNATURE_HEADERS.timestamp]: timestamp,
     [SIGNATURE_HEADERS.nonce]: nonce,
     [SIGNATURE_HEADERS.signature]: toHex(mac),
+    ...(request.workerId === undefined ? {} : { [SIGNATURE_HEADERS.workerId]: request.workerId }),
   };
 }
 
-export type SignatureFailure = "missing_headers" | "malformed" | "expired" | "bad_signature" | "replayed";
+export type SignatureFailure =
+  | "missing_headers"
+  | "malformed"
+  | "expired"
+  | "bad_signature"
+  | "replayed"
+  | "wrong_worker";
 
 export interface NonceGuard {
   /** Records the nonce; false when it was already seen inside the window. */
@@ -119,8 +132,11 @@ export function createNonceGuard(
 export interface VerifyOptions {
   secret: string;
   headers: { get(name: string): string | null };
-  request: SignableRequest;
+  /** What arrived; its audience is read from the `x-modelgate-worker-id` header. */
+  request: Omit<SignableRequest, "workerId">;
   nonceGuard: NonceGuard;
+  /** The verifying worker's own id: a request signed for any other worker (or none) is refused. */
+  expectedWorkerId?: string;
   now?: number;
   maxAgeMs?: number;
 }
@@ -139,8 +155,12 @@ export async function verifySignedRequest(
   const now = options.now ?? Date.now();
   const sentAt = Number(timestamp);
   if (Math.abs(now - sentAt) > (options.maxAgeMs ?? SIGNATURE_MAX_AGE_MS)) return { ok: false, reason: "expired" };
+  const audience = options.headers.get(SIGNATURE_HEADERS.workerId) ?? undefined;
+  if (options.expectedWorkerId !== undefined && audience !== options.expectedWorkerId) {
+    return { ok: false, reason: "wrong_worker" };
+  }
   const key = await importSigningKey(options.secret);
-  const data = encoder.encode(await canonicalString(options.request, timestamp, nonce));
+  const data = encoder.encode(await canonicalString({ ...options.request, workerId: audience }, timestamp, nonce));
   // crypto.subtle.verify compares in constant time.
   const valid = await crypto.subtle.verify("HMAC", key, signatureBytes, data);
   if (!valid) return { ok: false, reason: "bad_signature" };

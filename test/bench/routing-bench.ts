@@ -129,7 +129,7 @@ async function benchEdgeOverhead(stack: LocalStack): Promise<RoutingBenchResult>
   };
   const direct = async (): Promise<Sample> => {
     // Signing is the caller's work, not the worker's: done before the clock starts.
-    const headers = await signedHeaders(stack.signingSecret, "/v1/predict", directBody);
+    const headers = await signedHeaders(stack.signingSecret, stack.workerId, "/v1/predict", directBody);
     const started = performance.now();
     const response = await fetch(`${stack.workerUrl}/v1/predict`, { method: "POST", headers, body: directBody });
     const text = await response.text();

@@ -216,6 +216,7 @@ async function benchOnLocalStack(sections: ReadonlySet<Section>, rows: BenchRow[
           method: "POST",
           pathWithQuery: "/v1/generate",
           body,
+          workerId: stack.workerId,
         });
         direct.push(
           (

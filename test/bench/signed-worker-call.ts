@@ -15,8 +15,13 @@ export async function resolveWorkerTarget(
 }
 
 /** The signature headers for one request (each carries its own nonce, so sign every send). */
-export function signedHeaders(signingSecret: string, path: string, body: string): Promise<Record<string, string>> {
-  return signRequest(signingSecret, { method: "POST", pathWithQuery: path, body }).then((signature) => ({
+export function signedHeaders(
+  signingSecret: string,
+  workerId: string,
+  path: string,
+  body: string,
+): Promise<Record<string, string>> {
+  return signRequest(signingSecret, { method: "POST", pathWithQuery: path, body, workerId }).then((signature) => ({
     "content-type": "application/json",
     ...signature,
   }));
@@ -25,13 +30,13 @@ export function signedHeaders(signingSecret: string, path: string, body: string)
 /** POSTs `body` to `workerUrl + path`, signed. */
 export async function postSignedToWorker(
   signingSecret: string,
-  workerUrl: string,
+  worker: { url: string; workerId: string },
   path: string,
   body: string,
   signal?: AbortSignal,
 ): Promise<Response> {
-  const headers = await signedHeaders(signingSecret, path, body);
-  return fetch(`${workerUrl}${path}`, { method: "POST", headers, body, ...(signal ? { signal } : {}) });
+  const headers = await signedHeaders(signingSecret, worker.workerId, path, body);
+  return fetch(`${worker.url}${path}`, { method: "POST", headers, body, ...(signal ? { signal } : {}) });
 }
 
 /** The worker's `GET /health` load figures. */

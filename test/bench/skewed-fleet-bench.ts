@@ -76,7 +76,7 @@ export async function benchSkewedFleet(stack: LocalStack): Promise<{ rows: Bench
     const generateOn = async (worker: Worker, target: ModelVersion, request: object, signal?: AbortSignal) => {
       const answer = await postSignedToWorker(
         stack.signingSecret,
-        worker.url,
+        worker,
         "/v1/generate",
         JSON.stringify({ ...request, target }),
         signal,

@@ -99,6 +99,7 @@ async function closedLoop(
         method: "POST",
         pathWithQuery: WORKER_INFER_PATH,
         body,
+        workerId: stack.workerId,
       });
       const sent = performance.now();
       const response = await fetch(`${stack.workerUrl}${WORKER_INFER_PATH}`, {

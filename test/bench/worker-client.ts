@@ -30,6 +30,8 @@ export interface StackAddresses {
   workerUrl: string;
   adminKey: string;
   signingSecret: string;
+  /** The id of the worker at `workerUrl`: the edge signs each request for one worker. */
+  workerId: string;
 }
 
 /** Resolves `model@version` through the edge once, then signs each generate request to the worker. */
@@ -45,7 +47,12 @@ export async function createWorkerClient(stack: StackAddresses, model: string, v
     target,
     async generate(request) {
       const body = JSON.stringify({ ...request, target });
-      const signature = await signRequest(stack.signingSecret, { method: "POST", pathWithQuery: "/v1/generate", body });
+      const signature = await signRequest(stack.signingSecret, {
+        method: "POST",
+        pathWithQuery: "/v1/generate",
+        body,
+        workerId: stack.workerId,
+      });
       const answer = await fetch(`${stack.workerUrl}/v1/generate`, {
         method: "POST",
         headers: { "content-type": "application/json", ...signature },

@@ -6,7 +6,7 @@
  * secrets, keys, signatures or prompt text the run used.
  */
 import { createHash } from "node:crypto";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { dashboardQueries, loadDashboard, substituteGrafanaVariables } from "@modelgate/infra/dashboard-queries";
@@ -54,6 +54,8 @@ beforeAll(async () => {
   secrets.set("worker token", stack.workerToken);
   secrets.set("signing secret", stack.signingSecret);
   secrets.set("metrics token", stack.metricsToken);
+  // The worker's own credential, which it got by exchanging its enrolment token at start-up.
+  secrets.set("worker credential", (await readFile(join(dataDir, "credentials", stack.workerId), "utf8")).trim());
 });
 
 afterAll(async () => {

@@ -4,6 +4,7 @@ import { integerInRange, type NameAndRef, parseModelName, parseNameAndRef, parse
 import type { VersionSearchParams } from "../edge-client.js";
 import type { CliSession } from "../session.js";
 import { formatBest, formatHistory, formatModelView, formatVersionDetail, formatVersionList } from "./models-format.js";
+import { warmOnLine } from "./workers.js";
 
 interface ListOptions {
   name?: string;
@@ -98,7 +99,12 @@ export function registerModelReadCommands(models: Command, session: CliSession):
       if (ref === undefined) {
         session.emit(await client.getModel(target.name), formatModelView);
       } else {
-        session.emit(await client.getVersion(target.name, ref), formatVersionDetail);
+        const version = await client.getVersion(target.name, ref);
+        // Where it is warm, for people (--json stays the edge's version body as it came).
+        const warm = session.json ? undefined : await warmOnLine(client, version);
+        session.emit(version, (v) =>
+          warm === undefined ? formatVersionDetail(v) : `${formatVersionDetail(v)}\n${warm}`,
+        );
       }
     });
 

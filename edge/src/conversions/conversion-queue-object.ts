@@ -10,7 +10,7 @@ import {
   ok,
   type Result,
 } from "@modelgate/shared";
-import { type EdgeBindings, EdgeConfigSchema } from "../env.js";
+import { type EdgeBindings, EdgeConfigFieldsSchema } from "../env.js";
 import { toWire, type WireResult } from "../registry/wire-result.js";
 import { type ConversionJobFilter, ConversionJobTable } from "./conversion-job-table.js";
 import {
@@ -207,7 +207,7 @@ export class ConversionQueue extends DurableObject<EdgeBindings> {
  * invalid value with a 500 naming it, so the default here only covers calls made outside a request.
  */
 function leaseMsFrom(env: EdgeBindings): number {
-  const config = EdgeConfigSchema.pick({ MODELGATE_CONVERSION_LEASE_MS: true }).safeParse(env);
+  const config = EdgeConfigFieldsSchema.pick({ MODELGATE_CONVERSION_LEASE_MS: true }).safeParse(env);
   return config.success ? config.data.MODELGATE_CONVERSION_LEASE_MS : DEFAULT_LEASE_MS;
 }
 

@@ -50,6 +50,8 @@ export async function forwardToWorker(options: ForwardOptions): Promise<ForwardO
       method: "POST",
       pathWithQuery: url.pathname + url.search,
       body: attempt.body,
+      // Bound to this worker: replayed to another one, the signature does not verify.
+      workerId: worker.workerId,
     });
     let response: Response;
     // The timeout covers the wait for the worker's answer to start, not a stream's whole length.

@@ -40,19 +40,23 @@ export async function readFleetGauges(env: EdgeBindings, now: number): Promise<G
     list.push({ labelValues, value });
     families.set(metric, list);
   };
-  const [view, production, conversions] = await Promise.allSettled([
-    workerPoolStub(env.WORKER_POOL).routingView(now),
+  const pool = workerPoolStub(env.WORKER_POOL);
+  // Per-worker gauges cover the whole fleet (a cordoned worker is still up); production coverage
+  // counts only the workers routing may use.
+  const [view, fleet, production, conversions] = await Promise.allSettled([
+    pool.routingView(now),
+    pool.fleetView(now),
     productionVersions(env),
     conversionQueue(env).summary(now),
   ]);
-  if (view.status === "fulfilled") {
+  if (view.status === "fulfilled" && fleet.status === "fulfilled") {
     const { workers, circuits } = view.value;
-    for (const state of workers) {
+    for (const state of fleet.value.workers) {
       const id = state.heartbeat.worker_id;
       add(EDGE_METRICS.heartbeatAge, [id], Math.max(0, now - Date.parse(state.received_at)) / 1000);
       add(EDGE_METRICS.workerLive, [id], isWorkerLive(state, now) ? 1 : 0);
       add(EDGE_METRICS.workerLoadedModels, [id], state.heartbeat.loaded_models.length);
-      const position = circuits[id]?.position ?? "closed";
+      const position = fleet.value.circuits[id]?.position ?? "closed";
       for (const [state, label] of CIRCUIT_STATES)
         add(EDGE_METRICS.circuitState, [id, label], position === state ? 1 : 0);
     }

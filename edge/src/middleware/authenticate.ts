@@ -1,8 +1,9 @@
-import { EDGE_METRICS, ModelgateError, type Scope, scopesAllow } from "@modelgate/shared";
+import { EDGE_METRICS, ModelgateError, type Scope, scopesAllow, WORKER_CREDENTIAL_PREFIX } from "@modelgate/shared";
 import { createMiddleware } from "hono/factory";
 import type { AppEnv, EdgeBindings, EdgeConfig, Principal } from "../env.js";
 import { resolveStoredKey } from "../keys/stored-key-resolver.js";
 import { isolateMetrics } from "../metrics/isolate-metrics.js";
+import { workerPoolStub } from "../pool/worker-pool-object.js";
 
 /** Turns a bearer token into a principal. */
 export interface PrincipalResolver {
@@ -14,14 +15,17 @@ const encoder = new TextEncoder();
 const sha256 = (value: string) => crypto.subtle.digest("SHA-256", encoder.encode(value));
 
 /** The configured secrets' digests, computed once per isolate rather than on every request. */
-const secretDigests = new WeakMap<EdgeConfig, Promise<{ admin: ArrayBuffer; worker: ArrayBuffer }>>();
+const secretDigests = new WeakMap<EdgeConfig, Promise<{ admin: ArrayBuffer; worker: ArrayBuffer | undefined }>>();
 
-function digestsOf(config: EdgeConfig): Promise<{ admin: ArrayBuffer; worker: ArrayBuffer }> {
+function digestsOf(config: EdgeConfig): Promise<{ admin: ArrayBuffer; worker: ArrayBuffer | undefined }> {
   let digests = secretDigests.get(config);
   if (!digests) {
-    digests = Promise.all([sha256(config.MODELGATE_ADMIN_KEY), sha256(config.MODELGATE_WORKER_TOKEN)]).then(
-      ([admin, worker]) => ({ admin, worker }),
-    );
+    // The shared worker token counts only in legacy mode; otherwise it opens nothing.
+    const legacyToken = config.MODELGATE_LEGACY_WORKER_TOKEN ? config.MODELGATE_WORKER_TOKEN : undefined;
+    digests = Promise.all([
+      sha256(config.MODELGATE_ADMIN_KEY),
+      legacyToken === undefined ? undefined : sha256(legacyToken),
+    ]).then(([admin, worker]) => ({ admin, worker }));
     secretDigests.set(config, digests);
   }
   return digests;
@@ -32,9 +36,11 @@ function toHex(buffer: ArrayBuffer): string {
 }
 
 /**
- * The admin key (all human scopes) and the shared worker token (heartbeats only) from the
- * edge's secrets, then the stored, scoped API keys. The token is hashed once: equal-length
- * digests compare in constant time, and the same digest is the stored keys' lookup key.
+ * The admin key (all human scopes) and, in legacy mode only, the shared worker token from the
+ * edge's secrets; then an enrolled worker's own credential (`mgw_…`, looked up in the worker
+ * pool on every call, so a revocation holds at once); then the stored, scoped API keys. The
+ * token is hashed once: equal-length digests compare in constant time, and the same digest is
+ * the stored keys' lookup key.
  */
 export const defaultPrincipalResolver: PrincipalResolver = {
   async resolve(token, env, config) {
@@ -42,8 +48,19 @@ export const defaultPrincipalResolver: PrincipalResolver = {
     if (crypto.subtle.timingSafeEqual(tokenDigest, secrets.admin)) {
       return { id: "admin", kind: "admin-key", scopes: ["admin"] };
     }
-    if (crypto.subtle.timingSafeEqual(tokenDigest, secrets.worker)) {
+    if (secrets.worker && crypto.subtle.timingSafeEqual(tokenDigest, secrets.worker)) {
       return { id: "worker-token", kind: "worker-token", scopes: ["worker"] };
+    }
+    if (token.startsWith(WORKER_CREDENTIAL_PREFIX)) {
+      const credentialSha256 = toHex(tokenDigest);
+      const identity = await workerPoolStub(env.WORKER_POOL).findCredential(credentialSha256);
+      if (!identity) return undefined;
+      return {
+        id: `worker:${identity.worker_id}`,
+        kind: "worker-credential",
+        scopes: ["worker"],
+        worker: { id: identity.worker_id, urlPattern: identity.url_pattern, credentialSha256 },
+      };
     }
     return resolveStoredKey(toHex(tokenDigest), env);
   },

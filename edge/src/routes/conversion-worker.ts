@@ -17,6 +17,7 @@ import { conversionQueue } from "../conversions/conversion-queue-object.js";
 import type { AppEnv } from "../env.js";
 import { readJsonBody } from "../http/json-body.js";
 import { requireScope } from "../middleware/authenticate.js";
+import { authorizeWorkerCall } from "../pool/worker-authority.js";
 import { readLiveModel, writeRegistry } from "../registry/registry-access.js";
 import { unwrapWire } from "../registry/wire-result.js";
 import { conversionIdParam } from "./conversions.js";
@@ -25,7 +26,8 @@ import { conversionIdParam } from "./conversions.js";
 const MAX_SOURCELESS_CLAIMS = 5;
 
 /**
- * The GPU worker's side of the conversion queue (worker token only): claim the oldest job,
+ * The GPU worker's side of the conversion queue (a worker's own credential, for its own id
+ * only; or the legacy shared token for ids nobody enrolled): claim the oldest job,
  * report progress (which renews the lease), then complete or fail it. Only the worker holding
  * the lease may report; a complete is checked against object storage before the registry
  * records it, so a version never points at files that are not there.
@@ -33,6 +35,8 @@ const MAX_SOURCELESS_CLAIMS = 5;
 export const conversionWorkerRoutes = new Hono<AppEnv>()
   .post("/internal/conversions/claim", requireScope("worker"), async (c) => {
     const { worker_id } = await readJsonBody(c, ClaimConversionRequestSchema, "claim");
+    // A cordoned or draining worker finishes its leases but is handed no new job.
+    if (!(await authorizeWorkerCall(c, worker_id)).takesNewWork) return c.body(null, 204);
     const queue = conversionQueue(c.env);
     for (let attempt = 0; attempt < MAX_SOURCELESS_CLAIMS; attempt++) {
       const claimed = await queue.claim(worker_id);
@@ -54,11 +58,13 @@ export const conversionWorkerRoutes = new Hono<AppEnv>()
   .post("/internal/conversions/:id/progress", requireScope("worker"), async (c) => {
     const id = conversionIdParam(c);
     const report = await readJsonBody(c, ConversionProgressRequestSchema, "progress report");
+    await authorizeWorkerCall(c, report.worker_id);
     return c.json(unwrapWire(await conversionQueue(c.env).progress(id, report)));
   })
   .post("/internal/conversions/:id/complete", requireScope("worker"), async (c) => {
     const id = conversionIdParam(c);
     const report = await readJsonBody(c, CompleteConversionRequestSchema, "conversion result");
+    await authorizeWorkerCall(c, report.worker_id);
     const queue = conversionQueue(c.env);
     // Only the lease holder gets past here (or, after a lost answer, the worker that completed it);
     // the lease is renewed to cover the checks below.
@@ -80,6 +86,7 @@ export const conversionWorkerRoutes = new Hono<AppEnv>()
   .post("/internal/conversions/:id/fail", requireScope("worker"), async (c) => {
     const id = conversionIdParam(c);
     const failure = await readJsonBody(c, FailConversionRequestSchema, "conversion failure");
+    await authorizeWorkerCall(c, failure.worker_id);
     const queue = conversionQueue(c.env);
     const job = unwrapWire(await queue.confirmLease(id, failure.worker_id));
     const verification = failure.source_verification;

@@ -1,26 +1,66 @@
-import { isWorkerLive, WorkerHeartbeatSchema } from "@modelgate/shared";
+import {
+  isWorkerLive,
+  ModelgateError,
+  WorkerHeartbeatSchema,
+  type WorkerIdentity,
+  type WorkerListEntry,
+  type WorkerState,
+  workerDrainState,
+} from "@modelgate/shared";
 import { Hono } from "hono";
 import type { AppEnv } from "../env.js";
 import { readJsonBody } from "../http/json-body.js";
 import { requireScope } from "../middleware/authenticate.js";
+import { workerAuthorityOf } from "../pool/worker-authority.js";
 import { workerPoolStub } from "../pool/worker-pool-object.js";
+import { unwrapWire } from "../registry/wire-result.js";
 
-/** Heartbeats in (worker token) and the fleet view out (admin). */
+type FleetView = Awaited<ReturnType<ReturnType<typeof workerPoolStub>["fleetView"]>>;
+
+/**
+ * Heartbeats in (an enrolled worker's credential, or the legacy shared token) and the fleet view
+ * out (admin). A heartbeat is checked against its sender in the pool before it is recorded.
+ */
 export const workerRoutes = new Hono<AppEnv>()
   .post("/internal/workers/heartbeat", requireScope("worker"), async (c) => {
     const heartbeat = await readJsonBody(c, WorkerHeartbeatSchema, "heartbeat");
-    const state = await workerPoolStub(c.env.WORKER_POOL).recordHeartbeat(heartbeat);
+    const authority = workerAuthorityOf(c.get("principal"));
+    const state = unwrapWire(await workerPoolStub(c.env.WORKER_POOL).recordAuthorizedHeartbeat(heartbeat, authority));
     return c.json({ worker_id: heartbeat.worker_id, received_at: state.received_at }, 202);
   })
   .get("/v1/workers", requireScope("admin"), async (c) => {
     const now = Date.now();
-    const { workers, circuits } = await workerPoolStub(c.env.WORKER_POOL).routingView(now);
-    return c.json({
-      workers: workers.map((state) => ({
-        ...state,
-        age_ms: now - Date.parse(state.received_at),
-        live: isWorkerLive(state, now),
-        circuit: circuits[state.heartbeat.worker_id]?.position ?? "closed",
-      })),
-    });
+    const fleet = await workerPoolStub(c.env.WORKER_POOL).fleetView(now);
+    return c.json({ workers: fleet.workers.map((state) => workerListEntry(state, fleet, now)) });
   });
+
+/** One worker as the fleet listing (and cordon/drain answers) show it. */
+export function workerListEntry(state: WorkerState, fleet: FleetView, now: number): WorkerListEntry {
+  const id = state.heartbeat.worker_id;
+  const identity = fleet.identities.find((candidate) => candidate.worker_id === id);
+  const control = fleet.controls[id];
+  return {
+    ...state,
+    age_ms: now - Date.parse(state.received_at),
+    live: isWorkerLive(state, now),
+    circuit: fleet.circuits[id]?.position ?? "closed",
+    ...(identity ? { identity: identityView(identity) } : {}),
+    ...(control ? { control } : {}),
+    drain_state: workerDrainState(control, state.heartbeat, state.received_at, now),
+  };
+}
+
+export function identityView(identity: WorkerIdentity): Omit<WorkerIdentity, "credential_sha256"> {
+  const { credential_sha256: _hash, ...view } = identity;
+  return view;
+}
+
+/** The `:id` path parameter, checked like a heartbeat's worker_id. */
+export function workerIdParam(id: string): string {
+  if (!/^[A-Za-z0-9._-]{1,64}$/.test(id)) {
+    throw new ModelgateError("validation_failed", "The worker id is not valid.", [
+      { field: "id", message: "must be 1–64 characters of A-Z, a-z, 0-9, '.', '_' or '-'" },
+    ]);
+  }
+  return id;
+}

@@ -50,6 +50,8 @@ export class ConversionJobRunner {
   #abandonThread: (() => void) | undefined;
   /** Resolves when the job in hand (if any) has ended; `stop()` waits for it. */
   #current: Promise<JobEnd> | undefined;
+  /** The claim-and-run in progress, from before its claim is answered (what a drain waits for). */
+  #running: Promise<JobEnd | undefined> | undefined;
 
   constructor(options: ConversionJobRunnerOptions) {
     this.#options = options;
@@ -72,9 +74,30 @@ export class ConversionJobRunner {
     await this.#current?.catch(() => undefined);
   }
 
+  /**
+   * A drain: claims nothing more and lets the job in hand run to its end (complete or fail),
+   * unlike `stop()`, which abandons it to its lease.
+   */
+  async finishAndStop(): Promise<void> {
+    this.#stopped = true;
+    if (this.#timer) clearTimeout(this.#timer);
+    await this.#running?.catch(() => undefined);
+  }
+
+  /** Jobs this worker holds a lease on now (0 or 1), for heartbeats. */
+  get activeJobs(): number {
+    return this.#current === undefined ? 0 : 1;
+  }
+
   /** Claims and runs one job if one is queued; resolves with how it ended (undefined: none). */
-  async runOnce(): Promise<JobEnd | undefined> {
-    if (this.#busy) return undefined;
+  runOnce(): Promise<JobEnd | undefined> {
+    if (this.#busy) return Promise.resolve(undefined);
+    const running = this.#claimAndRun();
+    this.#running = running;
+    return running;
+  }
+
+  async #claimAndRun(): Promise<JobEnd | undefined> {
     this.#busy = true;
     try {
       const claimed = await this.#options.client.claim(this.#options.workerId);
@@ -88,6 +111,7 @@ export class ConversionJobRunner {
     } finally {
       this.#busy = false;
       this.#current = undefined;
+      this.#running = undefined;
     }
   }
 

@@ -15,6 +15,8 @@ import type { WorkerAppEnv } from "../http/app-env.js";
 
 export interface VerifyEdgeSignatureOptions {
   secret: string;
+  /** This worker's id: the edge signs each request for the one worker it routed to. */
+  workerId: string;
   nonceGuard: NonceGuard;
   maxBodyBytes: number;
   now: () => number;
@@ -26,6 +28,7 @@ const FAILURE_DETAIL: Record<SignatureFailure, string> = {
   expired: "The request's signature timestamp is outside the accepted window.",
   bad_signature: "The request's signature does not match.",
   replayed: "The request was already received (replayed nonce).",
+  wrong_worker: "The request was signed for another worker.",
 };
 
 export function verifyEdgeSignature(options: VerifyEdgeSignatureOptions) {
@@ -37,6 +40,7 @@ export function verifyEdgeSignature(options: VerifyEdgeSignatureOptions) {
       headers: c.req.raw.headers,
       request: { method: c.req.method, pathWithQuery: url.pathname + url.search, body },
       nonceGuard: options.nonceGuard,
+      expectedWorkerId: options.workerId,
       now: options.now(),
     });
     if (!verdict.ok) {

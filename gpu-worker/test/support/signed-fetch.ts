@@ -2,6 +2,8 @@
 import { randomNonce, signRequest } from "@modelgate/shared";
 
 export const TEST_SIGNING_SECRET = "test-signing-secret-0123456789";
+/** The id the test workers run as (test-worker.ts); the edge signs every call for one worker id. */
+export const TEST_WORKER_ID = "test-worker";
 
 export interface SignedFetchOptions {
   secret?: string;
@@ -10,6 +12,8 @@ export interface SignedFetchOptions {
   nonce?: string;
   /** Send these bytes instead of the ones that were signed (a tampering man in the middle). */
   sendInstead?: string;
+  /** The worker the request is signed for (default: the test worker). */
+  workerId?: string;
   /** Omit the signature headers entirely. */
   unsigned?: boolean;
   signal?: AbortSignal;
@@ -28,7 +32,7 @@ export async function signedPost(
     ? {}
     : await signRequest(
         options.secret ?? TEST_SIGNING_SECRET,
-        { method: "POST", pathWithQuery: path, body: text },
+        { method: "POST", pathWithQuery: path, body: text, workerId: options.workerId ?? TEST_WORKER_ID },
         options.now ?? Date.now(),
         options.nonce ?? randomNonce(),
       );

@@ -15,7 +15,7 @@ import {
   type WorkerInferResultHeader,
   WorkerInferResultHeaderSchema,
 } from "@modelgate/shared";
-import { TEST_SIGNING_SECRET } from "./signed-fetch.js";
+import { TEST_SIGNING_SECRET, TEST_WORKER_ID } from "./signed-fetch.js";
 
 export interface SentTensor {
   name: string;
@@ -49,7 +49,12 @@ export function inferFrame(
 }
 
 export async function postFrame(baseUrl: string, body: Uint8Array<ArrayBuffer>): Promise<Response> {
-  const signature = await signRequest(TEST_SIGNING_SECRET, { method: "POST", pathWithQuery: WORKER_INFER_PATH, body });
+  const signature = await signRequest(TEST_SIGNING_SECRET, {
+    method: "POST",
+    pathWithQuery: WORKER_INFER_PATH,
+    body,
+    workerId: TEST_WORKER_ID,
+  });
   return fetch(`${baseUrl}${WORKER_INFER_PATH}`, {
     method: "POST",
     headers: { "content-type": TENSOR_FRAME_CONTENT_TYPE, ...signature },

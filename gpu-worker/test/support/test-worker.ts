@@ -6,7 +6,7 @@ import { loadWorkerConfig, type WorkerConfig } from "../../src/config.js";
 import { silentLogger } from "../../src/logger.js";
 import { type RunningWorker, type StartWorkerOptions, startWorker } from "../../src/server.js";
 import type { LocalS3 } from "./local-s3.js";
-import { TEST_SIGNING_SECRET } from "./signed-fetch.js";
+import { TEST_SIGNING_SECRET, TEST_WORKER_ID } from "./signed-fetch.js";
 
 export const TEST_WORKER_TOKEN = "test-worker-token";
 
@@ -17,7 +17,7 @@ export function testWorkerEnv(
 ): Record<string, string> {
   return {
     MODELGATE_EDGE_URL: "http://127.0.0.1:9",
-    MODELGATE_WORKER_ID: "test-worker",
+    MODELGATE_WORKER_ID: TEST_WORKER_ID,
     MODELGATE_WORKER_TOKEN: TEST_WORKER_TOKEN,
     MODELGATE_SIGNING_SECRET: TEST_SIGNING_SECRET,
     S3_ENDPOINT: s3.endpoint,
@@ -27,6 +27,8 @@ export function testWorkerEnv(
     MODELGATE_CACHE_DIR: cacheDir,
     PORT: "0",
     GPU_MONITOR_INTERVAL_MS: "1000",
+    // Stopping a test worker drains it; nothing here routes to it on a stale view, so no quiet period.
+    MODELGATE_DRAIN_QUIET_MS: "0",
     ...extra,
   };
 }

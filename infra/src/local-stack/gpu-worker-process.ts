@@ -9,6 +9,11 @@ export interface GpuWorkerProcess {
   stop(): Promise<void>;
   /** SIGKILL to the whole process group, no grace: a crashed box, for resilience tests. */
   kill(): Promise<void>;
+  /**
+   * SIGTERM, as systemd or a rolling restart sends it, and waits for the worker to drain and exit
+   * by itself (SIGKILL only after `graceMs`, default a minute). Resolves with its exit code.
+   */
+  terminate(graceMs?: number): Promise<number | null>;
 }
 
 export interface GpuWorkerProcessOptions {
@@ -57,5 +62,9 @@ export async function startGpuWorkerProcess(options: GpuWorkerProcessOptions): P
     workerId: options.workerId,
     stop: () => stopProcessGroup(child),
     kill: () => stopProcessGroup(child, 0),
+    async terminate(graceMs = 60_000) {
+      await stopProcessGroup(child, graceMs);
+      return child.exitCode;
+    },
   };
 }

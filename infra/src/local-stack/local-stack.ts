@@ -8,6 +8,7 @@ export type { GpuWorkerProcess } from "./gpu-worker-process.js";
 
 import { writeFile } from "node:fs/promises";
 import { buildReferenceModels } from "@modelgate/gpu-worker/reference-models/index";
+import { mintEnrolmentToken, randomHex } from "@modelgate/shared";
 import { prometheusConfig } from "../prometheus/scrape-config.js";
 import { type LocalS3Server, startLocalS3Server } from "./local-s3-server.js";
 import { loadOrCreateLocalSecrets } from "./local-secrets.js";
@@ -38,6 +39,7 @@ export interface LocalStack {
   s3Endpoint: string;
   adminKey: string;
   signingSecret: string;
+  /** The shared worker token: generated, but the stack's edge runs with legacy mode off (workers enrol). */
   workerToken: string;
   /** Opens the edge's GET /metrics; also in `<dataDir>/metrics-token`. */
   metricsToken: string;
@@ -47,7 +49,10 @@ export interface LocalStack {
   seeded: SeededModel[];
   /** The stack's own GPU worker process (for crash tests: `kill()`). */
   worker: GpuWorkerProcess;
-  /** Starts one more GPU worker against this stack (same S3, edge and secrets), as a second box would. */
+  /**
+   * Starts one more GPU worker against this stack (same S3 and edge), as a second box would: it
+   * enrols itself with a fresh one-time token (re-enrolling, so rotating, a worker id seen before).
+   */
   startExtraWorker(workerId: string, port: number): Promise<GpuWorkerProcess>;
   stop(): Promise<void>;
 }
@@ -154,6 +159,15 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const workerId = "local-cpu-0";
     const startWorker = async (id: string, port: number) => {
       log(`starting GPU worker ${id} on 127.0.0.1:${port}`);
+      // What `modelgate workers enroll` would issue, minted here with the stack's own admin key so the
+      // worker can boot beside the edge (it exchanges the token once the edge answers).
+      const enrolmentToken = await mintEnrolmentToken(secrets.adminKey, {
+        worker_id: id,
+        url_pattern: `http://127.0.0.1:${port}`,
+        labels: {},
+        expires_at: new Date(Date.now() + 3600_000).toISOString(),
+        nonce: randomHex(16),
+      });
       return startGpuWorkerProcess({
         repoRoot: REPO_ROOT,
         port,
@@ -161,8 +175,11 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         onOutput: (line) => options.childOutput?.("worker", line),
         env: {
           MODELGATE_EDGE_URL: edgeUrl,
-          MODELGATE_WORKER_TOKEN: secrets.workerToken,
+          MODELGATE_ENROLMENT_TOKEN: enrolmentToken,
+          MODELGATE_CREDENTIAL_FILE: join(options.dataDir, "credentials", id),
           MODELGATE_SIGNING_SECRET: secrets.signingSecret,
+          // Teardown drains too; a short quiet period keeps stopping a test stack quick.
+          MODELGATE_DRAIN_QUIET_MS: "500",
           MODELGATE_WORKER_URL: `http://127.0.0.1:${port}`,
           // Each worker keeps its own artifact cache, as separate boxes would.
           MODELGATE_CACHE_DIR: join(options.dataDir, id === workerId ? "cache" : `cache-${id}`),
