@@ -4,6 +4,7 @@ export * from "./caws-tiers.js";
 export * from "./constraint.js";
 export * from "./conversion/index.js";
 export * from "./errors.js";
+export * from "./evaluation/index.js";
 export * from "./gpu.js";
 export * from "./halt.js";
 export * from "./inference.js";
