@@ -34,7 +34,8 @@ export type RegistryWriteOperation =
   | "remove_alias"
   | "reindex"
   | "record_conversion"
-  | "record_verification";
+  | "record_verification"
+  | "record_evaluation";
 
 /**
  * One write through the coordinator, counted by outcome: `ok`, `refused` (the coordinator said
