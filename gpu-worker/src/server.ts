@@ -13,6 +13,8 @@ import { type Clock, systemClock } from "./clock.js";
 import type { WorkerConfig } from "./config.js";
 import { ConversionJobRunner } from "./conversion/conversion-job-runner.js";
 import { EdgeConversionClient } from "./conversion/edge-conversion-client.js";
+import { EdgeEvaluationClient } from "./evaluation/edge-evaluation-client.js";
+import { EvaluationJobRunner } from "./evaluation/evaluation-job-runner.js";
 import { createGpuMonitor, type GpuMonitor } from "./gpu/gpu-monitor.js";
 import { createHeartbeatSender } from "./heartbeat/heartbeat-sender.js";
 import type { WorkerAppEnv } from "./http/app-env.js";
@@ -204,6 +206,21 @@ export async function startWorker(config: WorkerConfig, options: StartWorkerOpti
         })
       : undefined;
   conversions?.start();
+  // Evaluation jobs run through this worker's own engine, batched with its other traffic.
+  const evaluations =
+    config.evaluationPollMs > 0 && options.heartbeats !== false
+      ? new EvaluationJobRunner({
+          workerId: config.workerId,
+          client: new EdgeEvaluationClient({ edgeUrl: config.edgeUrl, workerToken: config.workerToken }),
+          engine: inference,
+          artifacts,
+          store,
+          bucket: config.s3.bucket,
+          pollMs: config.evaluationPollMs,
+          logger,
+        })
+      : undefined;
+  evaluations?.start();
   logger.info("gpu worker listening", { url, advertised_url: advertisedUrl, worker_id: config.workerId });
 
   let closed: Promise<void> | undefined;
@@ -215,6 +232,7 @@ export async function startWorker(config: WorkerConfig, options: StartWorkerOpti
       closed ??= (async () => {
         heartbeats.stop();
         await conversions?.stop();
+        await evaluations?.stop();
         gpuMonitor.stop();
         await new Promise<void>((resolve) => {
           server.close(() => resolve());
