@@ -19,6 +19,8 @@ Examples (seed 003's workflow):
   modelgate models delete oracle-farore@1 --force --yes
   modelgate generate demo-lm "hello" --max-new-tokens 16 --seed 7
   modelgate predict spirals --data '[[0.5,0.3]]' --json
+  modelgate eval run dataset.jsonl --target ref-decoder@1 --target ref-decoder@1:int8
+  modelgate eval compare ej_… --a ref-decoder@1 --b ref-decoder@1:int8
   modelgate keys create ci-bot --scopes infer --rpm 600 --max-tier tier_1`;
 
 /** `modelgate models promote <name> <version> [--stage <stage>] …`, from the command itself. */
