@@ -1,5 +1,4 @@
 import {
-  ClaimConversionRequestSchema,
   ClaimedConversionSchema,
   CompleteConversionRequestSchema,
   ConversionJobSchema,
@@ -10,7 +9,7 @@ import {
 } from "@modelgate/shared";
 import { z } from "zod";
 import { ConversionListQuerySchema } from "../routes/conversions.js";
-import { component, problemResponses, type RouteSpec } from "./route-spec.js";
+import { ClaimJobRequestComponent, component, problemResponses, type RouteSpec } from "./route-spec.js";
 
 const TAG = "Conversions";
 
@@ -128,7 +127,7 @@ export const conversionRouteSpecs: readonly RouteSpec[] = [
       "For GPU workers. The job is leased to `worker_id` for `lease_ms` (MODELGATE_CONVERSION_LEASE_MS); each " +
       "progress report renews it. A job whose lease runs out goes back to the queue with an error entry, and " +
       "fails after `max_attempts` claims.",
-    body: component("ClaimConversionRequest", ClaimConversionRequestSchema),
+    body: ClaimJobRequestComponent,
     responses: {
       200: {
         description: "The job, the version document to convert and the lease length.",

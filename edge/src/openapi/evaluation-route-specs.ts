@@ -1,5 +1,4 @@
 import {
-  ClaimEvaluationRequestSchema,
   ClaimedEvaluationSchema,
   CompleteEvaluationRequestSchema,
   EvaluationJobIdSchema,
@@ -11,7 +10,7 @@ import {
 } from "@modelgate/shared";
 import { z } from "zod";
 import { EvaluationListQuerySchema } from "../routes/evaluations.js";
-import { component, problemResponses, type RouteSpec } from "./route-spec.js";
+import { ClaimJobRequestComponent, component, problemResponses, type RouteSpec } from "./route-spec.js";
 
 const TAG = "Evaluations";
 
@@ -149,7 +148,7 @@ export const evaluationRouteSpecs: readonly RouteSpec[] = [
       "For GPU workers. The job is leased to `worker_id` for `lease_ms` (MODELGATE_EVALUATION_LEASE_MS); each " +
       "report renews it. A job whose lease runs out goes back to the queue with its recorded parts, and fails " +
       "after `max_attempts` claims.",
-    body: component("ClaimEvaluationRequest", ClaimEvaluationRequestSchema),
+    body: ClaimJobRequestComponent,
     responses: {
       200: {
         description: "The job, each target's version document as served, model judges' scorers and the lease length.",

@@ -8,6 +8,7 @@ import { Worker } from "node:worker_threads";
 import type { ClaimedConversion, ConversionJob } from "@modelgate/shared";
 import type { ArtifactCache } from "../artifacts/artifact-cache.js";
 import type { ObjectStore } from "../artifacts/object-store.js";
+import { JobPoller } from "../jobs/job-poller.js";
 import { type Logger, silentLogger } from "../logger.js";
 import type { WorkerMetrics } from "../metrics/worker-metrics.js";
 import type { PipelineOutput } from "./conversion-pipeline.js";
@@ -43,65 +44,37 @@ type JobEnd = "completed" | "failed" | "abandoned";
 export class ConversionJobRunner {
   readonly #options: ConversionJobRunnerOptions;
   readonly #logger: Logger;
-  #timer: NodeJS.Timeout | undefined;
-  #busy = false;
-  #stopped = false;
+  readonly #poller: JobPoller<ClaimedConversion, JobEnd>;
   /** Ends the pipeline thread in hand at once (the runner does not wait for it to exit). */
   #abandonThread: (() => void) | undefined;
-  /** Resolves when the job in hand (if any) has ended; `stop()` waits for it. */
-  #current: Promise<JobEnd> | undefined;
 
   constructor(options: ConversionJobRunnerOptions) {
     this.#options = options;
     this.#logger = options.logger ?? silentLogger;
+    this.#poller = new JobPoller({
+      kind: "conversion",
+      pollMs: options.pollMs,
+      logger: this.#logger,
+      claim: () => options.client.claim(options.workerId),
+      run: (claimed) => this.#run(claimed),
+    });
   }
 
   start(): void {
-    this.#stopped = false;
-    this.#schedule(0);
+    this.#poller.start();
   }
 
   /**
    * Stops polling and abandons a job in hand without failing it: its lease runs out and the
    * edge hands it to another worker, which is what a restart should mean for a long job.
    */
-  async stop(): Promise<void> {
-    this.#stopped = true;
-    if (this.#timer) clearTimeout(this.#timer);
-    this.#abandonThread?.();
-    await this.#current?.catch(() => undefined);
+  stop(): Promise<void> {
+    return this.#poller.stop(() => this.#abandonThread?.());
   }
 
   /** Claims and runs one job if one is queued; resolves with how it ended (undefined: none). */
-  async runOnce(): Promise<JobEnd | undefined> {
-    if (this.#busy) return undefined;
-    this.#busy = true;
-    try {
-      const claimed = await this.#options.client.claim(this.#options.workerId);
-      if (!claimed.ok) {
-        this.#logger.warn("claiming a conversion job failed", { status: claimed.status, reason: claimed.message });
-        return undefined;
-      }
-      if (claimed.value === undefined) return undefined;
-      this.#current = this.#run(claimed.value);
-      return await this.#current;
-    } finally {
-      this.#busy = false;
-      this.#current = undefined;
-    }
-  }
-
-  #schedule(delayMs: number): void {
-    if (this.#stopped) return;
-    this.#timer = setTimeout(async () => {
-      const ended = await this.runOnce().catch((error: unknown) => {
-        this.#logger.error("conversion runner failed", { error: String(error) });
-        return undefined;
-      });
-      // After a job, look for the next one at once; when idle, wait an interval.
-      this.#schedule(ended === undefined ? this.#options.pollMs : 0);
-    }, delayMs);
-    this.#timer.unref();
+  runOnce(): Promise<JobEnd | undefined> {
+    return this.#poller.runOnce();
   }
 
   async #run(claimed: ClaimedConversion): Promise<JobEnd> {

@@ -23,6 +23,7 @@ import type { ArtifactCache } from "../artifacts/artifact-cache.js";
 import type { ObjectStore } from "../artifacts/object-store.js";
 import { sha256Hex } from "../conversion/verification-gates.js";
 import type { InferenceEngine } from "../inference/inference-service.js";
+import { JobPoller } from "../jobs/job-poller.js";
 import { type Logger, silentLogger } from "../logger.js";
 import type { EdgeEvaluationClient } from "./edge-evaluation-client.js";
 import { type EvaluationContext, evaluateLine, type LineTarget } from "./evaluate-line.js";
@@ -45,60 +46,34 @@ type JobEnd = "completed" | "failed" | "abandoned";
 export class EvaluationJobRunner {
   readonly #options: EvaluationJobRunnerOptions;
   readonly #logger: Logger;
-  #timer: NodeJS.Timeout | undefined;
-  #busy = false;
-  #stopped = false;
+  readonly #poller: JobPoller<ClaimedEvaluation, JobEnd>;
   /** Aborts the generations of the job in hand. */
   #abort: AbortController | undefined;
-  #current: Promise<JobEnd> | undefined;
 
   constructor(options: EvaluationJobRunnerOptions) {
     this.#options = options;
     this.#logger = options.logger ?? silentLogger;
+    this.#poller = new JobPoller({
+      kind: "evaluation",
+      pollMs: options.pollMs,
+      logger: this.#logger,
+      claim: () => options.client.claim(options.workerId),
+      run: (claimed) => this.#run(claimed),
+    });
   }
 
   start(): void {
-    this.#stopped = false;
-    this.#schedule(0);
+    this.#poller.start();
   }
 
   /** Stops polling and abandons a job in hand without failing it: its lease runs out and another worker resumes it. */
-  async stop(): Promise<void> {
-    this.#stopped = true;
-    if (this.#timer) clearTimeout(this.#timer);
-    this.#abort?.abort();
-    await this.#current?.catch(() => undefined);
+  stop(): Promise<void> {
+    return this.#poller.stop(() => this.#abort?.abort());
   }
 
   /** Claims and runs one job if one is queued; resolves with how it ended (undefined: none). */
-  async runOnce(): Promise<JobEnd | undefined> {
-    if (this.#busy) return undefined;
-    this.#busy = true;
-    try {
-      const claimed = await this.#options.client.claim(this.#options.workerId);
-      if (!claimed.ok) {
-        this.#logger.warn("claiming an evaluation job failed", { status: claimed.status, reason: claimed.message });
-        return undefined;
-      }
-      if (claimed.value === undefined) return undefined;
-      this.#current = this.#run(claimed.value);
-      return await this.#current;
-    } finally {
-      this.#busy = false;
-      this.#current = undefined;
-    }
-  }
-
-  #schedule(delayMs: number): void {
-    if (this.#stopped) return;
-    this.#timer = setTimeout(async () => {
-      const ended = await this.runOnce().catch((error: unknown) => {
-        this.#logger.error("evaluation runner failed", { error: String(error) });
-        return undefined;
-      });
-      this.#schedule(ended === undefined ? this.#options.pollMs : 0);
-    }, delayMs);
-    this.#timer.unref();
+  runOnce(): Promise<JobEnd | undefined> {
+    return this.#poller.runOnce();
   }
 
   async #run(claimed: ClaimedEvaluation): Promise<JobEnd> {

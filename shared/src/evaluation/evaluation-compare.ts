@@ -1,3 +1,4 @@
+import { mulberry32 } from "../seeded-random.js";
 import type { EvaluationResult } from "./evaluation-report.js";
 
 /**
@@ -29,18 +30,6 @@ export interface TargetComparison {
 
 export const DEFAULT_BOOTSTRAP_RESAMPLES = 2000;
 
-/** mulberry32: small, fast and seeded, so the same results file always gives the same interval. */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const round = (value: number) => Math.round(value * 1e4) / 1e4;
 
 type Extract = (row: EvaluationResult) => number | null;
@@ -71,7 +60,8 @@ function compareMetric(
   const n = values.length;
   const meanA = values.reduce((sum, [va]) => sum + va, 0) / n;
   const meanB = values.reduce((sum, [, vb]) => sum + vb, 0) / n;
-  const random = seededRandom(seed);
+  // Seeded, so the same results file always gives the same interval.
+  const random = mulberry32(seed);
   const differences: number[] = [];
   for (let sample = 0; sample < resamples; sample++) {
     let total = 0;

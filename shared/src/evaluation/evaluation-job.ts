@@ -2,7 +2,9 @@ import { z } from "zod";
 import { ModelFileSchema } from "../artifact.js";
 import { CawsTierSchema } from "../caws-tiers.js";
 import { ConversionJobStatusSchema } from "../conversion/conversion-job.js";
+import { GenerateRequestSchema } from "../inference.js";
 import { JudgeSpecSchema } from "../judge.js";
+import { ClaimJobRequestSchema, LeasedJobFieldsShape } from "../leased-job-fields.js";
 import { ModelVersionSchema } from "../model-version.js";
 import { RuntimeConfigOverridesSchema } from "../runtime-config.js";
 import { MAX_EVALUATION_DATASET_BYTES } from "./evaluation-dataset.js";
@@ -30,14 +32,11 @@ export const EvaluationRequestSchema = z.strictObject({
     .max(4)
     .refine(unique, "must not repeat a target"),
   judge: JudgeSpecSchema.optional(),
-  runtime_config: RuntimeConfigOverridesSchema.optional(),
-  max_new_tokens: z.int().min(1).max(8192).optional(),
-  temperature: z.number().min(0).max(5).optional(),
-  seed: z
-    .int()
-    .min(0)
-    .max(2 ** 32 - 1)
-    .optional(),
+  // The generation settings of every line, checked as `/v1/generate` checks them.
+  runtime_config: GenerateRequestSchema.shape.runtime_config,
+  max_new_tokens: GenerateRequestSchema.shape.max_new_tokens,
+  temperature: GenerateRequestSchema.shape.temperature,
+  seed: GenerateRequestSchema.shape.seed,
   concurrency: z.int().min(1).max(256).default(DEFAULT_EVALUATION_CONCURRENCY),
   /** A label for people listing evaluations. */
   name: z.string().min(1).max(200).optional(),
@@ -107,18 +106,8 @@ export const EvaluationJobSchema = z.strictObject({
   progress: z.number().min(0).max(1),
   /** Parts recorded so far; a worker taking the job over skips them. */
   chunks: z.array(EvaluationChunkSchema),
-  message: z.string().max(1000).optional(),
   errors: z.array(EvaluationJobErrorSchema),
-  attempts: z.int().min(0),
-  max_attempts: z.int().min(1),
-  worker_id: z.string().max(128).optional(),
-  lease_expires_at: z.iso.datetime().optional(),
-  cancel_requested: z.boolean(),
-  created_at: z.iso.datetime(),
-  created_by: z.string(),
-  updated_at: z.iso.datetime(),
-  started_at: z.iso.datetime().optional(),
-  finished_at: z.iso.datetime().optional(),
+  ...LeasedJobFieldsShape,
   result: EvaluationJobResultSchema.optional(),
 });
 export type EvaluationJob = z.infer<typeof EvaluationJobSchema>;
@@ -136,7 +125,7 @@ export type EvaluationJobRecord = z.infer<typeof EvaluationJobRecordSchema>;
 
 // ---- The worker's side of the queue (worker-token routes under /internal/evaluations) ----
 
-export const ClaimEvaluationRequestSchema = z.strictObject({ worker_id: z.string().min(1).max(128) });
+export const ClaimEvaluationRequestSchema = ClaimJobRequestSchema;
 
 export const ClaimedEvaluationSchema = z.strictObject({
   job: EvaluationJobSchema,
