@@ -42,7 +42,7 @@ beforeAll(async () => {
     dataDir,
     ...(await freeStackPorts()),
     gpuMonitorIntervalMs: 1000,
-    workerEnv: { MODELGATE_CONVERSION_POLL_MS: "200", MODELGATE_EVALUATION_POLL_MS: "100" },
+    workerEnv: { MODELGATE_CONVERSION_POLL_MS: "200", MODELGATE_EVALUATION_POLL_MS: "200" },
   });
 });
 

@@ -66,7 +66,7 @@ beforeAll(async () => {
     ...(await freeStackPorts()),
     gpuMonitorIntervalMs: 1000,
     edgeVars: { MODELGATE_CONVERSION_LEASE_MS: String(LEASE_MS), MODELGATE_EVALUATION_LEASE_MS: String(LEASE_MS) },
-    workerEnv: { MODELGATE_CONVERSION_POLL_MS: "100", MODELGATE_EVALUATION_POLL_MS: "100" },
+    workerEnv: { MODELGATE_CONVERSION_POLL_MS: "100", MODELGATE_EVALUATION_POLL_MS: "300" },
   });
   workers.set(stack.workerId, stack.worker);
   workers.set("local-cpu-1", await stack.startExtraWorker("local-cpu-1", await freePort()));

@@ -4,6 +4,7 @@ import {
   DEFAULT_SELECTION_CONFIG,
   type EvaluationRequestInput,
   type EvaluationTarget,
+  MAX_DATASET_PROBLEMS,
   ModelgateError,
   type ModelVersion,
   parseEvaluationDataset,
@@ -36,7 +37,7 @@ export async function resolveEvaluation(
     const first = dataset.problems[0];
     throw new ModelgateError(
       "validation_failed",
-      `The dataset has ${dataset.problems.length === 20 ? "20 or more" : dataset.problems.length} problem(s)${first ? `, first ${first.field}: ${first.message}` : ""}.`,
+      `The dataset has ${dataset.problems.length >= MAX_DATASET_PROBLEMS ? `${MAX_DATASET_PROBLEMS} or more` : dataset.problems.length} problem(s)${first ? `, first ${first.field}: ${first.message}` : ""}.`,
       dataset.problems.map((problem) => ({ field: `dataset.${problem.field}`, message: problem.message })),
     );
   }

@@ -43,6 +43,10 @@ export interface EvaluationJobRunnerOptions {
 
 type JobEnd = "completed" | "failed" | "abandoned";
 
+/** A finished part is reported this many times (backing off) while the edge is unreachable. */
+const RECORD_ATTEMPTS = 5;
+const RECORD_RETRY_MS = 500;
+
 export class EvaluationJobRunner {
   readonly #options: EvaluationJobRunnerOptions;
   readonly #logger: Logger;
@@ -266,13 +270,23 @@ class EvaluationLease {
     this.#timer = undefined;
   }
 
-  /** Reports a finished part; a part the edge refuses as not fitting is an error in this worker, so it throws. */
+  /**
+   * Reports a finished part, retrying while the edge is briefly unreachable. Throws when it is
+   * never recorded or the edge refuses it as not fitting the job (an error in this worker);
+   * returns quietly when the lease is lost (the work stops, a successor redoes the part).
+   */
   async record(chunk: EvaluationChunk): Promise<void> {
-    await this.#send(chunk);
+    for (let attempt = 1; ; attempt++) {
+      const outcome = await this.#send(chunk);
+      if (outcome !== "unreachable") return;
+      if (attempt >= RECORD_ATTEMPTS)
+        throw new Error(`part ${chunk.index} could not be recorded: the edge is unreachable`);
+      await new Promise((resolve) => setTimeout(resolve, RECORD_RETRY_MS * attempt));
+    }
   }
 
-  async #send(chunk: EvaluationChunk | undefined): Promise<void> {
-    if (this.lost) return;
+  async #send(chunk: EvaluationChunk | undefined): Promise<"sent" | "unreachable" | "lost"> {
+    if (this.lost) return "lost";
     const answer = await this.client.progress(this.latestJob.id, {
       worker_id: this.workerId,
       ...(chunk === undefined ? {} : { chunk, message: `part ${chunk.index} written` }),
@@ -280,16 +294,16 @@ class EvaluationLease {
     if (answer.ok && answer.value.status === "running") {
       // Answers can arrive out of order: keep the one that knows of more parts.
       if (answer.value.chunks.length >= this.latestJob.chunks.length) this.latestJob = answer.value;
-      return;
+      return "sent";
     }
     if (!answer.ok && (answer.status === 0 || answer.status >= 500)) {
-      // The edge is briefly unreachable: keep working; a part not recorded is written again by a successor.
+      // The edge is briefly unreachable: keep working; the lease outlives a missed renewal or two.
       this.logger.warn("renewing an evaluation lease failed", { job_id: this.latestJob.id, reason: answer.message });
-      if (chunk !== undefined) throw new Error(`part ${chunk.index} was not recorded: ${answer.message}`);
-      return;
+      return "unreachable";
     }
-    if (!answer.ok && answer.status === 400)
-      throw new Error(`the edge refused part ${chunk?.index}: ${answer.message}`);
+    if (!answer.ok && answer.status === 400 && chunk !== undefined) {
+      throw new Error(`the edge refused part ${chunk.index}: ${answer.message}`);
+    }
     this.lost = true;
     this.lostReason = answer.ok ? `the job is ${answer.value.status}` : answer.message;
     this.logger.info("evaluation lease lost; stopping the work", {
@@ -298,6 +312,7 @@ class EvaluationLease {
     });
     this.stop();
     this.onLost();
+    return "lost";
   }
 }
 

@@ -59,7 +59,7 @@ export interface DatasetProblem {
 }
 
 /** Problems reported at most: a wholly wrong file would otherwise answer one per line. */
-const MAX_DATASET_PROBLEMS = 20;
+export const MAX_DATASET_PROBLEMS = 20;
 
 /**
  * A JSONL dataset parsed and checked line by line (blank lines are skipped). Problems name the
