@@ -131,6 +131,7 @@ describe("evaluation jobs", () => {
       completed: 0,
       chunk_lines: 10,
       concurrency: 16,
+      temperature: 0,
     });
     expect(job.targets).toEqual([{ reference: "demo-lm@1", model: "demo-lm", version: 1, label: "demo-lm@1" }]);
     // The served version documents stay inside the queue.

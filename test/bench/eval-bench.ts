@@ -79,6 +79,7 @@ export async function benchEvaluation(stack: LocalStack): Promise<{ rows: BenchR
           ...(line.prompt === undefined ? {} : { prompt: line.prompt }),
           ...(line.messages === undefined ? {} : { messages: line.messages }),
           max_new_tokens: MAX_NEW_TOKENS,
+          temperature: 0,
         }),
       );
       tokens += answer.tokens_generated;

@@ -181,7 +181,7 @@ export function registerEvaluationCommands(program: Command, session: CliSession
     .option("--max-new-tokens <n>", "per line", integerInRange(1, 8192))
     .option(
       "--temperature <t>",
-      "0 (the default) decodes greedily, so a re-run gives the same answers",
+      "0 (the default for evaluations) decodes greedily, so a re-run gives the same answers",
       numberInRange(0, 5),
     )
     .option("--seed <n>", "sampling seed", integerInRange(0, 2 ** 32 - 1))

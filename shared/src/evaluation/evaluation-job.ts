@@ -20,8 +20,7 @@ export const EVALUATION_CHUNK_LINES = 10;
 /**
  * `POST /v1/evaluations`: run every line of an uploaded JSONL dataset on each target
  * (`name@3`, `name@3:int8`, `auto:code`) through the worker's engine. `judge` scores lines that
- * name none; the generation settings apply to every line (greedy by default, so a re-run
- * reproduces the answers).
+ * name none; the generation settings apply to every line.
  */
 export const EvaluationRequestSchema = z.strictObject({
   /** The dataset as `POST /v1/uploads` stored it (`modelgate eval run` uploads it for you). */
@@ -35,7 +34,8 @@ export const EvaluationRequestSchema = z.strictObject({
   // The generation settings of every line, checked as `/v1/generate` checks them.
   runtime_config: GenerateRequestSchema.shape.runtime_config,
   max_new_tokens: GenerateRequestSchema.shape.max_new_tokens,
-  temperature: GenerateRequestSchema.shape.temperature,
+  /** 0 (greedy) unless asked otherwise, so a re-run gives the same answers (`/v1/generate` defaults to 1). */
+  temperature: GenerateRequestSchema.shape.temperature.default(0),
   seed: GenerateRequestSchema.shape.seed,
   concurrency: z.int().min(1).max(256).default(DEFAULT_EVALUATION_CONCURRENCY),
   /** A label for people listing evaluations. */
