@@ -165,7 +165,7 @@ export class EvaluationJobRunner {
         .join("\n")
         .concat("\n"),
     );
-    const uri = `s3://${this.#options.bucket}/${evaluationKeys.part(job.id, index)}`;
+    const uri = `s3://${this.#options.bucket}/${evaluationKeys.part(job.id, index, job.attempts)}`;
     await this.#options.store.putObject(uri, bytes, {
       contentType: "application/x-ndjson",
       contentLength: bytes.length,

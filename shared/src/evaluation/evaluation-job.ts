@@ -161,7 +161,9 @@ export type FailEvaluationRequest = z.infer<typeof FailEvaluationRequestSchema>;
 
 /** Object keys of a job's files, one folder per job. */
 export const evaluationKeys = {
-  part: (jobId: string, index: number) => `evaluations/${jobId}/parts/${String(index).padStart(5, "0")}.jsonl`,
+  /** Per attempt: a worker that lost its lease but has not heard yet never overwrites its successor's part. */
+  part: (jobId: string, index: number, attempt: number) =>
+    `evaluations/${jobId}/parts/${String(index).padStart(5, "0")}-attempt-${attempt}.jsonl`,
   results: (jobId: string) => `evaluations/${jobId}/results.jsonl`,
   report: (jobId: string) => `evaluations/${jobId}/report.json`,
 };
