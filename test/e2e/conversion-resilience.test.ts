@@ -66,7 +66,9 @@ beforeAll(async () => {
     ...(await freeStackPorts()),
     gpuMonitorIntervalMs: 1000,
     edgeVars: { MODELGATE_CONVERSION_LEASE_MS: String(LEASE_MS), MODELGATE_EVALUATION_LEASE_MS: String(LEASE_MS) },
-    workerEnv: { MODELGATE_CONVERSION_POLL_MS: "100", MODELGATE_EVALUATION_POLL_MS: "300" },
+    // Evaluation polling slower than conversions: three idle pollers add load to wrangler dev while
+    // the conversion tests check 54 MB of files through it; only the last test waits on a claim.
+    workerEnv: { MODELGATE_CONVERSION_POLL_MS: "100", MODELGATE_EVALUATION_POLL_MS: "1000" },
   });
   workers.set(stack.workerId, stack.worker);
   workers.set("local-cpu-1", await stack.startExtraWorker("local-cpu-1", await freePort()));
