@@ -10,6 +10,7 @@ import {
 } from "@modelgate/shared";
 import { z } from "zod";
 import { EvaluationListQuerySchema } from "../routes/evaluations.js";
+import { leasedJobRouteParts } from "./leased-job-route-specs.js";
 import { ClaimJobRequestComponent, component, problemResponses, type RouteSpec } from "./route-spec.js";
 
 const TAG = "Evaluations";
@@ -22,30 +23,19 @@ const EvaluationListSchema = component(
   z.strictObject({ jobs: z.array(EvaluationJobComponent).describe("Newest first.") }),
 );
 
-const JobIdParamsSchema = z.strictObject({
-  id: EvaluationJobIdSchema.meta({ examples: ["ej_00000000-0000-4000-8000-000000000000"] }),
-});
-
-const noJob = { 404: "No evaluation job with this id." };
-const notHolder = {
-  409: "This worker does not hold the job's lease: it expired and moved to another worker, or the job ended.",
-};
-const notFinished = { 409: "The job has not succeeded (yet): the detail says where it stands." };
-
-const workerRoute = (path: string, summary: string, description: string, body: z.ZodType): RouteSpec => ({
-  method: "POST",
-  path,
-  scope: "worker",
+const {
+  jobIdParams: JobIdParamsSchema,
+  noJob,
+  notHolder,
+  workerRoute,
+} = leasedJobRouteParts({
   tag: TAG,
-  summary,
-  description,
-  pathParams: JobIdParamsSchema,
-  body,
-  responses: {
-    200: { description: "The job as now stored.", schema: EvaluationJobComponent },
-    ...problemResponses([404, 409], { ...noJob, ...notHolder }),
-  },
+  noun: "evaluation job",
+  idSchema: EvaluationJobIdSchema,
+  idExample: "ej_00000000-0000-4000-8000-000000000000",
+  jobComponent: EvaluationJobComponent,
 });
+const notFinished = { 409: "The job has not succeeded (yet): the detail says where it stands." };
 
 export const evaluationRouteSpecs: readonly RouteSpec[] = [
   {
