@@ -54,6 +54,7 @@ export default defineProject({
           MODELGATE_UPLOAD_PART_BYTES: "2048",
           // Short, so that the tests see conversion leases expire within a second (default 30 s).
           MODELGATE_CONVERSION_LEASE_MS: "1000",
+          MODELGATE_EVALUATION_LEASE_MS: "1000",
         },
       },
     }),

@@ -19,6 +19,12 @@ import {
   type EnrolmentIssued,
   EnrolmentIssuedSchema,
   type EnrolWorkerRequest,
+  type EvaluationJob,
+  EvaluationJobSchema,
+  type EvaluationReport,
+  EvaluationReportSchema,
+  type EvaluationRequest,
+  type EvaluationResult,
   type GenerateRequest,
   type GenerateResponse,
   GenerateResponseSchema,
@@ -37,6 +43,7 @@ import {
   type PredictRequest,
   type PredictResponse,
   PredictResponseSchema,
+  parseEvaluationResults,
   type RegisteredVersion,
   RegisteredVersionSchema,
   type RegistryPolicy,
@@ -303,6 +310,40 @@ export class EdgeClient {
 
   async cancelConversion(id: string): Promise<ConversionJob> {
     return (await this.request("POST", `/v1/conversions/${segment(id)}/cancel`, JobAnswerSchema)).body;
+  }
+
+  /** Queues an evaluation job (`202`); poll it with `getEvaluation`. */
+  async createEvaluation(request: EvaluationRequest): Promise<EvaluationJob> {
+    return (await this.request("POST", "/v1/evaluations", EvaluationJobSchema, request)).body;
+  }
+
+  async getEvaluation(id: string): Promise<EvaluationJob> {
+    return (await this.request("GET", `/v1/evaluations/${segment(id)}`, EvaluationJobSchema)).body;
+  }
+
+  async getEvaluationReport(id: string): Promise<EvaluationReport> {
+    return (await this.request("GET", `/v1/evaluations/${segment(id)}/report`, EvaluationReportSchema)).body;
+  }
+
+  /** The results file, one row per line and target, each checked against the shared schema. */
+  async getEvaluationResults(id: string): Promise<EvaluationResult[]> {
+    const path = `/v1/evaluations/${segment(id)}/results`;
+    const response = await this.send(
+      "GET",
+      path,
+      undefined,
+      AbortSignal.timeout(this.timeoutMs),
+      "application/x-ndjson",
+    );
+    const text = await response.text();
+    if (!response.ok) throw new EdgeProblemError(problemFromResponse(response, text));
+    try {
+      return parseEvaluationResults(text);
+    } catch (error) {
+      throw new EdgeProtocolError(
+        `GET ${path} answered rows the CLI does not understand (${String(error).slice(0, 200)}).`,
+      );
+    }
   }
 
   async getVerification(name: string, version: number): Promise<VersionVerificationView> {

@@ -22,7 +22,9 @@ Examples (seed 003's workflow):
   modelgate predict spirals --data '[[0.5,0.3]]' --json
   modelgate keys create ci-bot --scopes infer --rpm 600 --max-tier tier_1
   modelgate workers enroll gpu-box-1 --url-pattern "https://gpu-box-1.internal:8790" --label gpu=a10
-  modelgate workers drain gpu-box-1 --timeout 600   (then restart it; SIGTERM alone drains too)`;
+  modelgate workers drain gpu-box-1 --timeout 600   (then restart it; SIGTERM alone drains too)
+  modelgate eval run dataset.jsonl --target ref-decoder@1 --target ref-decoder@1:int8
+  modelgate eval compare ej_… --a ref-decoder@1 --b ref-decoder@1:int8`;
 
 /** `modelgate models promote <name> <version> [--stage <stage>] …`, from the command itself. */
 function synopsis(command: Command, path: string): string {

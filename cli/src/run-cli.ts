@@ -1,6 +1,7 @@
 import { Command, CommanderError } from "commander";
 import { reportFailure } from "./cli-errors.js";
 import { registerConfigCommands } from "./commands/config.js";
+import { registerEvaluationCommands } from "./commands/evaluations.js";
 import { registerHealthCommand } from "./commands/health.js";
 import { registerInferenceCommands } from "./commands/inference.js";
 import { registerKeyCommands } from "./commands/keys.js";
@@ -43,6 +44,7 @@ function buildProgram(session: CliSession): Command {
   registerWorkerCommands(program, session);
   registerKeyCommands(program, session);
   registerInferenceCommands(program, session);
+  registerEvaluationCommands(program, session);
   registerStatsCommand(program, session);
   registerConfigCommands(program, session);
   // Added on the program only: subcommand help stays short and to the point.

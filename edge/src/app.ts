@@ -11,6 +11,8 @@ import { analyticsRoutes } from "./routes/analytics.js";
 import { consoleRoutes } from "./routes/console.js";
 import { conversionWorkerRoutes } from "./routes/conversion-worker.js";
 import { conversionRoutes } from "./routes/conversions.js";
+import { evaluationWorkerRoutes } from "./routes/evaluation-worker.js";
+import { evaluationRoutes } from "./routes/evaluations.js";
 import { healthRoutes } from "./routes/health.js";
 import { inferenceRoutes } from "./routes/inference.js";
 import { keyRoutes } from "./routes/keys.js";
@@ -58,6 +60,8 @@ export function createEdgeApp(): Hono<AppEnv> {
   app.route("/", selectionFlagRoutes);
   app.route("/", conversionRoutes);
   app.route("/", conversionWorkerRoutes);
+  app.route("/", evaluationRoutes);
+  app.route("/", evaluationWorkerRoutes);
   // Under /v2 every answer, a path or method nothing serves included, is the protocol's {"error"}.
   app.notFound((c) =>
     isV2Path(c.req.path)

@@ -1,6 +1,7 @@
 import type { CawsTier, Scope } from "@modelgate/shared";
 import { z } from "zod";
 import type { ConversionQueue } from "./conversions/conversion-queue-object.js";
+import type { EvaluationQueue } from "./evaluations/evaluation-queue-object.js";
 import type { ApiKeyStore } from "./keys/api-key-store-object.js";
 import type { RateLimiter } from "./keys/rate-limiter-object.js";
 import { LOG_LEVELS } from "./logging/edge-log.js";
@@ -20,6 +21,8 @@ export interface EdgeBindings {
   CONVERSION_QUEUE: DurableObjectNamespace<ConversionQueue>;
   /** One per model: the alarm that evaluates its canary rollout's guard every window. */
   ROLLOUT_GUARD: DurableObjectNamespace<RolloutGuard>;
+  /** The evaluation job queue (one instance): the same leased-job queue as conversions, its own table. */
+  EVALUATION_QUEUE: DurableObjectNamespace<EvaluationQueue>;
   /** The web console's built files (`[assets]` in wrangler.toml), served under /console. */
   ASSETS?: Fetcher;
   /** The edge's counters and histograms, added up over every isolate (one instance). */
@@ -42,6 +45,7 @@ export interface EdgeBindings {
   MODELGATE_CIRCUIT_FAILURE_THRESHOLD?: string;
   MODELGATE_CIRCUIT_COOLDOWN_MS?: string;
   MODELGATE_CONVERSION_LEASE_MS?: string;
+  MODELGATE_EVALUATION_LEASE_MS?: string;
   MODELGATE_ROUTING_RECORD_CACHE_MS?: string;
   MODELGATE_ROUTING_VIEW_CACHE_MS?: string;
   MODELGATE_ANALYTICS_BATCH_MS?: string;
@@ -113,6 +117,8 @@ export const EdgeConfigFieldsSchema = z.object({
    * that it goes back to the queue (or fails after its last attempt). Workers renew well inside it.
    */
   MODELGATE_CONVERSION_LEASE_MS: z.coerce.number().int().min(100).max(3_600_000).default(30_000),
+  /** The same for evaluation jobs; a worker reports every finished part and renews well inside it. */
+  MODELGATE_EVALUATION_LEASE_MS: z.coerce.number().int().min(100).max(3_600_000).default(30_000),
   /** How long an isolate reuses a model's record for routing (0: read R2 every request). */
   MODELGATE_ROUTING_RECORD_CACHE_MS: z.coerce.number().int().min(0).max(60_000).default(1000),
   /** How long an isolate reuses the pool's fleet view (0: ask the Durable Object every request). */

@@ -3,6 +3,7 @@ import { sweepAbandonedUploads } from "./artifacts/upload-session-sweep.js";
 import type { EdgeBindings } from "./env.js";
 
 export { ConversionQueue } from "./conversions/conversion-queue-object.js";
+export { EvaluationQueue } from "./evaluations/evaluation-queue-object.js";
 export { ApiKeyStore } from "./keys/api-key-store-object.js";
 export { RateLimiter } from "./keys/rate-limiter-object.js";
 export { MetricsAggregator } from "./metrics/metrics-aggregator-object.js";

@@ -33,8 +33,11 @@ const MODEL_INPUT_ROUTES = new Set([
   "POST /v2/models/{model}/infer",
   "POST /v2/models/{model}/versions/{version}/infer",
 ]);
+/** An evaluation's default judge is the same judge spec /v1/generate takes, given to the engine as is. */
+const MODEL_INPUT_FIELDS: Record<string, RegExp> = { "POST /v1/evaluations": /^judge\./ };
 const isModelInput = (spec: RouteSpec, path: string) =>
-  MODEL_INPUT_ROUTES.has(routeName(spec)) && !/(^|\.)model$/.test(path);
+  (MODEL_INPUT_ROUTES.has(routeName(spec)) || (MODEL_INPUT_FIELDS[routeName(spec)]?.test(path) ?? false)) &&
+  !/(^|\.)model$/.test(path);
 
 /** Everything a refused request could have written: R2 objects, API keys, conversion jobs. */
 async function storedState(): Promise<string[]> {

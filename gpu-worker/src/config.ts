@@ -59,6 +59,8 @@ export interface WorkerConfig {
   runtimeConfig: RuntimeConfig;
   /** How often an idle worker asks the edge for a conversion job; 0: this worker takes none. */
   conversionPollMs: number;
+  /** How often an idle worker asks the edge for an evaluation job; 0: this worker takes none. */
+  evaluationPollMs: number;
   /** Bearer token `GET /metrics` asks for; undefined leaves it open (bind HOST to a private address). */
   metricsToken: string | undefined;
   /** False records no request metrics (the metrics-cost benchmark); /metrics still answers. */
@@ -175,6 +177,7 @@ const WorkerEnvSchema = z.object({
   ),
   MODELGATE_RUNTIME_CONFIG_FILE: optionalText,
   MODELGATE_CONVERSION_POLL_MS: integerVar(0, 600_000, 2000),
+  MODELGATE_EVALUATION_POLL_MS: integerVar(0, 600_000, 2000),
   MODELGATE_METRICS_TOKEN: optionalText.pipe(z.string().min(16, "must be at least 16 characters").optional()),
   MODELGATE_METRICS: booleanVar(true),
   MODELGATE_LOG_LEVEL: optionalText.pipe(logLevel.optional()),
@@ -253,6 +256,7 @@ export function loadWorkerConfig(env: WorkerEnv): WorkerConfig {
     modelMemoryBudgetMb: vars.MODELGATE_MODEL_MEMORY_BUDGET_MB,
     runtimeConfig,
     conversionPollMs: vars.MODELGATE_CONVERSION_POLL_MS,
+    evaluationPollMs: vars.MODELGATE_EVALUATION_POLL_MS,
     metricsToken: vars.MODELGATE_METRICS_TOKEN,
     metricsEnabled: vars.MODELGATE_METRICS,
     drainTimeoutMs: vars.MODELGATE_DRAIN_TIMEOUT_MS,

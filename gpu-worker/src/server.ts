@@ -13,6 +13,8 @@ import { type Clock, systemClock } from "./clock.js";
 import type { WorkerConfig } from "./config.js";
 import { ConversionJobRunner } from "./conversion/conversion-job-runner.js";
 import { EdgeConversionClient } from "./conversion/edge-conversion-client.js";
+import { EdgeEvaluationClient } from "./evaluation/edge-evaluation-client.js";
+import { EvaluationJobRunner } from "./evaluation/evaluation-job-runner.js";
 import { createGpuMonitor, type GpuMonitor } from "./gpu/gpu-monitor.js";
 import { createHeartbeatSender } from "./heartbeat/heartbeat-sender.js";
 import { obtainWorkerCredential } from "./heartbeat/worker-credential.js";
@@ -206,6 +208,9 @@ export async function startWorker(config: WorkerConfig, options: StartWorkerOpti
 
   let draining = false;
   let conversions: ConversionJobRunner | undefined;
+  let evaluations: EvaluationJobRunner | undefined;
+  /** Leased jobs in hand (a conversion, an evaluation): a drain waits for them. */
+  const leasedJobs = () => (conversions?.activeJobs ?? 0) + (evaluations?.activeJobs ?? 0);
   const buildHeartbeat = (): WorkerHeartbeat => {
     const load = inference.load();
     return {
@@ -247,6 +252,21 @@ export async function startWorker(config: WorkerConfig, options: StartWorkerOpti
         })
       : undefined;
   conversions?.start();
+  // Evaluation jobs run through this worker's own engine, batched with its other traffic.
+  evaluations =
+    config.evaluationPollMs > 0 && options.heartbeats !== false
+      ? new EvaluationJobRunner({
+          workerId: config.workerId,
+          client: new EdgeEvaluationClient({ edgeUrl: config.edgeUrl, workerToken: credential }),
+          engine: inference,
+          artifacts,
+          store,
+          bucket: config.s3.bucket,
+          pollMs: config.evaluationPollMs,
+          logger,
+        })
+      : undefined;
+  evaluations?.start();
   logger.info("gpu worker listening", { url, advertised_url: advertisedUrl, worker_id: config.workerId });
 
   let closed: Promise<void> | undefined;
@@ -255,6 +275,7 @@ export async function startWorker(config: WorkerConfig, options: StartWorkerOpti
     closed ??= (async () => {
       heartbeats.stop();
       await conversions?.stop();
+      await evaluations?.stop();
       gpuMonitor.stop();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
@@ -282,14 +303,14 @@ export async function startWorker(config: WorkerConfig, options: StartWorkerOpti
           await heartbeats.sendNow();
         }
       }
-      const jobFinished = conversions?.finishAndStop();
+      const jobsFinished = Promise.all([conversions?.finishAndStop(), evaluations?.finishAndStop()]);
       for (;;) {
         const load = inference.load();
         const idle =
           openRequests === 0 &&
           load.inFlight === 0 &&
           load.queueDepth === 0 &&
-          (conversions?.activeJobs ?? 0) === 0 &&
+          leasedJobs() === 0 &&
           Date.now() - lastRequestAt >= config.drainQuietMs;
         if (idle) break;
         if (Date.now() >= deadline) {
@@ -301,7 +322,7 @@ export async function startWorker(config: WorkerConfig, options: StartWorkerOpti
         }
         await new Promise((resolve) => setTimeout(resolve, 50));
       }
-      if (Date.now() < deadline) await Promise.race([jobFinished, sleepUntil(deadline)]);
+      if (Date.now() < deadline) await Promise.race([jobsFinished, sleepUntil(deadline)]);
       // The last heartbeat says nothing is left, so `workers drain` can report the worker drained.
       if (options.heartbeats !== false) await heartbeats.sendNow();
       logger.info("drained");

@@ -61,8 +61,13 @@ describe("heartbeats from a running worker", () => {
     s3 = await startLocalS3();
     edge = await startEdgeReceiver();
     worker = await startTestWorker(s3, {
-      // Conversion polling off: this receiver only understands heartbeats.
-      env: { MODELGATE_EDGE_URL: edge.url, GPU_MONITOR_INTERVAL_MS: "1000", MODELGATE_CONVERSION_POLL_MS: "0" },
+      // Conversion and evaluation polling off: this receiver only understands heartbeats.
+      env: {
+        MODELGATE_EDGE_URL: edge.url,
+        GPU_MONITOR_INTERVAL_MS: "1000",
+        MODELGATE_CONVERSION_POLL_MS: "0",
+        MODELGATE_EVALUATION_POLL_MS: "0",
+      },
       start: { heartbeats: true },
     });
   });

@@ -38,6 +38,7 @@ const DURABLE_OBJECTS: Record<string, string> = {
   RATE_LIMITER: "RateLimiter",
   REGISTRY_COORDINATOR: "RegistryCoordinator",
   CONVERSION_QUEUE: "ConversionQueue",
+  EVALUATION_QUEUE: "EvaluationQueue",
   METRICS: "MetricsAggregator",
   ROLLOUT_GUARD: "RolloutGuard",
 };

@@ -3,6 +3,7 @@ import { ArtifactSchema, ModelFileSchema, TensorSpecSchema } from "./artifact.js
 import { ConversionTargetSchema } from "./conversion/conversion-target.js";
 import { ConvertedFormatsSchema, SourceVerificationSchema } from "./conversion/converted-format.js";
 import { err, ok, type Result, validationError } from "./errors.js";
+import { EvaluationLinkSchema, MAX_EVALUATION_LINKS } from "./evaluation/evaluation-link.js";
 import { freeText, ReasonTextSchema } from "./free-text.js";
 import { RuntimeConfigOverridesSchema } from "./runtime-config.js";
 import { ServingConfigSchema } from "./tensors/serving-config.js";
@@ -265,6 +266,8 @@ export const ModelVersionSchema = z.strictObject({
   converted_formats: ConvertedFormatsSchema.optional(),
   /** The format served when a request names none; set by promoting with a verified `format`. */
   serving_format: ConversionTargetSchema.optional(),
+  /** The latest evaluations run on this version, newest last (each links its report and results). */
+  evaluations: z.array(EvaluationLinkSchema).max(MAX_EVALUATION_LINKS).optional(),
   created_at: z.iso.datetime(),
   created_by: z.string(),
   updated_at: z.iso.datetime(),

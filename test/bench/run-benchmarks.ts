@@ -20,6 +20,8 @@
  *   stacks side by side, and the recording itself timed in this process.
  * - tensors (tensor-bench.ts): dynamic batching on vs off for 64 clients on a small Conv model, and
  *   binary vs JSON request cost for a 1x3x224x224 input through the edge.
+ * - evaluation (eval-bench.ts): a 200-line evaluation job on ref-decoder and its int8 format vs the
+ *   same requests sent one by one from a client.
  *
  * `npm run bench -- --only engine` (or a comma-separated list of SECTIONS) runs only those.
  * Sections that are pure computation in this process (`selection`) do not start the stack.
@@ -35,6 +37,7 @@ import { type BenchRow, fmt, percentile, timeIt } from "./bench-stats.js";
 import { benchConsole } from "./console-bench.js";
 import { benchConstraints } from "./constraints-bench.js";
 import { benchConversion } from "./conversion-bench.js";
+import { benchEvaluation } from "./eval-bench.js";
 import { benchGenerationEngine } from "./generation-engine-bench.js";
 import { benchMetricsCost } from "./metrics-cost-bench.js";
 import { benchRegistrySearch, populateBenchRegistry } from "./registry-search-bench.js";
@@ -58,6 +61,7 @@ const SECTIONS = [
   "metrics",
   "console",
   "tensors",
+  "eval",
 ] as const;
 type Section = (typeof SECTIONS)[number];
 /** Sections measured in this process alone: they need no local stack. */
@@ -111,6 +115,8 @@ async function benchOnLocalStack(sections: ReadonlySet<Section>, rows: BenchRow[
     dataDir,
     ...(await freeStackPorts()),
     gpuMonitorIntervalMs: 1000,
+    // The evaluation section's jobs start within a fifth of a second rather than the default two.
+    workerEnv: { MODELGATE_EVALUATION_POLL_MS: "200", MODELGATE_CONVERSION_POLL_MS: "200" },
   });
   try {
     const auth = { authorization: `Bearer ${stack.adminKey}`, "content-type": "application/json" };
@@ -301,6 +307,11 @@ async function benchOnLocalStack(sections: ReadonlySet<Section>, rows: BenchRow[
       const tensors = await benchTensors(stack);
       rows.push(...tensors.rows);
       notes.push(...tensors.notes);
+    }
+    if (sections.has("eval")) {
+      const evaluation = await benchEvaluation(stack);
+      rows.push(...evaluation.rows);
+      notes.push(...evaluation.notes);
     }
 
     // 7. Forwarding: edge overhead at 200 req/s, load-aware vs round-robin on a skewed fleet.

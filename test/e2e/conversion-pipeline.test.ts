@@ -5,7 +5,7 @@
  * and gates. `@…:int8` is served through the edge; a failed gate blocks a promotion unless
  * forced with a reason; bad models fail their job and register nothing as converted.
  */
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { buildReferenceDecoder } from "@modelgate/gpu-worker/reference-models/index";
@@ -14,15 +14,21 @@ import { uploadArtifact } from "@modelgate/infra/seed-demo-models";
 import {
   type ConversionJob,
   ConversionJobSchema,
+  EvaluationJobSchema,
+  EvaluationReportSchema,
   GenerateResponseSchema,
   ModelHistorySchema,
   ModelVersionSchema,
+  ModelViewSchema,
   ProblemDetailsSchema,
+  parseEvaluationResults,
+  reportTargets,
   TERMINAL_JOB_STATUSES,
   VersionVerificationViewSchema,
   WorkerListEntrySchema,
 } from "@modelgate/shared";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { generatedEvaluationDataset } from "../support/evaluation-datasets.js";
 import { runCliInProcess } from "../support/run-cli-in-process.js";
 import { callEdge, jsonWithStatus } from "../support/stack-calls.js";
 
@@ -36,7 +42,7 @@ beforeAll(async () => {
     dataDir,
     ...(await freeStackPorts()),
     gpuMonitorIntervalMs: 1000,
-    workerEnv: { MODELGATE_CONVERSION_POLL_MS: "200" },
+    workerEnv: { MODELGATE_CONVERSION_POLL_MS: "200", MODELGATE_EVALUATION_POLL_MS: "200" },
   });
 });
 
@@ -320,5 +326,71 @@ describe("conversion through the local stack", () => {
     expect(verified.stdout).toMatch(/int8.*gates ok/);
     const asJson = await cli("models", "verify", "ref-decoder", "--version", version, "--json");
     expect(VersionVerificationViewSchema.parse(JSON.parse(asJson.stdout)).formats.int8?.summary.gates_ok).toBe(true);
+  });
+
+  // Issue 16's evaluation jobs, here because this stack has just made ref-decoder's int8 format.
+  it("evaluates ref-decoder and its int8 format from the CLI (eval run, show, compare); the report is what its results give", async () => {
+    const cli = (...argv: string[]) => runCliInProcess(stack.edgeUrl, dataDir, ["--key", stack.adminKey, ...argv]);
+    const version = decoderVersion();
+    const lines = 40;
+    await writeFile(join(dataDir, "eval.jsonl"), generatedEvaluationDataset(lines));
+    const targets = [`ref-decoder@${version}`, `ref-decoder@${version}:int8`];
+    const run = await cli(
+      "eval",
+      "run",
+      "eval.jsonl",
+      ...targets.flatMap((target) => ["--target", target]),
+      "--max-new-tokens",
+      "6",
+      "--poll-ms",
+      "100",
+      "--json",
+    );
+    expect(run.code, run.stderr).toBe(0);
+    const answer = JSON.parse(run.stdout) as { job: unknown; report: unknown };
+    const job = EvaluationJobSchema.parse(answer.job);
+    const report = EvaluationReportSchema.parse(answer.report);
+    expect(job).toMatchObject({ status: "succeeded", lines, total: 2 * lines, completed: 2 * lines, attempts: 1 });
+    expect(job.targets.map((target) => target.label)).toEqual(targets);
+
+    // The results file has one row per line and target, and gives exactly the report's figures.
+    const response = await call("GET", `/v1/evaluations/${job.id}/results`);
+    expect(response.headers.get("content-type")).toContain("application/x-ndjson");
+    const rows = parseEvaluationResults(await response.text());
+    expect(rows).toHaveLength(2 * lines);
+    expect(new Set(rows.map((row) => `${row.line}/${row.target}`)).size).toBe(2 * lines);
+    expect(reportTargets(targets, rows)).toEqual(report.targets);
+    for (const figures of report.targets) {
+      expect(figures).toMatchObject({ lines, errors: 0, checked: 30 });
+      expect(figures.exact_match_rate).not.toBeNull();
+      expect(figures.regex_match_rate).not.toBeNull();
+      expect(figures.schema_valid_rate).not.toBeNull();
+      expect(figures.ces_tokens_total).toBeGreaterThan(0);
+      expect(figures.latency_ms_p95).toBeGreaterThanOrEqual(figures.latency_ms_p50);
+    }
+    // The version links the evaluation once per target, with where its report is.
+    const record = ModelViewSchema.parse(await json(await call("GET", "/v1/models/ref-decoder"), 200));
+    const links = record.versions.find((v) => v.version === version)?.evaluations ?? [];
+    expect(links.filter((link) => link.job_id === job.id).map((link) => [link.target, link.format])).toEqual([
+      [targets[0], undefined],
+      [targets[1], "int8"],
+    ]);
+    expect(links.at(-1)?.report_uri).toBe(job.result?.report.uri);
+
+    const shown = await cli("eval", "show", job.id);
+    expect(shown.code, shown.stderr).toBe(0);
+    expect(shown.stdout).toMatch(/status\s+succeeded/);
+    expect(shown.stdout).toMatch(new RegExp(`ref-decoder@${version}:int8\\s+${lines}\\s`));
+    const compared = await cli("eval", "compare", job.id);
+    expect(compared.code, compared.stderr).toBe(0);
+    expect(compared.stdout).toMatch(/METRIC\s+A\s+B\s+B − A\s+95% CI/);
+    expect(compared.stdout).toMatch(/pass_rate .*(not significant|significant)\s+30/);
+    const comparedJson = JSON.parse((await cli("eval", "compare", job.id, "--json")).stdout) as {
+      a: string;
+      b: string;
+      metrics: Array<{ metric: string; paired: number }>;
+    };
+    expect(comparedJson).toMatchObject({ a: targets[0], b: targets[1] });
+    expect(comparedJson.metrics.find((metric) => metric.metric === "latency_ms")?.paired).toBe(lines);
   });
 });

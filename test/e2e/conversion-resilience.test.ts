@@ -2,7 +2,8 @@
  * Conversion jobs when things go wrong, on the `npm start` stack with two workers and a short
  * lease: the worker converting the 54 MB reference decoder is killed (SIGKILL) and the job is
  * handed to the other worker, which finishes it; a running job that is cancelled is dropped by
- * its worker and nothing from it reaches the registry.
+ * its worker and nothing from it reaches the registry. An evaluation whose worker is killed
+ * mid-way is resumed by another worker after the parts already recorded: every line counted once.
  */
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -13,11 +14,17 @@ import { uploadArtifact } from "@modelgate/infra/seed-demo-models";
 import {
   type ConversionJob,
   ConversionJobSchema,
+  type EvaluationJob,
+  EvaluationJobSchema,
+  EvaluationReportSchema,
   ModelHistorySchema,
+  parseEvaluationResults,
   RegisteredVersionSchema,
+  reportTargets,
   TERMINAL_JOB_STATUSES,
 } from "@modelgate/shared";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { generatedEvaluationDataset } from "../support/evaluation-datasets.js";
 import { callEdge, jsonWithStatus } from "../support/stack-calls.js";
 
 // Short enough for a quick handover, long enough for renewals through wrangler dev on two busy cores.
@@ -58,8 +65,10 @@ beforeAll(async () => {
     dataDir,
     ...(await freeStackPorts()),
     gpuMonitorIntervalMs: 1000,
-    edgeVars: { MODELGATE_CONVERSION_LEASE_MS: String(LEASE_MS) },
-    workerEnv: { MODELGATE_CONVERSION_POLL_MS: "100" },
+    edgeVars: { MODELGATE_CONVERSION_LEASE_MS: String(LEASE_MS), MODELGATE_EVALUATION_LEASE_MS: String(LEASE_MS) },
+    // Evaluation polling slower than conversions: three idle pollers add load to wrangler dev while
+    // the conversion tests check 54 MB of files through it; only the last test waits on a claim.
+    workerEnv: { MODELGATE_CONVERSION_POLL_MS: "100", MODELGATE_EVALUATION_POLL_MS: "1000" },
   });
   workers.set(stack.workerId, stack.worker);
   workers.set("local-cpu-1", await stack.startExtraWorker("local-cpu-1", await freePort()));
@@ -125,5 +134,63 @@ describe("conversion jobs under failure", () => {
     );
     expect(history.events.filter((event) => event.job_id === queued.id)).toEqual([]);
     expect(done.status, JSON.stringify(done.errors)).toBe("succeeded");
+  });
+
+  it("resumes an evaluation whose worker was killed on another worker, after its recorded parts: nothing lost, nothing twice", async () => {
+    // The first test killed one of the two workers: start another, so one can take over.
+    workers.set("local-cpu-2", await stack.startExtraWorker("local-cpu-2", await freePort()));
+    const lines = 40;
+    const dataset = await uploadArtifact(
+      stack.edgeUrl,
+      stack.adminKey,
+      "eval.jsonl",
+      new TextEncoder().encode(generatedEvaluationDataset(lines)),
+    );
+    const decoder = stack.seeded.find((model) => model.name === "ref-decoder")?.version ?? 1;
+    const target = `ref-decoder@${decoder}`;
+    // One line in flight at a time, so the run lasts long enough to be killed part-way.
+    const queued = EvaluationJobSchema.parse(
+      await json(
+        await call("POST", "/v1/evaluations", { dataset, targets: [target], max_new_tokens: 8, concurrency: 1 }),
+        202,
+      ),
+    );
+    const getEvaluation = async (id: string) =>
+      EvaluationJobSchema.parse(await json(await call("GET", `/v1/evaluations/${id}`), 200));
+    const waitFor = async (done: (job: EvaluationJob) => boolean, timeoutMs: number) => {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const job = await getEvaluation(queued.id);
+        if (done(job)) return job;
+        if (Date.now() > deadline) throw new Error(`evaluation never got there: ${JSON.stringify(job)}`);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    };
+    const partWay = await waitFor((job) => job.status === "running" && job.chunks.length >= 1, 30_000);
+    const first = partWay.worker_id ?? "";
+    const victim = workers.get(first);
+    if (victim === undefined) throw new Error(`unknown worker ${first}`);
+    await victim.kill();
+    // What the edge held when the worker died (a part may have landed just before the kill).
+    const recorded = (await getEvaluation(queued.id)).chunks;
+    expect(recorded.length).toBeLessThan(lines / queued.chunk_lines);
+
+    const finished = await waitFor((job) => TERMINAL_JOB_STATUSES.has(job.status), 60_000);
+    expect(finished.status, JSON.stringify(finished.errors)).toBe("succeeded");
+    expect(finished).toMatchObject({ attempts: 2, completed: lines, total: lines });
+    expect(finished.worker_id).not.toBe(first);
+    expect(finished.errors.map((error) => error.message).join("\n")).toMatch(new RegExp(`lease expired.*${first}`));
+    // The parts recorded before the kill were kept as they were, not run again.
+    for (const part of recorded) expect(finished.chunks).toContainEqual(part);
+    expect(finished.chunks.map((part) => part.index)).toEqual([0, 1, 2, 3]);
+
+    const rows = parseEvaluationResults(await (await call("GET", `/v1/evaluations/${queued.id}/results`)).text());
+    expect(rows.map((row) => row.line)).toEqual(Array.from({ length: lines }, (_, index) => index + 1));
+    const report = EvaluationReportSchema.parse(
+      await json(await call("GET", `/v1/evaluations/${queued.id}/report`), 200),
+    );
+    expect(report.run.attempts).toBe(2);
+    expect(report.targets).toEqual(reportTargets([target], rows));
+    expect(report.targets[0]).toMatchObject({ lines, errors: 0 });
   });
 });

@@ -137,6 +137,48 @@ function formatUploaded(upload: UploadResponse, format: string): string {
   ]);
 }
 
+/**
+ * Hashes a local file (progress on stderr), uploads it with presigned PUTs (parallel parts) and
+ * has the edge check it: the upload a registration or an evaluation references. A file already
+ * uploaded and verified is not sent again.
+ */
+export async function uploadLocalFile(
+  session: CliSession,
+  command: Command,
+  file: string,
+  format?: (typeof ArtifactFormatSchema.options)[number],
+): Promise<UploadResponse> {
+  const path = resolve(session.io.cwd, file);
+  // An unreadable file is a usage error before any connection is resolved.
+  const bytes = await statFile(path, file);
+  const client = await session.client(command);
+  const quiet = session.json;
+  const progress = (label: string) =>
+    createProgress({
+      label,
+      total: bytes,
+      tty: session.io.stderrIsTTY === true,
+      write: quiet ? () => {} : session.io.stderr,
+    });
+  const hashing = progress(`hashing ${basename(path)}`);
+  const sha256 = await hashFile(path, hashing);
+  hashing.finish(`sha256 ${sha256}`);
+  const upload = await client.createUpload({
+    sha256,
+    bytes,
+    filename: basename(path),
+    ...(format === undefined ? {} : { format }),
+  });
+  if (upload.status === "complete") {
+    session.note("already uploaded and verified: nothing to send");
+    return upload;
+  }
+  const sending = progress(`uploading ${basename(path)}`);
+  const parts = await putAllParts(path, upload.parts, sending);
+  sending.finish(`uploaded ${upload.parts.length} part${upload.parts.length === 1 ? "" : "s"}`);
+  return client.completeUpload(upload.id, upload.method === "multipart" ? { parts } : {});
+}
+
 /** `modelgate models upload <file>`: hash, presigned PUTs (parallel parts), completion checked by the edge. */
 export function registerUploadCommand(models: Command, session: CliSession): void {
   models
@@ -146,35 +188,7 @@ export function registerUploadCommand(models: Command, session: CliSession): voi
     .addOption(new Option("--format <format>", "artifact format").choices(ArtifactFormatSchema.options).default("onnx"))
     .option("--json", "print the edge's completion response as JSON")
     .action(async (file: string, options: UploadOptions, command: Command) => {
-      const path = resolve(session.io.cwd, file);
-      const bytes = await statFile(path, file);
-      const client = await session.client(command);
-      const quiet = session.json;
-      const progress = (label: string) =>
-        createProgress({
-          label,
-          total: bytes,
-          tty: session.io.stderrIsTTY === true,
-          write: quiet ? () => {} : session.io.stderr,
-        });
-      const hashing = progress(`hashing ${basename(path)}`);
-      const sha256 = await hashFile(path, hashing);
-      hashing.finish(`sha256 ${sha256}`);
-      const upload = await client.createUpload({
-        sha256,
-        bytes,
-        filename: basename(path),
-        format: ArtifactFormatSchema.parse(options.format),
-      });
-      let result = upload;
-      if (upload.status === "complete") {
-        session.note("already uploaded and verified: nothing to send");
-      } else {
-        const sending = progress(`uploading ${basename(path)}`);
-        const parts = await putAllParts(path, upload.parts, sending);
-        sending.finish(`uploaded ${upload.parts.length} part${upload.parts.length === 1 ? "" : "s"}`);
-        result = await client.completeUpload(upload.id, upload.method === "multipart" ? { parts } : {});
-      }
+      const result = await uploadLocalFile(session, command, file, ArtifactFormatSchema.parse(options.format));
       session.emit(result, (done) => formatUploaded(done, options.format));
       session.note(
         "register it: put this uri, sha256, bytes and format under `artifact` in a registration file, then `modelgate models register <name> --file <registration.json>`",

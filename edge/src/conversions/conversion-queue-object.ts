@@ -1,23 +1,20 @@
-import { DurableObject } from "cloudflare:workers";
 import {
   type ConversionJob,
-  type ConversionJobStatus,
   type ConversionProgressRequest,
   type ConversionRequestInput,
   err,
   type FailConversionRequest,
   ModelgateError,
   ok,
-  type Result,
 } from "@modelgate/shared";
 import { type EdgeBindings, EdgeConfigFieldsSchema } from "../env.js";
+import { LeasedJobQueue } from "../jobs/leased-job-queue.js";
 import { toWire, type WireResult } from "../registry/wire-result.js";
 import { type ConversionJobFilter, ConversionJobTable } from "./conversion-job-table.js";
 import {
   applyProgress,
   type ConversionJobResult,
   cancelJob,
-  checkLeaseHolder,
   claimJob,
   completeJob,
   expireLease,
@@ -36,19 +33,21 @@ export interface ClaimedJob {
 
 /**
  * The conversion job queue: one instance (`idFromName("global")`) so every isolate sees the
- * same jobs. Each method reads and writes the SQLite table synchronously, without an await in
- * between, and a Durable Object runs one such turn at a time — so two simultaneous claims can
- * never take the same job. Leases are enforced twice: expired ones are handed back before every
- * claim, and an alarm at the earliest lease expiry hands them back when no worker is claiming.
+ * same jobs; the lease handling shared with evaluations is in jobs/leased-job-queue.ts.
  */
-export class ConversionQueue extends DurableObject<EdgeBindings> {
-  private readonly jobs: ConversionJobTable;
+export class ConversionQueue extends LeasedJobQueue<ConversionJob> {
+  protected readonly jobs: ConversionJobTable;
+  protected readonly noun = "Conversion job";
   private readonly leaseMs: number;
 
   constructor(ctx: DurableObjectState, env: EdgeBindings) {
     super(ctx, env);
     this.jobs = new ConversionJobTable(ctx.storage.sql);
     this.leaseMs = leaseMsFrom(env);
+  }
+
+  protected expire(job: ConversionJob, now: number): ConversionJob {
+    return expireLease(job, now);
   }
 
   async enqueue(
@@ -84,25 +83,12 @@ export class ConversionQueue extends DurableObject<EdgeBindings> {
   }
 
   async list(filter: ConversionJobFilter): Promise<ConversionJob[]> {
-    return this.jobs.list(filter);
-  }
-
-  /** Jobs per status and how long the oldest queued one has waited, for the edge's metrics. */
-  async summary(now: number = Date.now()): Promise<{
-    counts: Partial<Record<ConversionJobStatus, number>>;
-    oldestQueuedAgeMs: number;
-  }> {
-    const oldest = this.jobs.oldestQueued();
-    return {
-      counts: this.jobs.countsByStatus(),
-      oldestQueuedAgeMs: oldest ? Math.max(0, now - Date.parse(oldest.created_at)) : 0,
-    };
+    return this.listJobs(filter);
   }
 
   /** The oldest queued job, leased to `workerId`; null when nothing is waiting. */
   async claim(workerId: string, now: number = Date.now()): Promise<ClaimedJob | null> {
-    this.handBackExpiredLeases(now);
-    const oldest = this.jobs.oldestQueued();
+    const oldest = this.oldestClaimable(now);
     const claimed = oldest ? claimJob(oldest, workerId, this.leaseMs, now) : undefined;
     if (claimed) this.jobs.update(claimed);
     await this.scheduleAlarm();
@@ -173,32 +159,6 @@ export class ConversionQueue extends DurableObject<EdgeBindings> {
     this.jobs.update(cancelled.value);
     await this.scheduleAlarm();
     return toWire(cancelled);
-  }
-
-  /** Runs at the earliest lease expiry: a job whose worker died goes back even if no one claims. */
-  override async alarm(): Promise<void> {
-    this.handBackExpiredLeases(Date.now());
-    await this.scheduleAlarm();
-  }
-
-  private find(id: string): Result<ConversionJob> {
-    const job = this.jobs.get(id);
-    return job ? ok(job) : err(new ModelgateError("not_found", `No conversion job ${id}.`));
-  }
-
-  private held(id: string, workerId: string, alsoAccepted?: ConversionJobStatus): Result<ConversionJob> {
-    const found = this.find(id);
-    return found.ok ? checkLeaseHolder(found.value, workerId, alsoAccepted) : found;
-  }
-
-  private handBackExpiredLeases(now: number): void {
-    for (const job of this.jobs.runningWithLeaseBefore(now)) this.jobs.update(expireLease(job, now));
-  }
-
-  private async scheduleAlarm(): Promise<void> {
-    const next = this.jobs.earliestLeaseExpiry();
-    if (next === undefined) await this.ctx.storage.deleteAlarm();
-    else await this.ctx.storage.setAlarm(next);
   }
 }
 

@@ -1,5 +1,4 @@
 import {
-  ClaimConversionRequestSchema,
   ClaimedConversionSchema,
   CompleteConversionRequestSchema,
   ConversionJobSchema,
@@ -10,7 +9,8 @@ import {
 } from "@modelgate/shared";
 import { z } from "zod";
 import { ConversionListQuerySchema } from "../routes/conversions.js";
-import { component, problemResponses, type RouteSpec } from "./route-spec.js";
+import { leasedJobRouteParts } from "./leased-job-route-specs.js";
+import { ClaimJobRequestComponent, component, problemResponses, type RouteSpec } from "./route-spec.js";
 
 const TAG = "Conversions";
 
@@ -31,30 +31,19 @@ const VersionParamsSchema = z.strictObject({
     .meta({ examples: ["1"] }),
 });
 
-const JobIdParamsSchema = z.strictObject({
-  id: ConversionJobSchema.shape.id.meta({ examples: ["cj_00000000-0000-4000-8000-000000000000"] }),
-});
-
-const noJob = { 404: "No conversion job with this id." };
-const notHolder = {
-  409: "This worker does not hold the job's lease: it expired and moved to another worker, or the job ended.",
-};
-const storage = { 503: "Object storage is unreachable or not configured (the detail names the variable)." };
-
-const workerRoute = (path: string, summary: string, description: string, body: z.ZodType): RouteSpec => ({
-  method: "POST",
-  path,
-  scope: "worker",
+const {
+  jobIdParams: JobIdParamsSchema,
+  noJob,
+  notHolder,
+  workerRoute,
+} = leasedJobRouteParts({
   tag: TAG,
-  summary,
-  description,
-  pathParams: JobIdParamsSchema,
-  body,
-  responses: {
-    200: { description: "The job as now stored.", schema: ConversionJobComponent },
-    ...problemResponses([404, 409], { ...noJob, ...notHolder }),
-  },
+  noun: "conversion job",
+  idSchema: ConversionJobSchema.shape.id,
+  idExample: "cj_00000000-0000-4000-8000-000000000000",
+  jobComponent: ConversionJobComponent,
 });
+const storage = { 503: "Object storage is unreachable or not configured (the detail names the variable)." };
 
 export const conversionRouteSpecs: readonly RouteSpec[] = [
   {
@@ -128,7 +117,7 @@ export const conversionRouteSpecs: readonly RouteSpec[] = [
       "For GPU workers. The job is leased to `worker_id` for `lease_ms` (MODELGATE_CONVERSION_LEASE_MS); each " +
       "progress report renews it. A job whose lease runs out goes back to the queue with an error entry, and " +
       "fails after `max_attempts` claims.",
-    body: component("ClaimConversionRequest", ClaimConversionRequestSchema),
+    body: ClaimJobRequestComponent,
     responses: {
       200: {
         description: "The job, the version document to convert and the lease length.",

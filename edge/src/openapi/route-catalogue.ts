@@ -3,6 +3,7 @@ import { analyticsRouteSpecs } from "./analytics-route-specs.js";
 import { consoleRouteSpecs } from "./console-route-specs.js";
 import { conversionRouteSpecs } from "./conversion-route-specs.js";
 import { docsRouteSpecs } from "./docs-route-specs.js";
+import { evaluationRouteSpecs } from "./evaluation-route-specs.js";
 import { healthRouteSpecs } from "./health-route-specs.js";
 import { inferenceRouteSpecs } from "./inference-route-specs.js";
 import { keyRouteSpecs } from "./key-route-specs.js";
@@ -36,6 +37,7 @@ export const ROUTE_CATALOGUE: readonly RouteSpec[] = [
   ...rolloutRouteSpecs,
   ...uploadRouteSpecs,
   ...conversionRouteSpecs,
+  ...evaluationRouteSpecs,
   ...verificationRouteSpecs,
   ...workerRouteSpecs,
   ...selectionRouteSpecs,

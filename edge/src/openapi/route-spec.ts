@@ -1,4 +1,4 @@
-import { PROBLEM_CONTENT_TYPE, ProblemDetailsSchema, type Scope } from "@modelgate/shared";
+import { ClaimJobRequestSchema, PROBLEM_CONTENT_TYPE, ProblemDetailsSchema, type Scope } from "@modelgate/shared";
 import { z } from "zod";
 
 export type HttpMethod = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
@@ -51,6 +51,9 @@ export function component<T extends z.ZodType>(id: string, schema: T): T {
   componentSchemas.add(schema, { id });
   return schema;
 }
+
+/** What a GPU worker sends to claim a leased job of either kind (conversion, evaluation). */
+export const ClaimJobRequestComponent = component("ClaimJobRequest", ClaimJobRequestSchema);
 
 /** The single error shape of every route (RFC 9457), named `Problem` in the document. */
 export const ProblemSchema = component("Problem", ProblemDetailsSchema);

@@ -36,7 +36,8 @@ export type RegistryWriteOperation =
   | "record_conversion"
   | "record_verification"
   | "start_rollout"
-  | "control_rollout";
+  | "control_rollout"
+  | "record_evaluation";
 
 /**
  * One write through the coordinator, counted by outcome: `ok`, `refused` (the coordinator said

@@ -1,6 +1,7 @@
 import {
   type AliasRequest,
   type DeleteQuery,
+  type EvaluationLink,
   type ModelFile,
   type ModelRecord,
   type ModelVersion,
@@ -29,6 +30,7 @@ import {
   recordSourceVerification,
   type SourceVerificationOutcome,
 } from "./conversion-records.js";
+import { recordEvaluation } from "./evaluation-records.js";
 import { type Deletion, deleteModel, deleteVersion } from "./registry-deletions.js";
 import {
   patchMetadata,
@@ -182,6 +184,21 @@ export class RegistryCoordinator extends RegistryWriter {
     return toWire(
       await this.write(name, actor, (current, context) => {
         const next = recordSourceVerification(current, name, version, outcome, context);
+        return next.ok ? ok({ record: next.value, result: next.value }) : next;
+      }),
+    );
+  }
+
+  /** A finished evaluation linked from the version it ran on (evaluation-records.ts). */
+  async recordEvaluation(
+    name: string,
+    version: number,
+    link: EvaluationLink,
+    actor: string,
+  ): Promise<WireResult<ModelRecord>> {
+    return toWire(
+      await this.write(name, actor, (current, context) => {
+        const next = recordEvaluation(current, name, version, link, context);
         return next.ok ? ok({ record: next.value, result: next.value }) : next;
       }),
     );

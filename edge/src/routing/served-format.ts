@@ -76,7 +76,13 @@ function describeFormats(version: ModelVersion): string {
 }
 
 function asServed(version: ModelVersion, target: ConversionTarget | undefined): ModelVersion {
-  const { converted_formats: converted, verification: _verification, serving_format: _serving, ...original } = version;
+  const {
+    converted_formats: converted,
+    verification: _verification,
+    serving_format: _serving,
+    evaluations: _evaluations,
+    ...original
+  } = version;
   const format = target === undefined ? undefined : converted?.[target];
   if (target === undefined || format === undefined) return original;
   return {

@@ -8,6 +8,7 @@ import { Worker } from "node:worker_threads";
 import type { ClaimedConversion, ConversionJob } from "@modelgate/shared";
 import type { ArtifactCache } from "../artifacts/artifact-cache.js";
 import type { ObjectStore } from "../artifacts/object-store.js";
+import { JobPoller } from "../jobs/job-poller.js";
 import { type Logger, silentLogger } from "../logger.js";
 import type { WorkerMetrics } from "../metrics/worker-metrics.js";
 import type { PipelineOutput } from "./conversion-pipeline.js";
@@ -43,89 +44,50 @@ type JobEnd = "completed" | "failed" | "abandoned";
 export class ConversionJobRunner {
   readonly #options: ConversionJobRunnerOptions;
   readonly #logger: Logger;
-  #timer: NodeJS.Timeout | undefined;
-  #busy = false;
-  #stopped = false;
+  readonly #poller: JobPoller<ClaimedConversion, JobEnd>;
   /** Ends the pipeline thread in hand at once (the runner does not wait for it to exit). */
   #abandonThread: (() => void) | undefined;
-  /** Resolves when the job in hand (if any) has ended; `stop()` waits for it. */
-  #current: Promise<JobEnd> | undefined;
-  /** The claim-and-run in progress, from before its claim is answered (what a drain waits for). */
-  #running: Promise<JobEnd | undefined> | undefined;
 
   constructor(options: ConversionJobRunnerOptions) {
     this.#options = options;
     this.#logger = options.logger ?? silentLogger;
+    this.#poller = new JobPoller({
+      kind: "conversion",
+      pollMs: options.pollMs,
+      logger: this.#logger,
+      claim: () => options.client.claim(options.workerId),
+      run: (claimed) => this.#run(claimed),
+    });
   }
 
   start(): void {
-    this.#stopped = false;
-    this.#schedule(0);
+    this.#poller.start();
   }
 
   /**
    * Stops polling and abandons a job in hand without failing it: its lease runs out and the
    * edge hands it to another worker, which is what a restart should mean for a long job.
    */
-  async stop(): Promise<void> {
-    this.#stopped = true;
-    if (this.#timer) clearTimeout(this.#timer);
-    this.#abandonThread?.();
-    await this.#current?.catch(() => undefined);
+  stop(): Promise<void> {
+    return this.#poller.stop(() => this.#abandonThread?.());
   }
 
   /**
    * A drain: claims nothing more and lets the job in hand run to its end (complete or fail),
    * unlike `stop()`, which abandons it to its lease.
    */
-  async finishAndStop(): Promise<void> {
-    this.#stopped = true;
-    if (this.#timer) clearTimeout(this.#timer);
-    await this.#running?.catch(() => undefined);
+  finishAndStop(): Promise<void> {
+    return this.#poller.finishAndStop();
   }
 
   /** Jobs this worker holds a lease on now (0 or 1), for heartbeats. */
   get activeJobs(): number {
-    return this.#current === undefined ? 0 : 1;
+    return this.#poller.activeJobs;
   }
 
   /** Claims and runs one job if one is queued; resolves with how it ended (undefined: none). */
   runOnce(): Promise<JobEnd | undefined> {
-    if (this.#busy) return Promise.resolve(undefined);
-    const running = this.#claimAndRun();
-    this.#running = running;
-    return running;
-  }
-
-  async #claimAndRun(): Promise<JobEnd | undefined> {
-    this.#busy = true;
-    try {
-      const claimed = await this.#options.client.claim(this.#options.workerId);
-      if (!claimed.ok) {
-        this.#logger.warn("claiming a conversion job failed", { status: claimed.status, reason: claimed.message });
-        return undefined;
-      }
-      if (claimed.value === undefined) return undefined;
-      this.#current = this.#run(claimed.value);
-      return await this.#current;
-    } finally {
-      this.#busy = false;
-      this.#current = undefined;
-      this.#running = undefined;
-    }
-  }
-
-  #schedule(delayMs: number): void {
-    if (this.#stopped) return;
-    this.#timer = setTimeout(async () => {
-      const ended = await this.runOnce().catch((error: unknown) => {
-        this.#logger.error("conversion runner failed", { error: String(error) });
-        return undefined;
-      });
-      // After a job, look for the next one at once; when idle, wait an interval.
-      this.#schedule(ended === undefined ? this.#options.pollMs : 0);
-    }, delayMs);
-    this.#timer.unref();
+    return this.#poller.runOnce();
   }
 
   async #run(claimed: ClaimedConversion): Promise<JobEnd> {

@@ -2,6 +2,8 @@
  * A tiny seeded PRNG so that reference models (datasets, initial weights, shuffles) are the same
  * on every machine and every run. Math.random cannot be seeded, so it is never used here.
  */
+import { mulberry32 } from "@modelgate/shared";
+
 export interface SeededRandom {
   /** Uniform in [0, 1). */
   next(): number;
@@ -15,17 +17,7 @@ export interface SeededRandom {
   shuffle<T>(items: T[]): T[];
 }
 
-/** mulberry32: 32 bits of state, passes the common statistical batteries well enough for this use. */
-export function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { mulberry32 } from "@modelgate/shared";
 
 export function createSeededRandom(seed: number): SeededRandom {
   const next = mulberry32(seed);

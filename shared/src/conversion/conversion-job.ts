@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { freeText } from "../free-text.js";
+import { ClaimJobRequestSchema, LeasedJobFieldsShape, WorkerIdTextSchema } from "../leased-job-fields.js";
 import { ModelVersionSchema } from "../model-version.js";
 import { ConversionTargetSchema } from "./conversion-target.js";
 import { ConvertedFormatsSchema, SourceVerificationSchema } from "./converted-format.js";
@@ -105,29 +106,15 @@ export const ConversionJobSchema = z.strictObject({
   step_detail: z.string().max(200).optional(),
   /** 0–1 over the whole pipeline. */
   progress: z.number().min(0).max(1),
-  message: z.string().max(1000).optional(),
   errors: z.array(ConversionJobErrorSchema),
-  /** Claims so far; a job whose worker stops renewing its lease is handed to another worker. */
-  attempts: z.int().min(0),
-  max_attempts: z.int().min(1),
-  worker_id: z.string().max(128).optional(),
-  lease_expires_at: z.iso.datetime().optional(),
-  cancel_requested: z.boolean(),
-  created_at: z.iso.datetime(),
-  created_by: z.string(),
-  updated_at: z.iso.datetime(),
-  started_at: z.iso.datetime().optional(),
-  finished_at: z.iso.datetime().optional(),
+  ...LeasedJobFieldsShape,
   result: ConversionJobResultSchema.optional(),
 });
 export type ConversionJob = z.infer<typeof ConversionJobSchema>;
 
 // ---- The worker's side of the queue (worker-token routes under /internal/conversions) ----
 
-/** The worker names itself in every request; free text, but one line without control characters. */
-const WorkerIdTextSchema = freeText({ max: 128, min: 1 });
-
-export const ClaimConversionRequestSchema = z.strictObject({ worker_id: WorkerIdTextSchema });
+export const ClaimConversionRequestSchema = ClaimJobRequestSchema;
 
 /** A claimed job with the version to convert and how long the lease lasts without a renewal. */
 export const ClaimedConversionSchema = z.strictObject({
