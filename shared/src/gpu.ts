@@ -1,6 +1,11 @@
 import { z } from "zod";
 import { freeText } from "./free-text.js";
-import { WorkerControlSchema, WorkerDrainStateSchema, WorkerIdentityViewSchema } from "./worker-fleet.js";
+import {
+  WorkerControlSchema,
+  WorkerDrainStateSchema,
+  WorkerIdentityViewSchema,
+  WorkerLabelsSchema,
+} from "./worker-fleet.js";
 
 /** Seed 002: the GPU monitor samples every 1–10 s, 5 s by default. */
 export const GPU_MONITOR_INTERVAL_MS = { min: 1000, max: 10000, default: 5000 } as const;
@@ -55,6 +60,11 @@ export type WorkerHeartbeat = z.infer<typeof WorkerHeartbeatSchema>;
 export const WorkerStateSchema = z.strictObject({
   heartbeat: WorkerHeartbeatSchema,
   received_at: z.iso.datetime(),
+  /**
+   * The worker's enrolment labels, attached by the pool when it hands the fleet to routing (a
+   * heartbeat cannot set them: a worker does not choose its own placement). Absent: no labels.
+   */
+  labels: WorkerLabelsSchema.optional(),
 });
 export type WorkerState = z.infer<typeof WorkerStateSchema>;
 

@@ -18,7 +18,7 @@ import { z } from "zod";
 import { err, ok, type Result } from "../errors.js";
 import type { LoadedModel, WorkerState } from "../gpu.js";
 import type { ModelVersion } from "../model-version.js";
-import type { WorkerChoice } from "../select-worker.js";
+import { isWorkerLive, type WorkerChoice } from "../select-worker.js";
 import {
   CAPABILITY_HALT_HEAD,
   CAPABILITY_LATENT_MODE,
@@ -27,7 +27,8 @@ import {
   NOT_IN_CATEGORY,
   PRIMARY_CATEGORY,
 } from "./candidate-index.js";
-import { explainDecision, explainFailure, type RouteSelectionError } from "./route-explain.js";
+import { describePlacement, restrictingPlacementOf, workerMatchesPlacement } from "./placement.js";
+import { explainDecision, explainFailure, headerSafe, RouteSelectionError } from "./route-explain.js";
 import type { SelectionFlags } from "./selection-flags.js";
 import {
   type PreparedSelection,
@@ -196,8 +197,117 @@ export interface RouteExclusions {
   workers: { total: number; stale: number; tooSmall: number; tooSlow: number };
 }
 
-/** Picks (version, worker, GPU) and one fallback per other worker; see the file comment. */
+/**
+ * Picks (version, worker, GPU) and one fallback per other worker; see the file comment.
+ *
+ * Placement (a version's `serving.placement` labels or pins) makes eligibility depend on the
+ * (version, worker) pair, which the separable score above cannot express. So candidates are
+ * grouped by placement, each group is selected over the workers it may use, and the groups'
+ * options are merged per worker (best score wins). Without placement (the common case) this is
+ * one call of the fast path.
+ */
 export function selectRoute(input: SelectRouteInput): Result<RouteDecision, RouteSelectionError> {
+  const unplaced: ModelVersion[] = [];
+  const placed: ModelVersion[] = [];
+  for (const version of input.candidates) {
+    if (restrictingPlacementOf(version) === undefined) unplaced.push(version);
+    else placed.push(version);
+  }
+  if (placed.length === 0) return selectAmong(input);
+  const groups: SelectRouteInput[] = [];
+  if (unplaced.length > 0) groups.push({ ...input, candidates: unplaced });
+  for (const version of placed) {
+    const placement = restrictingPlacementOf(version);
+    groups.push({
+      ...input,
+      candidates: [version],
+      workers: input.workers.filter((state) => workerMatchesPlacement(placement, state)),
+    });
+  }
+  const decisions: RouteDecision[] = [];
+  let firstFailure: RouteSelectionError | undefined;
+  for (const group of groups) {
+    const decided =
+      group.workers.length === 0 && group.candidates.length === 1 ? placementFailure(input, group) : selectAmong(group);
+    if (decided.ok) decisions.push(decided.value);
+    else firstFailure ??= decided.error;
+  }
+  const [only] = decisions;
+  if (only === undefined) return err(firstFailure as RouteSelectionError);
+  const placement = restrictingPlacementOf(only.version);
+  if (decisions.length === 1) {
+    return ok(placement === undefined ? only : { ...only, reason: headerSafeAppend(only.reason, placement) });
+  }
+  return ok(mergeDecisions(input, decisions));
+}
+
+function headerSafeAppend(reason: string, placement: NonNullable<ReturnType<typeof restrictingPlacementOf>>): string {
+  return headerSafe(`${reason}; placement ${describePlacement(placement)}`);
+}
+
+/** No live worker matches a placed version: 503 naming the placement. */
+function placementFailure(input: SelectRouteInput, group: SelectRouteInput): Result<never, RouteSelectionError> {
+  const version = group.candidates[0] as ModelVersion;
+  const placement = restrictingPlacementOf(version);
+  const exclusions: RouteExclusions = {
+    versions: {
+      total: 1,
+      notInCategory: 0,
+      notPrimaryCategory: 0,
+      overMemoryLimit: 0,
+      noHaltHead: 0,
+      noLatentMode: 0,
+      shortContext: 0,
+    },
+    workers: { total: input.workers.length, stale: 0, tooSmall: 0, tooSlow: 0 },
+  };
+  return err(
+    new RouteSelectionError(
+      "no_worker_available",
+      `No worker can serve ${version.name}@${version.version}: none of ${input.workers.length} worker(s) taking work matches its placement (${placement ? describePlacement(placement) : "any worker"}).`,
+      exclusions,
+    ),
+  );
+}
+
+/** The groups' options, one per worker (its best), best first; the reason re-explained over the whole fleet. */
+function mergeDecisions(input: SelectRouteInput, decisions: readonly RouteDecision[]): RouteDecision {
+  const bestPerWorker = new Map<string, { option: RouteOption; from: RouteDecision }>();
+  for (const decision of decisions) {
+    for (const option of [decision, ...decision.fallbacks]) {
+      const current = bestPerWorker.get(option.worker.workerId);
+      if (current === undefined || option.score > current.option.score) {
+        bestPerWorker.set(option.worker.workerId, { option: plainOption(option), from: decision });
+      }
+    }
+  }
+  const ranked = [...bestPerWorker.values()].sort(
+    (a, b) => b.option.score - a.option.score || a.option.worker.workerId.localeCompare(b.option.worker.workerId),
+  );
+  const [top, ...rest] = ranked as [(typeof ranked)[number], ...typeof ranked];
+  // The overall best is some group's best, so that group's category figures describe it.
+  const merged: RouteDecision = { ...top.option, reason: "", fallbacks: rest.map((entry) => entry.option) };
+  if (top.from.category !== undefined) merged.category = top.from.category;
+  if (top.from.confidence !== undefined) merged.confidence = top.from.confidence;
+  if (top.from.primaryCategory !== undefined) merged.primaryCategory = top.from.primaryCategory;
+  const live = input.workers.filter((state) => isWorkerLive(state, input.now)).length;
+  const placement = restrictingPlacementOf(merged.version);
+  merged.reason = explainDecision(merged, input, live);
+  if (placement !== undefined) merged.reason = headerSafeAppend(merged.reason, placement);
+  return merged;
+}
+
+function plainOption(option: RouteOption): RouteOption {
+  return {
+    version: option.version,
+    worker: option.worker,
+    score: option.score,
+    modelScore: option.modelScore,
+    workerScore: option.workerScore,
+  };
+}
+
+function selectAmong(input: SelectRouteInput): Result<RouteDecision, RouteSelectionError> {
   const { candidates, category, workers, now, flags } = input;
   const prepared = preparedSelectionFor(input.config);
   const scoring = prepared.config.scoring;
