@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { freeText } from "./free-text.js";
+import { ModelVersionSchema } from "./model-version.js";
 import {
   WorkerControlSchema,
   WorkerDrainStateSchema,
@@ -67,6 +68,18 @@ export const WorkerStateSchema = z.strictObject({
   labels: WorkerLabelsSchema.optional(),
 });
 export type WorkerState = z.infer<typeof WorkerStateSchema>;
+
+/** The edge's answer to a heartbeat. */
+export const HeartbeatAcceptedSchema = z.strictObject({
+  worker_id: WorkerHeartbeatSchema.shape.worker_id,
+  received_at: z.iso.datetime(),
+  /**
+   * Versions placement asks this worker to keep warm (a version's `serving.placement.min_replicas`,
+   * issue 17): the worker loads those it does not hold yet, as a request would.
+   */
+  preload: z.array(ModelVersionSchema).max(64).default([]),
+});
+export type HeartbeatAccepted = z.output<typeof HeartbeatAcceptedSchema>;
 
 export const WorkerListEntrySchema = WorkerStateSchema.extend({
   age_ms: z.number(),

@@ -1,18 +1,22 @@
 import {
+  type HeartbeatAccepted,
   isWorkerLive,
   ModelgateError,
+  type ModelVersion,
+  preloadAssignments,
   WorkerHeartbeatSchema,
   type WorkerIdentity,
   type WorkerListEntry,
   type WorkerState,
   workerDrainState,
 } from "@modelgate/shared";
-import { Hono } from "hono";
+import { type Context, Hono } from "hono";
 import type { AppEnv } from "../env.js";
 import { readJsonBody } from "../http/json-body.js";
 import { requireScope } from "../middleware/authenticate.js";
 import { workerAuthorityOf } from "../pool/worker-authority.js";
 import { workerPoolStub } from "../pool/worker-pool-object.js";
+import { registryCoordinator } from "../registry/registry-access.js";
 import { unwrapWire } from "../registry/wire-result.js";
 
 type FleetView = Awaited<ReturnType<ReturnType<typeof workerPoolStub>["fleetView"]>>;
@@ -25,14 +29,31 @@ export const workerRoutes = new Hono<AppEnv>()
   .post("/internal/workers/heartbeat", requireScope("worker"), async (c) => {
     const heartbeat = await readJsonBody(c, WorkerHeartbeatSchema, "heartbeat");
     const authority = workerAuthorityOf(c.get("principal"));
-    const state = unwrapWire(await workerPoolStub(c.env.WORKER_POOL).recordAuthorizedHeartbeat(heartbeat, authority));
-    return c.json({ worker_id: heartbeat.worker_id, received_at: state.received_at }, 202);
+    const pool = workerPoolStub(c.env.WORKER_POOL);
+    const state = unwrapWire(await pool.recordAuthorizedHeartbeat(heartbeat, authority));
+    const answer: HeartbeatAccepted = {
+      worker_id: heartbeat.worker_id,
+      received_at: state.received_at,
+      preload: await preloadFor(c, heartbeat.worker_id),
+    };
+    return c.json(answer, 202);
   })
   .get("/v1/workers", requireScope("admin"), async (c) => {
     const now = Date.now();
     const fleet = await workerPoolStub(c.env.WORKER_POOL).fleetView(now);
     return c.json({ workers: fleet.workers.map((state) => workerListEntry(state, fleet, now)) });
   });
+
+/**
+ * The versions placement asks this worker to keep warm, decided afresh on every heartbeat over
+ * the fleet routing sees (so a cordoned worker is asked for nothing and its share moves on).
+ */
+async function preloadFor(c: Context<AppEnv>, workerId: string): Promise<ModelVersion[]> {
+  const versions = await registryCoordinator(c.env).versionsWithReplicas();
+  if (versions.length === 0) return [];
+  const { workers } = await workerPoolStub(c.env.WORKER_POOL).routingView();
+  return preloadAssignments(versions, workers, Date.now()).get(workerId) ?? [];
+}
 
 /** One worker as the fleet listing (and cordon/drain answers) show it. */
 export function workerListEntry(state: WorkerState, fleet: FleetView, now: number): WorkerListEntry {
