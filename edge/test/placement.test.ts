@@ -4,7 +4,7 @@
  * asked to preload it (in their heartbeat answers) and which ones requests are routed to.
  */
 import { reset } from "cloudflare:test";
-import type { HeartbeatAccepted } from "@modelgate/shared";
+import type { HeartbeatAccepted, ReplicaTestReport } from "@modelgate/shared";
 import { afterEach, beforeEach, describe, expect, inject, it } from "vitest";
 import {
   ADMIN,
@@ -27,10 +27,15 @@ async function enrol(workerId: string, labels: Record<string, string>): Promise<
   return ((await exchanged.json()) as { credential: string }).credential;
 }
 
-async function beat(credential: string, workerId: string, queueDepth: number): Promise<HeartbeatAccepted> {
+async function beat(
+  credential: string,
+  workerId: string,
+  queueDepth: number,
+  url: string = inject("standInWorkerUrl"),
+): Promise<HeartbeatAccepted> {
   const response = await call("POST", "/internal/workers/heartbeat", {
     key: credential,
-    body: heartbeat({ worker_id: workerId, url: inject("standInWorkerUrl"), queue_depth: queueDepth }),
+    body: heartbeat({ worker_id: workerId, url, queue_depth: queueDepth }),
   });
   expect(response.status).toBe(202);
   return (await response.json()) as HeartbeatAccepted;
@@ -112,5 +117,53 @@ describe("placement", () => {
       await call("PATCH", "/v1/models/demo-lm/versions/1", { body: { serving: { placement: {} } } }),
       401,
     );
+  });
+});
+
+describe("POST /v1/models/:name/versions/:version/replica-tests", () => {
+  const testReplicas = (key?: string, path = "/v1/models/demo-lm/versions/1/replica-tests") =>
+    call("POST", path, key === undefined ? {} : { key });
+
+  beforeEach(async () => {
+    await registerAndPromote("demo-lm", causalLmRegistration());
+  });
+
+  it("smoke-tests every live matching worker and reports each, failures included", async () => {
+    const [good, broken, other] = await Promise.all([
+      enrol("a10-1", { gpu: "a10" }),
+      enrol("a10-2", { gpu: "a10" }),
+      enrol("h100-1", { gpu: "h100" }),
+    ]);
+    await place({ worker_labels: { gpu: "a10" } });
+    await beat(good, "a10-1", 0);
+    await beat(broken, "a10-2", 0, inject("failingWorkerUrl"));
+    await beat(other, "h100-1", 0);
+    const response = await testReplicas(ADMIN, "/v1/models/demo-lm/versions/production/replica-tests");
+    expect(response.status).toBe(200);
+    const report = (await response.json()) as ReplicaTestReport;
+    expect(report).toMatchObject({ model: "demo-lm", version: 1, placement: "labels gpu=a10", ok: false });
+    const byWorker = Object.fromEntries(report.results.map((result) => [result.worker_id, result]));
+    expect(Object.keys(byWorker).sort()).toEqual(["a10-1", "a10-2"]);
+    expect(byWorker["a10-1"]).toMatchObject({ ok: true, status: 200, warm: false });
+    expect(byWorker["a10-2"]).toMatchObject({ ok: false, status: null });
+    expect(byWorker["a10-2"]?.error).toContain("a10-2");
+    expect(byWorker["a10-1"]?.latency_ms).toBeGreaterThanOrEqual(0);
+  });
+
+  it("answers 503 naming the placement when no live worker matches, and 404 for an unknown model", async () => {
+    await place({ pinned_workers: ["nobody"] });
+    await sendLegacyHeartbeat({ worker_id: "legacy", url: inject("standInWorkerUrl") });
+    expect((await expectProblem(await testReplicas(ADMIN), 503)).detail).toContain("pinned nobody");
+    await expectProblem(await testReplicas(ADMIN, "/v1/models/missing-lm/versions/1/replica-tests"), 404);
+  });
+
+  it("is for admin keys only", async () => {
+    const created = await call("POST", "/v1/keys", {
+      key: ADMIN,
+      body: { name: "writer", scopes: ["models:write", "infer"] },
+    });
+    const { key: writer } = (await created.json()) as { key: string };
+    await expectProblem(await testReplicas(writer), 403);
+    await expectProblem(await testReplicas(), 401);
   });
 });
