@@ -130,7 +130,8 @@ describe("placement preload from the heartbeat answer", () => {
     while (!loadedIn() && Date.now() < deadline) await edge.waitFor(edge.received.length + 1);
     expect(loadedIn()).toBe(true);
     // Nobody asked it to run anything: the model was warmed, not served.
-    expect((edge.received[0]?.body as WorkerHeartbeat).loaded_models).toEqual([]);
+    const first = WorkerHeartbeatSchema.parse(edge.received[0]?.body);
+    expect(first.loaded_models).toEqual([]);
   });
 });
 
