@@ -117,6 +117,49 @@ describe("selectRoute with placement", () => {
     expect(decided.value.category).toBe("code");
   });
 
+  it("groups versions of one placement together, and re-partitions an array whose contents changed", () => {
+    const pinned = (version: number) =>
+      placed({ pinned_workers: ["h100-1"] }, { name: "pinned-lm", version, categories: ["code"], stage: "Production" });
+    const candidates = [pinned(1), pinned(2)];
+    const decided = selectRoute({
+      candidates,
+      category: "code",
+      workers: [A10, H100],
+      now: T0,
+      config: CONFIG,
+      flags: DEFAULT_SELECTION_FLAGS,
+    });
+    if (!decided.ok) throw decided.error;
+    expect(decided.value.worker.workerId).toBe("h100-1");
+    expect(decided.value.fallbacks).toEqual([]);
+    // The same array, now holding an unplaced version: the cached partition must not be reused.
+    candidates[0] = modelVersion({ name: "free-lm", categories: ["code"], stage: "Production" });
+    candidates.pop();
+    const again = selectRoute({
+      candidates,
+      category: "code",
+      workers: [A10, H100],
+      now: T0,
+      config: CONFIG,
+      flags: DEFAULT_SELECTION_FLAGS,
+    });
+    if (!again.ok) throw again.error;
+    expect(again.value.fallbacks).toHaveLength(1);
+  });
+
+  it("names the placement when every candidate of a category is placed away from the fleet", () => {
+    const decided = selectRoute({
+      candidates: [placed({ worker_labels: { gpu: "b200" } }, { categories: ["code"], stage: "Production" })],
+      category: "code",
+      workers: [A10],
+      now: T0,
+      config: CONFIG,
+      flags: DEFAULT_SELECTION_FLAGS,
+    });
+    expect(decided.ok).toBe(false);
+    if (!decided.ok) expect(decided.error.message).toContain("labels gpu=b200");
+  });
+
   it("leaves versions without placement on the unchanged fast path", () => {
     const decided = route([modelVersion()], [H100, LEGACY]);
     if (!decided.ok) throw decided.error;

@@ -19,6 +19,7 @@ import { err, ok, type Result } from "../errors.js";
 import type { LoadedModel, WorkerState } from "../gpu.js";
 import type { ModelVersion } from "../model-version.js";
 import { isWorkerLive, type WorkerChoice } from "../select-worker.js";
+import type { Placement } from "../tensors/serving-config.js";
 import {
   CAPABILITY_HALT_HEAD,
   CAPABILITY_LATENT_MODE,
@@ -207,38 +208,74 @@ export interface RouteExclusions {
  * one call of the fast path.
  */
 export function selectRoute(input: SelectRouteInput): Result<RouteDecision, RouteSelectionError> {
-  const unplaced: ModelVersion[] = [];
-  const placed: ModelVersion[] = [];
-  for (const version of input.candidates) {
-    if (restrictingPlacementOf(version) === undefined) unplaced.push(version);
-    else placed.push(version);
-  }
-  if (placed.length === 0) return selectAmong(input);
-  const groups: SelectRouteInput[] = [];
-  if (unplaced.length > 0) groups.push({ ...input, candidates: unplaced });
-  for (const version of placed) {
-    const placement = restrictingPlacementOf(version);
-    groups.push({
-      ...input,
-      candidates: [version],
-      workers: input.workers.filter((state) => workerMatchesPlacement(placement, state)),
-    });
+  const partition = placementPartitionOf(input.candidates);
+  if (partition === undefined) return selectAmong(input);
+  const groups: { input: SelectRouteInput; placed: boolean }[] = [];
+  if (partition.unplaced.length > 0)
+    groups.push({ input: { ...input, candidates: partition.unplaced }, placed: false });
+  for (const group of partition.placed) {
+    const workers = input.workers.filter((state) => workerMatchesPlacement(group.placement, state));
+    groups.push({ input: { ...input, candidates: group.versions, workers }, placed: true });
   }
   const decisions: RouteDecision[] = [];
   let firstFailure: RouteSelectionError | undefined;
   for (const group of groups) {
+    // No matching worker for a placed group: the failure names the placement, not "none registered".
     const decided =
-      group.workers.length === 0 && group.candidates.length === 1 ? placementFailure(input, group) : selectAmong(group);
+      group.placed && group.input.workers.length === 0
+        ? placementFailure(input, group.input)
+        : selectAmong(group.input, false);
     if (decided.ok) decisions.push(decided.value);
     else firstFailure ??= decided.error;
   }
-  const [only] = decisions;
-  if (only === undefined) return err(firstFailure as RouteSelectionError);
-  const placement = restrictingPlacementOf(only.version);
-  if (decisions.length === 1) {
-    return ok(placement === undefined ? only : { ...only, reason: headerSafeAppend(only.reason, placement) });
-  }
+  if (decisions.length === 0) return err(firstFailure as RouteSelectionError);
   return ok(mergeDecisions(input, decisions));
+}
+
+interface PlacementPartition {
+  /** The candidates as partitioned, to tell whether the array changed since. */
+  members: readonly ModelVersion[];
+  unplaced: ModelVersion[];
+  /** One group per distinct placement, so a fleet of a few label pools costs a few selections. */
+  placed: { placement: Placement; versions: ModelVersion[] }[];
+}
+
+/**
+ * Candidates split by placement, cached by the candidates array (the edge keeps its arrays): the
+ * groups are then stable arrays too, so each keeps its cached candidate index. Undefined when no
+ * candidate has a restricting placement (the fast path).
+ */
+const partitions = new WeakMap<readonly ModelVersion[], PlacementPartition | null>();
+
+function placementPartitionOf(candidates: readonly ModelVersion[]): PlacementPartition | undefined {
+  const cached = partitions.get(candidates);
+  if (cached === null && !candidates.some((version) => restrictingPlacementOf(version) !== undefined)) return undefined;
+  if (cached && cached.members.length === candidates.length && cached.members.every((v, i) => v === candidates[i])) {
+    return cached;
+  }
+  const unplaced: ModelVersion[] = [];
+  const byKey = new Map<string, { placement: Placement; versions: ModelVersion[] }>();
+  for (const version of candidates) {
+    const placement = restrictingPlacementOf(version);
+    if (placement === undefined) {
+      unplaced.push(version);
+      continue;
+    }
+    const key = JSON.stringify([
+      Object.entries(placement.worker_labels ?? {}).sort(),
+      [...(placement.pinned_workers ?? [])].sort(),
+    ]);
+    const group = byKey.get(key);
+    if (group) group.versions.push(version);
+    else byKey.set(key, { placement, versions: [version] });
+  }
+  if (byKey.size === 0) {
+    partitions.set(candidates, null);
+    return undefined;
+  }
+  const partition = { members: candidates.slice(), unplaced, placed: [...byKey.values()] };
+  partitions.set(candidates, partition);
+  return partition;
 }
 
 function headerSafeAppend(reason: string, placement: NonNullable<ReturnType<typeof restrictingPlacementOf>>): string {
@@ -249,9 +286,11 @@ function headerSafeAppend(reason: string, placement: NonNullable<ReturnType<type
 function placementFailure(input: SelectRouteInput, group: SelectRouteInput): Result<never, RouteSelectionError> {
   const version = group.candidates[0] as ModelVersion;
   const placement = restrictingPlacementOf(version);
+  const what =
+    group.candidates.length === 1 ? `${version.name}@${version.version}` : `${group.candidates.length} versions`;
   const exclusions: RouteExclusions = {
     versions: {
-      total: 1,
+      total: group.candidates.length,
       notInCategory: 0,
       notPrimaryCategory: 0,
       overMemoryLimit: 0,
@@ -264,7 +303,7 @@ function placementFailure(input: SelectRouteInput, group: SelectRouteInput): Res
   return err(
     new RouteSelectionError(
       "no_worker_available",
-      `No worker can serve ${version.name}@${version.version}: none of ${input.workers.length} worker(s) taking work matches its placement (${placement ? describePlacement(placement) : "any worker"}).`,
+      `No worker can serve ${what}: none of ${input.workers.length} worker(s) taking work matches its placement (${placement ? describePlacement(placement) : "any worker"}).`,
       exclusions,
     ),
   );
@@ -307,7 +346,8 @@ function plainOption(option: RouteOption): RouteOption {
   };
 }
 
-function selectAmong(input: SelectRouteInput): Result<RouteDecision, RouteSelectionError> {
+/** The fast path. `explain: false` leaves `reason` empty, for a group whose decision is merged and explained after. */
+function selectAmong(input: SelectRouteInput, explain = true): Result<RouteDecision, RouteSelectionError> {
   const { candidates, category, workers, now, flags } = input;
   const prepared = preparedSelectionFor(input.config);
   const scoring = prepared.config.scoring;
@@ -556,7 +596,7 @@ function selectAmong(input: SelectRouteInput): Result<RouteDecision, RouteSelect
     if (multiCategory && confidence !== undefined) decision.confidence = confidence[chosen] ?? 0;
     decision.primaryCategory = primaryCategoryOf(best.version) === category;
   }
-  decision.reason = explainDecision(decision, input, workers.length - staleWorkers);
+  if (explain) decision.reason = explainDecision(decision, input, workers.length - staleWorkers);
   return ok(decision);
 }
 
