@@ -13,6 +13,7 @@ import {
 import { type Context, Hono } from "hono";
 import type { AppEnv } from "../env.js";
 import { readJsonBody } from "../http/json-body.js";
+import { logEvent } from "../logging/edge-log.js";
 import { requireScope } from "../middleware/authenticate.js";
 import { workerAuthorityOf } from "../pool/worker-authority.js";
 import { workerPoolStub } from "../pool/worker-pool-object.js";
@@ -49,10 +50,17 @@ export const workerRoutes = new Hono<AppEnv>()
  * the fleet routing sees (so a cordoned worker is asked for nothing and its share moves on).
  */
 async function preloadFor(c: Context<AppEnv>, workerId: string): Promise<ModelVersion[]> {
-  const versions = await registryCoordinator(c.env).versionsWithReplicas();
-  if (versions.length === 0) return [];
-  const { workers } = await workerPoolStub(c.env.WORKER_POOL).routingView();
-  return preloadAssignments(versions, workers, Date.now()).get(workerId) ?? [];
+  try {
+    const versions = await registryCoordinator(c.env).versionsWithReplicas();
+    if (versions.length === 0) return [];
+    const { workers } = await workerPoolStub(c.env.WORKER_POOL).routingView();
+    return preloadAssignments(versions, workers, Date.now()).get(workerId) ?? [];
+  } catch (error) {
+    // The heartbeat is already recorded: answering 5xx would make the worker think it was lost.
+    // Without an answer this time, the next heartbeat asks again.
+    logEvent("warn", "placement preload list not computed", { worker_id: workerId, error });
+    return [];
+  }
 }
 
 /** One worker as the fleet listing (and cordon/drain answers) show it. */
