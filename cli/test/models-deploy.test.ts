@@ -70,6 +70,7 @@ describe("models deploy", () => {
     expect(pinned.stdout).toContain("placement: labels gpu=a10; pinned gpu-box-7; min_replicas 2");
     const info = await cli(["models", "info", `${name}@1`]);
     expect(info.stdout).toMatch(/Placement\s+labels gpu=a10; pinned gpu-box-7; min_replicas 2/);
+    expect(info.stdout).toContain("Warm on: no live worker (loaded at the first request) — 0 of min_replicas 2 warm");
 
     // Nobody matches: the smoke test says so (503, exit 6) and names the placement.
     const none = await cli(["models", "test", `${name}@1`]);
