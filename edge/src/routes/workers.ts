@@ -45,6 +45,8 @@ export const workerRoutes = new Hono<AppEnv>()
     return c.json({ workers: fleet.workers.map((state) => workerListEntry(state, fleet, now)) });
   });
 
+const MAX_PRELOAD_PER_WORKER = 64;
+
 /**
  * The versions placement asks this worker to keep warm, decided afresh on every heartbeat over
  * the fleet routing sees (so a cordoned worker is asked for nothing and its share moves on).
@@ -54,7 +56,8 @@ async function preloadFor(c: Context<AppEnv>, workerId: string): Promise<ModelVe
     const versions = await registryCoordinator(c.env).versionsWithReplicas();
     if (versions.length === 0) return [];
     const { workers } = await workerPoolStub(c.env.WORKER_POOL).routingView();
-    return preloadAssignments(versions, workers, Date.now()).get(workerId) ?? [];
+    // The answer's schema holds at most this many; the rest wait until one of these is unplaced.
+    return (preloadAssignments(versions, workers, Date.now()).get(workerId) ?? []).slice(0, MAX_PRELOAD_PER_WORKER);
   } catch (error) {
     // The heartbeat is already recorded: answering 5xx would make the worker think it was lost.
     // Without an answer this time, the next heartbeat asks again.
