@@ -47,6 +47,8 @@ import {
   type RegisteredVersion,
   RegisteredVersionSchema,
   type RegistryPolicy,
+  type ReplicaTestReport,
+  ReplicaTestReportSchema,
   type RolloutRequestInput,
   type RolloutView,
   RolloutViewSchema,
@@ -242,6 +244,12 @@ export class EdgeClient {
   async patchMetadata(name: string, version: number, patch: VersionMetadataPatch): Promise<ModelVersion> {
     const path = `/v1/models/${segment(name)}/versions/${version}`;
     return (await this.request("PATCH", path, ModelVersionSchema, patch)).body;
+  }
+
+  /** One smoke request on every live replica of a version (admin), each reported. */
+  async testReplicas(name: string, ref: string | number): Promise<ReplicaTestReport> {
+    const path = `/v1/models/${segment(name)}/versions/${segment(String(ref))}/replica-tests`;
+    return (await this.request("POST", path, ReplicaTestReportSchema)).body;
   }
 
   async getMetadataRevision(name: string, version: number, revision?: number): Promise<MetadataRevision> {

@@ -17,6 +17,8 @@ Examples (seed 003's workflow):
   modelgate models list --role general --stage Production
   modelgate models history oracle-farore
   modelgate models rollout start oracle-farore 2 --steps 10,50,100 --max-error-rate 0.02 --window 300 --wait
+  modelgate models deploy oracle-farore@3 --replicas 2 --label gpu=a10 --reason "a10 pool"
+  modelgate models test oracle-farore@3 --json   (one smoke request per live replica; exit 6 if one fails)
   modelgate models delete oracle-farore@1 --force --yes
   modelgate generate demo-lm "hello" --max-new-tokens 16 --seed 7
   modelgate predict spirals --data '[[0.5,0.3]]' --json

@@ -71,7 +71,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   const program = buildProgram(session);
   try {
     await program.parseAsync(argv, { from: "user" });
-    return EXIT_CODES.ok;
+    return session.exitCode;
   } catch (error) {
     if (error instanceof CommanderError) {
       const code = exitCodeForCommanderError(error);

@@ -2,6 +2,7 @@ import type { Command } from "commander";
 import { UsageError } from "./cli-errors.js";
 import { type Connection, resolveConnection } from "./connection.js";
 import { EdgeClient, rawBodyOf } from "./edge-client.js";
+import { EXIT_CODES, type ExitCode } from "./exit-codes.js";
 import { formatJson } from "./output.js";
 
 /** Everything the CLI touches outside itself, passed in so tests can run it in-process. */
@@ -29,6 +30,8 @@ export class CliSession {
   readonly io: CliIo;
   /** Set before the action runs, so a failure is reported in the same format as success. */
   json = false;
+  /** Set by a command whose output is complete but whose outcome failed (a replica test that found a broken worker). */
+  exitCode: ExitCode = EXIT_CODES.ok;
   connection: Connection | undefined;
 
   constructor(io: CliIo) {

@@ -22,6 +22,7 @@ import { modelVersionRoutes } from "./routes/model-versions.js";
 import { modelRoutes } from "./routes/models.js";
 import { openAiRoutes } from "./routes/openai-compatible.js";
 import { openApiRoutes } from "./routes/openapi.js";
+import { replicaTestRoutes } from "./routes/replica-tests.js";
 import { rolloutRoutes } from "./routes/rollouts.js";
 import { seed004Routes } from "./routes/seed-004-api.js";
 import { selectionFlagRoutes } from "./routes/selection-flags.js";
@@ -46,6 +47,7 @@ export function createEdgeApp(): Hono<AppEnv> {
   app.route("/", modelRoutes);
   app.route("/", modelVersionRoutes);
   app.route("/", rolloutRoutes);
+  app.route("/", replicaTestRoutes);
   app.route("/", workerRoutes);
   app.route("/", workerFleetRoutes);
   app.route("/", keyRoutes);

@@ -233,6 +233,10 @@ export async function startWorker(config: WorkerConfig, options: StartWorkerOpti
     workerToken: credential,
     intervalMs: config.gpuMonitorIntervalMs,
     buildHeartbeat,
+    // Placement's warm replicas: loaded in the background, never holding up the next heartbeat.
+    onAccepted: (answer) => {
+      if (answer.preload.length > 0) void inference.preload(answer.preload);
+    },
     logger,
   });
   if (options.heartbeats !== false) heartbeats.start();

@@ -3,7 +3,9 @@ import type { AddressInfo } from "node:net";
 import { type WorkerHeartbeat, WorkerHeartbeatSchema } from "@modelgate/shared";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { createHeartbeatSender } from "../src/heartbeat/heartbeat-sender.js";
+import { buildSpiralsClassifier } from "../src/reference-models/index.js";
 import { type LocalS3, startLocalS3 } from "./support/local-s3.js";
+import { modelVersionFor } from "./support/model-version.js";
 import { startTestWorker, TEST_WORKER_TOKEN, type TestWorker } from "./support/test-worker.js";
 
 interface ReceivedHeartbeat {
@@ -14,7 +16,7 @@ interface ReceivedHeartbeat {
 }
 
 /** A tiny real HTTP server standing in for the edge's heartbeat endpoint. */
-async function startEdgeReceiver(status = 204, port = 0) {
+async function startEdgeReceiver(status = 204, port = 0, answer?: (heartbeat: WorkerHeartbeat) => object) {
   const received: ReceivedHeartbeat[] = [];
   const waiters: Array<() => void> = [];
   const server: Server = createServer(async (request: IncomingMessage, response) => {
@@ -26,7 +28,9 @@ async function startEdgeReceiver(status = 204, port = 0) {
       contentType: request.headers["content-type"],
       body: JSON.parse(Buffer.concat(chunks).toString("utf8")),
     });
-    response.writeHead(status).end();
+    const last = received.at(-1)?.body as WorkerHeartbeat;
+    if (answer) response.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(answer(last)));
+    else response.writeHead(status).end();
     for (const wake of waiters.splice(0)) wake();
   });
   await new Promise<void>((resolve) => server.listen(port, "127.0.0.1", resolve));
@@ -96,6 +100,43 @@ describe("heartbeats from a running worker", () => {
     }
     const times = edge.received.map((h) => Date.parse((h.body as WorkerHeartbeat).sent_at));
     expect((times[2] ?? 0) - (times[1] ?? 0)).toBeGreaterThanOrEqual(900);
+  });
+});
+
+describe("placement preload from the heartbeat answer", () => {
+  let s3: LocalS3;
+  let edge: Awaited<ReturnType<typeof startEdgeReceiver>>;
+  let worker: TestWorker;
+
+  afterAll(async () => {
+    await worker?.close();
+    await edge?.close();
+    await s3?.close();
+  });
+
+  it("loads the versions the edge lists and reports them loaded in the next heartbeats", async () => {
+    s3 = await startLocalS3();
+    const built = buildSpiralsClassifier();
+    const spirals = modelVersionFor(built, await s3.upload(built.name, built.onnx));
+    edge = await startEdgeReceiver(202, 0, (heartbeat) => ({
+      worker_id: heartbeat.worker_id,
+      received_at: new Date().toISOString(),
+      preload: [spirals],
+    }));
+    worker = await startTestWorker(s3, {
+      env: { MODELGATE_EDGE_URL: edge.url, GPU_MONITOR_INTERVAL_MS: "1000", MODELGATE_CONVERSION_POLL_MS: "0" },
+      start: { heartbeats: true },
+    });
+    const deadline = Date.now() + 10_000;
+    const loadedIn = () =>
+      edge.received.some((h) =>
+        (h.body as WorkerHeartbeat).loaded_models.some((m) => m.name === spirals.name && m.version === spirals.version),
+      );
+    while (!loadedIn() && Date.now() < deadline) await edge.waitFor(edge.received.length + 1);
+    expect(loadedIn()).toBe(true);
+    // Nobody asked it to run anything: the model was warmed, not served.
+    const first = WorkerHeartbeatSchema.parse(edge.received[0]?.body);
+    expect(first.loaded_models).toEqual([]);
   });
 });
 

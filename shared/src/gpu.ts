@@ -1,6 +1,12 @@
 import { z } from "zod";
 import { freeText } from "./free-text.js";
-import { WorkerControlSchema, WorkerDrainStateSchema, WorkerIdentityViewSchema } from "./worker-fleet.js";
+import { ModelVersionSchema } from "./model-version.js";
+import {
+  WorkerControlSchema,
+  WorkerDrainStateSchema,
+  WorkerIdentityViewSchema,
+  WorkerLabelsSchema,
+} from "./worker-fleet.js";
 
 /** Seed 002: the GPU monitor samples every 1–10 s, 5 s by default. */
 export const GPU_MONITOR_INTERVAL_MS = { min: 1000, max: 10000, default: 5000 } as const;
@@ -55,8 +61,25 @@ export type WorkerHeartbeat = z.infer<typeof WorkerHeartbeatSchema>;
 export const WorkerStateSchema = z.strictObject({
   heartbeat: WorkerHeartbeatSchema,
   received_at: z.iso.datetime(),
+  /**
+   * The worker's enrolment labels, attached by the pool when it hands the fleet to routing (a
+   * heartbeat cannot set them: a worker does not choose its own placement). Absent: no labels.
+   */
+  labels: WorkerLabelsSchema.optional(),
 });
 export type WorkerState = z.infer<typeof WorkerStateSchema>;
+
+/** The edge's answer to a heartbeat. */
+export const HeartbeatAcceptedSchema = z.strictObject({
+  worker_id: WorkerHeartbeatSchema.shape.worker_id,
+  received_at: z.iso.datetime(),
+  /**
+   * Versions placement asks this worker to keep warm (a version's `serving.placement.min_replicas`,
+   * issue 17): the worker loads those it does not hold yet, as a request would.
+   */
+  preload: z.array(ModelVersionSchema).max(64).default([]),
+});
+export type HeartbeatAccepted = z.output<typeof HeartbeatAcceptedSchema>;
 
 export const WorkerListEntrySchema = WorkerStateSchema.extend({
   age_ms: z.number(),

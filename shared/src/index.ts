@@ -18,6 +18,7 @@ export * from "./model-version.js";
 export * from "./registry-record.js";
 export * from "./registry-responses.js";
 export * from "./registry-search.js";
+export * from "./replica-tests.js";
 export * from "./request-body.js";
 export * from "./rollouts.js";
 export * from "./runtime-config.js";

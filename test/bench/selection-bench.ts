@@ -250,6 +250,19 @@ export function benchSelection(): BenchRow[] {
   const copies = Array.from({ length: 10 }, () =>
     versions.map((version) => ModelVersionSchema.parse(JSON.parse(JSON.stringify(version)))),
   );
+  // Placement (issue 17): half the workers labelled gpu=a10, the rest gpu=h100; 2 % of the
+  // versions (20) placed on one pool or the other, and an explicit version placed on a10.
+  const labelledFleets = fleets.map((fleet) =>
+    fleet.map((state, w) => ({ ...state, labels: { gpu: w % 2 === 0 ? "a10" : "h100" } })),
+  );
+  const placedVersions = versions.map((version, i) =>
+    i % 50 === 0
+      ? { ...version, serving: { placement: { worker_labels: { gpu: i % 100 === 0 ? "a10" : "h100" } } } }
+      : version,
+  );
+  const placedExplicit = [
+    [{ ...(versions[0] as ModelVersion), serving: { placement: { worker_labels: { gpu: "a10" } } } }],
+  ];
   return [
     row(
       `selectRoute auto:code, ${shape}, all flags on`,
@@ -260,6 +273,16 @@ export function benchSelection(): BenchRow[] {
     row(
       `selectRoute explicit name@N (1 version) × ${SELECTION_WORKERS * SELECTION_GPUS_PER_WORKER} GPUs, all flags on`,
       timeSelection(explicit, fleets, DEFAULT_SELECTION_FLAGS, undefined),
+      false,
+    ),
+    row(
+      `placement: selectRoute auto:code, ${shape}, all flags on, 20 versions placed on two label pools`,
+      timeSelection([placedVersions], labelledFleets, DEFAULT_SELECTION_FLAGS, "code"),
+      true,
+    ),
+    row(
+      `placement: selectRoute explicit name@N placed on gpu=a10 (8 of 16 workers match), all flags on`,
+      timeSelection(placedExplicit, labelledFleets, DEFAULT_SELECTION_FLAGS, undefined),
       false,
     ),
     [

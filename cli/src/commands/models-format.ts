@@ -11,6 +11,7 @@ import type {
   StageChangeResponse,
   VersionSearchItem,
 } from "@modelgate/shared";
+import { describePlacement } from "@modelgate/shared";
 import { formatBytes, formatFields, formatTable, formatTimestamp, NONE } from "../output.js";
 
 const list = (values: readonly string[]) => values.join(",") || NONE;
@@ -139,6 +140,7 @@ export function formatVersionDetail(v: ModelVersion & { aliases?: string[] }): s
     ["Created", `${formatTimestamp(v.created_at)} by ${v.created_by}`],
     ["Metadata", `revision ${v.metadata_revision}, updated ${formatTimestamp(v.updated_at)}`],
   );
+  if (v.serving?.placement !== undefined) fields.push(["Placement", describePlacement(v.serving.placement)]);
   const metrics: Array<readonly [string, string]> = Object.entries(v.metrics).map(([k, value]) => [
     k,
     formatMetric(value),

@@ -62,11 +62,16 @@ export function formatWorkerList(workers: readonly WorkerListEntry[]): string {
 
 /**
  * `Warm on: gpu-a, gpu-b (cordoned)`: the workers holding this exact version loaded, for
- * `models info name@N`. Undefined when the key may not see the fleet (it is admin-only).
+ * `models info name@N` (and `— 1 of min_replicas 2 warm` under a placement). Undefined when the key may not see the fleet (it is admin-only).
  */
 export async function warmOnLine(
   client: EdgeClient,
-  version: { name: string; version: number; artifact: { sha256: string } },
+  version: {
+    name: string;
+    version: number;
+    artifact: { sha256: string };
+    serving?: { placement?: { min_replicas?: number | undefined } | undefined } | undefined;
+  },
 ): Promise<string | undefined> {
   let fleet: WorkerListEntry[];
   try {
@@ -87,7 +92,10 @@ export async function warmOnLine(
       ? w.heartbeat.worker_id
       : `${w.heartbeat.worker_id} (${w.drain_state})`,
   );
-  return `Warm on: ${names.length > 0 ? names.join(", ") : "no live worker (loaded at the first request)"}`;
+  const line = `Warm on: ${names.length > 0 ? names.join(", ") : "no live worker (loaded at the first request)"}`;
+  // With placement's warm replicas, how far the fleet has got (workers preload within a heartbeat).
+  const wanted = version.serving?.placement?.min_replicas ?? 0;
+  return wanted > 0 ? `${line} — ${names.length} of min_replicas ${wanted} warm` : line;
 }
 
 function formatEnrolment(issued: EnrolmentIssued): string {

@@ -57,7 +57,7 @@ const ModelNameParamsSchema = z.strictObject({
   name: ModelNameSchema.meta({ examples: ["demo-lm"] }),
 });
 
-const VersionSelectorParamsSchema = ModelNameParamsSchema.extend({
+export const VersionSelectorParamsSchema = ModelNameParamsSchema.extend({
   version: z
     .string()
     .describe("A version number, `latest`, a stage (`production`, `staging`) or an alias (`champion`).")

@@ -11,6 +11,7 @@ import { kserveRouteSpecs } from "./kserve-route-specs.js";
 import { metricsRouteSpecs } from "./metrics-route-specs.js";
 import { modelRouteSpecs } from "./model-route-specs.js";
 import { openAiRouteSpecs } from "./openai-route-specs.js";
+import { replicaTestRouteSpecs } from "./replica-test-route-specs.js";
 import { rolloutRouteSpecs } from "./rollout-route-specs.js";
 import type { RouteSpec } from "./route-spec.js";
 import { seed004RouteSpecs } from "./seed-004-route-specs.js";
@@ -35,6 +36,7 @@ export const ROUTE_CATALOGUE: readonly RouteSpec[] = [
   ...openAiRouteSpecs,
   ...modelRouteSpecs,
   ...rolloutRouteSpecs,
+  ...replicaTestRouteSpecs,
   ...uploadRouteSpecs,
   ...conversionRouteSpecs,
   ...evaluationRouteSpecs,

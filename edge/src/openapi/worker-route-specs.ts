@@ -3,6 +3,7 @@ import {
   EnrolmentIssuedSchema,
   EnrolWorkerRequestSchema,
   ExchangeEnrolmentRequestSchema,
+  HeartbeatAcceptedSchema as SharedHeartbeatAcceptedSchema,
   WorkerControlSchema,
   WorkerCredentialIssuedSchema,
   WorkerDrainStateSchema,
@@ -10,18 +11,11 @@ import {
   WorkerIdentityViewSchema,
   WorkerIdSchema,
   WorkerListEntrySchema,
-  WorkerStateSchema,
 } from "@modelgate/shared";
 import { z } from "zod";
 import { component, problemResponses, type RouteSpec } from "./route-spec.js";
 
-export const HeartbeatAcceptedSchema = component(
-  "HeartbeatAccepted",
-  z.strictObject({
-    worker_id: WorkerHeartbeatSchema.shape.worker_id,
-    received_at: WorkerStateSchema.shape.received_at,
-  }),
-);
+export const HeartbeatAcceptedSchema = component("HeartbeatAccepted", SharedHeartbeatAcceptedSchema);
 
 export const WorkerListSchema = component(
   "WorkerList",

@@ -246,17 +246,24 @@ export class WorkerPool extends DurableObject<EdgeBindings> {
 
   /**
    * The fleet as routing sees it: heartbeats of the workers that take new work (cordoned,
-   * draining and shutting-down workers are left out), each worker's circuit, and the selection flags.
+   * draining and shutting-down workers are left out) with their enrolment labels for placement,
+   * each worker's circuit, and the selection flags.
    */
   async routingView(now: number = Date.now()): Promise<{
     workers: WorkerState[];
     circuits: Record<string, WorkerCircuit>;
     flags: SelectionFlags;
   }> {
-    const workers = (await this.listWorkers()).filter((state) =>
-      workerTakesNewWork(this.controls.get(state.heartbeat.worker_id), state.heartbeat),
-    );
+    const workers = (await this.listWorkers())
+      .filter((state) => workerTakesNewWork(this.controls.get(state.heartbeat.worker_id), state.heartbeat))
+      .map((state) => this.withLabels(state));
     return { workers, circuits: this.circuitsAt(now), flags: this.selectionFlags };
+  }
+
+  /** A worker's state with its enrolment labels, which placement matches against (none for legacy workers). */
+  private withLabels(state: WorkerState): WorkerState {
+    const identity = this.identities.get(state.heartbeat.worker_id);
+    return identity && Object.keys(identity.labels).length > 0 ? { ...state, labels: identity.labels } : state;
   }
 
   private circuitsAt(now: number): Record<string, WorkerCircuit> {

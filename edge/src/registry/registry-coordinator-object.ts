@@ -57,6 +57,11 @@ export class RegistryCoordinator extends RegistryWriter {
     return this.serialize(async () => ok(await this.rebuildIndex())).then(toWire);
   }
 
+  /** Versions that placement keeps warm somewhere (`serving.placement.min_replicas` > 0). */
+  versionsWithReplicas(): ModelVersion[] {
+    return this.index.versionsWithReplicas();
+  }
+
   search(query: VersionSearchQuery): WireResult<VersionSearchPage> {
     return toWire(this.index.search(query));
   }

@@ -5,6 +5,8 @@ import {
   err,
   ModelgateError,
   type ModelRecord,
+  type ModelVersion,
+  ModelVersionSchema,
   ok,
   parseSearchSort,
   type Result,
@@ -158,6 +160,27 @@ export class RegistrySearchIndex {
     return this.sql
       .exec<{ users: number }>("SELECT count(*) AS users FROM registry_version_files WHERE sha256 = ?", sha256)
       .one().users;
+  }
+
+  /**
+   * Live, unarchived versions whose serving config asks for warm replicas (issue 17): what the
+   * edge tells workers to preload. A scan with `json_extract`, fine for registries of thousands.
+   */
+  versionsWithReplicas(): ModelVersion[] {
+    const rows = this.sql
+      .exec<{ doc: string }>(
+        `SELECT doc FROM registry_versions
+         WHERE stage != 'Archived' AND coalesce(json_extract(doc, '$.serving.placement.min_replicas'), 0) > 0
+         ORDER BY name, version`,
+      )
+      .toArray();
+    const versions: ModelVersion[] = [];
+    for (const row of rows) {
+      const { aliases: _aliases, ...doc } = JSON.parse(row.doc) as Record<string, unknown>;
+      const parsed = ModelVersionSchema.safeParse(doc);
+      if (parsed.success) versions.push(parsed.data);
+    }
+    return versions;
   }
 
   search(query: VersionSearchQuery): Result<VersionSearchPage> {

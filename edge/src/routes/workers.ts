@@ -1,18 +1,23 @@
 import {
+  type HeartbeatAccepted,
   isWorkerLive,
   ModelgateError,
+  type ModelVersion,
+  preloadAssignments,
   WorkerHeartbeatSchema,
   type WorkerIdentity,
   type WorkerListEntry,
   type WorkerState,
   workerDrainState,
 } from "@modelgate/shared";
-import { Hono } from "hono";
+import { type Context, Hono } from "hono";
 import type { AppEnv } from "../env.js";
 import { readJsonBody } from "../http/json-body.js";
+import { logEvent } from "../logging/edge-log.js";
 import { requireScope } from "../middleware/authenticate.js";
 import { workerAuthorityOf } from "../pool/worker-authority.js";
 import { workerPoolStub } from "../pool/worker-pool-object.js";
+import { registryCoordinator } from "../registry/registry-access.js";
 import { unwrapWire } from "../registry/wire-result.js";
 
 type FleetView = Awaited<ReturnType<ReturnType<typeof workerPoolStub>["fleetView"]>>;
@@ -25,14 +30,41 @@ export const workerRoutes = new Hono<AppEnv>()
   .post("/internal/workers/heartbeat", requireScope("worker"), async (c) => {
     const heartbeat = await readJsonBody(c, WorkerHeartbeatSchema, "heartbeat");
     const authority = workerAuthorityOf(c.get("principal"));
-    const state = unwrapWire(await workerPoolStub(c.env.WORKER_POOL).recordAuthorizedHeartbeat(heartbeat, authority));
-    return c.json({ worker_id: heartbeat.worker_id, received_at: state.received_at }, 202);
+    const pool = workerPoolStub(c.env.WORKER_POOL);
+    const state = unwrapWire(await pool.recordAuthorizedHeartbeat(heartbeat, authority));
+    const answer: HeartbeatAccepted = {
+      worker_id: heartbeat.worker_id,
+      received_at: state.received_at,
+      preload: await preloadFor(c, heartbeat.worker_id),
+    };
+    return c.json(answer, 202);
   })
   .get("/v1/workers", requireScope("admin"), async (c) => {
     const now = Date.now();
     const fleet = await workerPoolStub(c.env.WORKER_POOL).fleetView(now);
     return c.json({ workers: fleet.workers.map((state) => workerListEntry(state, fleet, now)) });
   });
+
+const MAX_PRELOAD_PER_WORKER = 64;
+
+/**
+ * The versions placement asks this worker to keep warm, decided afresh on every heartbeat over
+ * the fleet routing sees (so a cordoned worker is asked for nothing and its share moves on).
+ */
+async function preloadFor(c: Context<AppEnv>, workerId: string): Promise<ModelVersion[]> {
+  try {
+    const versions = await registryCoordinator(c.env).versionsWithReplicas();
+    if (versions.length === 0) return [];
+    const { workers } = await workerPoolStub(c.env.WORKER_POOL).routingView();
+    // The answer's schema holds at most this many; the rest wait until one of these is unplaced.
+    return (preloadAssignments(versions, workers, Date.now()).get(workerId) ?? []).slice(0, MAX_PRELOAD_PER_WORKER);
+  } catch (error) {
+    // The heartbeat is already recorded: answering 5xx would make the worker think it was lost.
+    // Without an answer this time, the next heartbeat asks again.
+    logEvent("warn", "placement preload list not computed", { worker_id: workerId, error });
+    return [];
+  }
+}
 
 /** One worker as the fleet listing (and cordon/drain answers) show it. */
 export function workerListEntry(state: WorkerState, fleet: FleetView, now: number): WorkerListEntry {

@@ -2,7 +2,12 @@
  * Pushes the worker's state to the edge every interval. The edge routes only to workers with a
  * recent heartbeat, so a failed send is logged and retried on the next tick, never fatal.
  */
-import { type WorkerHeartbeat, WorkerHeartbeatSchema } from "@modelgate/shared";
+import {
+  type HeartbeatAccepted,
+  HeartbeatAcceptedSchema,
+  type WorkerHeartbeat,
+  WorkerHeartbeatSchema,
+} from "@modelgate/shared";
 import { type Logger, silentLogger } from "../logger.js";
 
 export interface HeartbeatSenderOptions {
@@ -11,6 +16,8 @@ export interface HeartbeatSenderOptions {
   intervalMs: number;
   /** Builds the current heartbeat from in-memory state. */
   buildHeartbeat(): WorkerHeartbeat;
+  /** The edge's answer to an accepted heartbeat: what placement asks this worker to preload. */
+  onAccepted?(answer: HeartbeatAccepted): void;
   fetch?: typeof fetch;
   logger?: Logger;
 }
@@ -74,6 +81,19 @@ export function createHeartbeatSender(options: HeartbeatSenderOptions): Heartbea
     retry.unref();
   };
 
+  /** An older edge answers without `preload` (the default fills it in); an answer not understood is only logged. */
+  const actOnAnswer = (text: string) => {
+    let answer: unknown;
+    try {
+      answer = JSON.parse(text);
+    } catch {
+      answer = undefined;
+    }
+    const answered = HeartbeatAcceptedSchema.safeParse(answer);
+    if (answered.success) options.onAccepted?.(answered.data);
+    else logger.warn("the edge's heartbeat answer was not understood", { url });
+  };
+
   const sendNow = async (): Promise<boolean> => {
     // A slow edge must not collect a pile of overlapping heartbeats; the next tick carries fresher state.
     if (inFlight) return false;
@@ -88,12 +108,13 @@ export function createHeartbeatSender(options: HeartbeatSenderOptions): Heartbea
         body: JSON.stringify(body),
         signal: controller.signal,
       });
-      // Drain the body so the connection can be reused.
-      await response.arrayBuffer().catch(() => undefined);
+      // Read the body in every case, so the connection can be reused.
+      const text = await response.text().catch(() => "");
       if (!response.ok) {
         recordFailure(`edge answered ${response.status}`, false);
         return false;
       }
+      if (text !== "") actOnAnswer(text);
       if (consecutiveFailures > 0 && accepted) logger.info("heartbeats reach the edge again", { url });
       consecutiveFailures = 0;
       accepted = true;

@@ -108,6 +108,27 @@ export class InferenceService implements InferenceEngine {
     return this.#residency.residentModels();
   }
 
+  /**
+   * Loads the versions placement asks this worker to keep warm (the edge's heartbeat answer,
+   * issue 17) through the same residency a request uses, one after another so warming never
+   * competes with itself for memory. Versions already resident or loading are skipped; a
+   * failed load is logged and tried again on the next heartbeat.
+   */
+  async preload(targets: readonly ModelVersion[]): Promise<void> {
+    for (const target of targets) {
+      if (this.#residency.holds(target)) continue;
+      const loaded = await this.#residency.withModel(target, async () => ok(undefined));
+      if (loaded.ok) this.#logger.info("preloaded for placement", { model: target.name, version: target.version });
+      else {
+        this.#logger.warn("preload for placement failed", {
+          model: target.name,
+          version: target.version,
+          error: loaded.error.message,
+        });
+      }
+    }
+  }
+
   /** Forget sessions that died with their thread; the next request loads them again. */
   forgetModels(modelKeys: readonly string[]): void {
     this.#residency.forget(modelKeys);

@@ -73,6 +73,11 @@ export class ModelResidency {
     for (const key of modelKeys) this.#models.delete(key);
   }
 
+  /** Whether this version's artifact is loaded or loading (a preload then has nothing to do). */
+  holds(target: ModelVersion): boolean {
+    return this.#models.has(target.artifact.sha256);
+  }
+
   /**
    * Runs `use` with the version loaded, counting it as in flight so it cannot be evicted meanwhile.
    */

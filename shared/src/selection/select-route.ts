@@ -18,7 +18,8 @@ import { z } from "zod";
 import { err, ok, type Result } from "../errors.js";
 import type { LoadedModel, WorkerState } from "../gpu.js";
 import type { ModelVersion } from "../model-version.js";
-import type { WorkerChoice } from "../select-worker.js";
+import { isWorkerLive, type WorkerChoice } from "../select-worker.js";
+import type { Placement } from "../tensors/serving-config.js";
 import {
   CAPABILITY_HALT_HEAD,
   CAPABILITY_LATENT_MODE,
@@ -27,7 +28,8 @@ import {
   NOT_IN_CATEGORY,
   PRIMARY_CATEGORY,
 } from "./candidate-index.js";
-import { explainDecision, explainFailure, type RouteSelectionError } from "./route-explain.js";
+import { describePlacement, restrictingPlacementOf, workerMatchesPlacement } from "./placement.js";
+import { explainDecision, explainFailure, headerSafe, RouteSelectionError } from "./route-explain.js";
 import type { SelectionFlags } from "./selection-flags.js";
 import {
   type PreparedSelection,
@@ -196,8 +198,156 @@ export interface RouteExclusions {
   workers: { total: number; stale: number; tooSmall: number; tooSlow: number };
 }
 
-/** Picks (version, worker, GPU) and one fallback per other worker; see the file comment. */
+/**
+ * Picks (version, worker, GPU) and one fallback per other worker; see the file comment.
+ *
+ * Placement (a version's `serving.placement` labels or pins) makes eligibility depend on the
+ * (version, worker) pair, which the separable score above cannot express. So candidates are
+ * grouped by placement, each group is selected over the workers it may use, and the groups'
+ * options are merged per worker (best score wins). Without placement (the common case) this is
+ * one call of the fast path.
+ */
 export function selectRoute(input: SelectRouteInput): Result<RouteDecision, RouteSelectionError> {
+  const partition = placementPartitionOf(input.candidates);
+  if (partition === undefined) return selectAmong(input);
+  const groups: { input: SelectRouteInput; placed: boolean }[] = [];
+  if (partition.unplaced.length > 0)
+    groups.push({ input: { ...input, candidates: partition.unplaced }, placed: false });
+  for (const group of partition.placed) {
+    const workers = input.workers.filter((state) => workerMatchesPlacement(group.placement, state));
+    groups.push({ input: { ...input, candidates: group.versions, workers }, placed: true });
+  }
+  const decisions: RouteDecision[] = [];
+  let firstFailure: RouteSelectionError | undefined;
+  for (const group of groups) {
+    // No matching worker for a placed group: the failure names the placement, not "none registered".
+    const decided =
+      group.placed && group.input.workers.length === 0
+        ? placementFailure(input, group.input)
+        : selectAmong(group.input, false);
+    if (decided.ok) decisions.push(decided.value);
+    else firstFailure ??= decided.error;
+  }
+  if (decisions.length === 0) return err(firstFailure as RouteSelectionError);
+  return ok(mergeDecisions(input, decisions));
+}
+
+interface PlacementPartition {
+  /** The candidates as partitioned, to tell whether the array changed since. */
+  members: readonly ModelVersion[];
+  unplaced: ModelVersion[];
+  /** One group per distinct placement, so a fleet of a few label pools costs a few selections. */
+  placed: { placement: Placement; versions: ModelVersion[] }[];
+}
+
+/**
+ * Candidates split by placement, cached by the candidates array (the edge keeps its arrays): the
+ * groups are then stable arrays too, so each keeps its cached candidate index. Undefined when no
+ * candidate has a restricting placement (the fast path).
+ */
+const partitions = new WeakMap<readonly ModelVersion[], PlacementPartition | null>();
+
+function placementPartitionOf(candidates: readonly ModelVersion[]): PlacementPartition | undefined {
+  const cached = partitions.get(candidates);
+  if (cached === null && !candidates.some((version) => restrictingPlacementOf(version) !== undefined)) return undefined;
+  if (cached && cached.members.length === candidates.length && cached.members.every((v, i) => v === candidates[i])) {
+    return cached;
+  }
+  const unplaced: ModelVersion[] = [];
+  const byKey = new Map<string, { placement: Placement; versions: ModelVersion[] }>();
+  for (const version of candidates) {
+    const placement = restrictingPlacementOf(version);
+    if (placement === undefined) {
+      unplaced.push(version);
+      continue;
+    }
+    const key = JSON.stringify([
+      Object.entries(placement.worker_labels ?? {}).sort(),
+      [...(placement.pinned_workers ?? [])].sort(),
+    ]);
+    const group = byKey.get(key);
+    if (group) group.versions.push(version);
+    else byKey.set(key, { placement, versions: [version] });
+  }
+  if (byKey.size === 0) {
+    partitions.set(candidates, null);
+    return undefined;
+  }
+  const partition = { members: candidates.slice(), unplaced, placed: [...byKey.values()] };
+  partitions.set(candidates, partition);
+  return partition;
+}
+
+function headerSafeAppend(reason: string, placement: NonNullable<ReturnType<typeof restrictingPlacementOf>>): string {
+  return headerSafe(`${reason}; placement ${describePlacement(placement)}`);
+}
+
+/** No live worker matches a placed version: 503 naming the placement. */
+function placementFailure(input: SelectRouteInput, group: SelectRouteInput): Result<never, RouteSelectionError> {
+  const version = group.candidates[0] as ModelVersion;
+  const placement = restrictingPlacementOf(version);
+  const what =
+    group.candidates.length === 1 ? `${version.name}@${version.version}` : `${group.candidates.length} versions`;
+  const exclusions: RouteExclusions = {
+    versions: {
+      total: group.candidates.length,
+      notInCategory: 0,
+      notPrimaryCategory: 0,
+      overMemoryLimit: 0,
+      noHaltHead: 0,
+      noLatentMode: 0,
+      shortContext: 0,
+    },
+    workers: { total: input.workers.length, stale: 0, tooSmall: 0, tooSlow: 0 },
+  };
+  return err(
+    new RouteSelectionError(
+      "no_worker_available",
+      `No worker can serve ${what}: none of ${input.workers.length} worker(s) taking work matches its placement (${placement ? describePlacement(placement) : "any worker"}).`,
+      exclusions,
+    ),
+  );
+}
+
+/** The groups' options, one per worker (its best), best first; the reason re-explained over the whole fleet. */
+function mergeDecisions(input: SelectRouteInput, decisions: readonly RouteDecision[]): RouteDecision {
+  const bestPerWorker = new Map<string, { option: RouteOption; from: RouteDecision }>();
+  for (const decision of decisions) {
+    for (const option of [decision, ...decision.fallbacks]) {
+      const current = bestPerWorker.get(option.worker.workerId);
+      if (current === undefined || option.score > current.option.score) {
+        bestPerWorker.set(option.worker.workerId, { option: plainOption(option), from: decision });
+      }
+    }
+  }
+  const ranked = [...bestPerWorker.values()].sort(
+    (a, b) => b.option.score - a.option.score || a.option.worker.workerId.localeCompare(b.option.worker.workerId),
+  );
+  const [top, ...rest] = ranked as [(typeof ranked)[number], ...typeof ranked];
+  // The overall best is some group's best, so that group's category figures describe it.
+  const merged: RouteDecision = { ...top.option, reason: "", fallbacks: rest.map((entry) => entry.option) };
+  if (top.from.category !== undefined) merged.category = top.from.category;
+  if (top.from.confidence !== undefined) merged.confidence = top.from.confidence;
+  if (top.from.primaryCategory !== undefined) merged.primaryCategory = top.from.primaryCategory;
+  const live = input.workers.filter((state) => isWorkerLive(state, input.now)).length;
+  const placement = restrictingPlacementOf(merged.version);
+  merged.reason = explainDecision(merged, input, live);
+  if (placement !== undefined) merged.reason = headerSafeAppend(merged.reason, placement);
+  return merged;
+}
+
+function plainOption(option: RouteOption): RouteOption {
+  return {
+    version: option.version,
+    worker: option.worker,
+    score: option.score,
+    modelScore: option.modelScore,
+    workerScore: option.workerScore,
+  };
+}
+
+/** The fast path. `explain: false` leaves `reason` empty, for a group whose decision is merged and explained after. */
+function selectAmong(input: SelectRouteInput, explain = true): Result<RouteDecision, RouteSelectionError> {
   const { candidates, category, workers, now, flags } = input;
   const prepared = preparedSelectionFor(input.config);
   const scoring = prepared.config.scoring;
@@ -446,7 +596,7 @@ export function selectRoute(input: SelectRouteInput): Result<RouteDecision, Rout
     if (multiCategory && confidence !== undefined) decision.confidence = confidence[chosen] ?? 0;
     decision.primaryCategory = primaryCategoryOf(best.version) === category;
   }
-  decision.reason = explainDecision(decision, input, workers.length - staleWorkers);
+  if (explain) decision.reason = explainDecision(decision, input, workers.length - staleWorkers);
   return ok(decision);
 }
 

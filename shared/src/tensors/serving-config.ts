@@ -7,6 +7,7 @@
  */
 import { z } from "zod";
 import type { IoContract } from "../model-version.js";
+import { WorkerIdSchema, WorkerLabelsSchema } from "../worker-fleet.js";
 
 export const DEFAULT_MAX_BATCH_SIZE = 64;
 /**
@@ -22,8 +23,28 @@ export const DynamicBatchingSchema = z.strictObject({
   max_queue_delay_us: z.int().min(0).max(1_000_000).optional(),
 });
 
+/**
+ * Which workers may hold a version (issue 17): every label in `worker_labels` must match the
+ * worker's enrolment labels, and with `pinned_workers` only those ids qualify. `min_replicas`
+ * matching workers are asked to preload it (warm), so the first request does not pay a cold load.
+ * A version with labels or pins routes only to matching workers.
+ */
+export const PlacementSchema = z.strictObject({
+  min_replicas: z.int().min(0).max(256).optional(),
+  worker_labels: WorkerLabelsSchema.optional(),
+  pinned_workers: z
+    .array(WorkerIdSchema)
+    .min(1)
+    .max(64)
+    .refine((ids) => new Set(ids).size === ids.length, "must not repeat a worker id")
+    .optional(),
+});
+export type Placement = z.infer<typeof PlacementSchema>;
+
 export const ServingConfigSchema = z
   .strictObject({
+    /** Where the version may run and how many workers keep it warm. */
+    placement: PlacementSchema.optional(),
     /**
      * Rows (the sum of the requests' first dimensions) one run may take; 0 says the first
      * dimension is not a batch dimension, which turns dynamic batching off (Triton's meaning).
