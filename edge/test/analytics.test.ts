@@ -1,4 +1,4 @@
-import { createExecutionContext, env, reset, waitOnExecutionContext } from "cloudflare:test";
+import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
 import type { CategoryPerformance, ModelsPerCategory, MultiCategory, SelectionEvent } from "@modelgate/shared";
 import { Hono } from "hono";
 import { afterEach, describe, expect, inject, it } from "vitest";
@@ -7,15 +7,16 @@ import { createEdgeApp } from "../src/app.js";
 import { type AppEnv, EdgeConfigSchema } from "../src/env.js";
 import {
   ADMIN,
-  call,
+  callThroughSelf,
   causalLmRegistration,
   expectProblem,
   registerAndPromote,
+  resetEdge,
   sendHeartbeat,
 } from "./support/requests.js";
 import { EDGE_TEST_SECRETS } from "./support/secrets.js";
 
-afterEach(() => reset());
+afterEach(() => resetEdge());
 
 function analyticsDb(): D1Database {
   if (!env.ANALYTICS) throw new Error("the ANALYTICS D1 binding is missing from wrangler.toml");
@@ -122,7 +123,7 @@ async function seed(events: readonly SelectionEvent[]): Promise<void> {
 }
 
 async function analysis<T>(name: string, query = DAY): Promise<T> {
-  const response = await call("GET", `/v1/analytics/${name}?${query}`, { key: ADMIN });
+  const response = await callThroughSelf("GET", `/v1/analytics/${name}?${query}`, { key: ADMIN });
   const text = await response.text();
   if (response.status !== 200) throw new Error(`${name}: ${response.status} ${text}`);
   return JSON.parse(text) as T;
@@ -376,9 +377,9 @@ describe("routed requests", () => {
     await registerAndPromote("demo-lm", causalLmRegistration());
     const body = { model: "demo-lm", prompt: "hello", max_new_tokens: 4 };
     // No worker has announced itself yet: 503, recorded as no_worker.
-    await expectProblem(await call("POST", "/v1/generate", { key: ADMIN, body }), 503);
+    await expectProblem(await callThroughSelf("POST", "/v1/generate", { key: ADMIN, body }), 503);
     await sendHeartbeat({ worker_id: "gpu-box-1", url: inject("standInWorkerUrl") });
-    const served = await call("POST", "/v1/generate", { key: ADMIN, body });
+    const served = await callThroughSelf("POST", "/v1/generate", { key: ADMIN, body });
     expect(served.status).toBe(200);
     await served.body?.cancel();
 
@@ -418,17 +419,22 @@ describe("analytics window and access", () => {
       ["from=2025-01-01T00:00:00Z&to=2025-03-01T00:00:00Z", "from"], // longer than 31 days
     ];
     for (const [query, field] of cases) {
-      const problem = await expectProblem(await call("GET", `/v1/analytics/${name}?${query}`, { key: ADMIN }), 400);
+      const problem = await expectProblem(
+        await callThroughSelf("GET", `/v1/analytics/${name}?${query}`, { key: ADMIN }),
+        400,
+      );
       expect(
         problem.errors?.map((e) => e.field),
         query,
       ).toEqual([field]);
     }
-    await expectProblem(await call("GET", `/v1/analytics/${name}?since=2025-06-01`, { key: ADMIN }), 400);
+    await expectProblem(await callThroughSelf("GET", `/v1/analytics/${name}?since=2025-06-01`, { key: ADMIN }), 400);
   });
 
   it.each(ROUTES)("%s: accepts bare dates and exactly 31 days", async (name) => {
-    const response = await call("GET", `/v1/analytics/${name}?from=2025-01-01&to=2025-02-01`, { key: ADMIN });
+    const response = await callThroughSelf("GET", `/v1/analytics/${name}?from=2025-01-01&to=2025-02-01`, {
+      key: ADMIN,
+    });
     expect(response.status).toBe(200);
     expect(((await response.json()) as { window: unknown }).window).toEqual({
       from: "2025-01-01T00:00:00.000Z",
@@ -437,10 +443,13 @@ describe("analytics window and access", () => {
   });
 
   it.each(ROUTES)("%s: needs a key with the admin scope", async (name) => {
-    await expectProblem(await call("GET", `/v1/analytics/${name}`), 401);
-    const created = await call("POST", "/v1/keys", { key: ADMIN, body: { name: "reader", scopes: ["models:read"] } });
+    await expectProblem(await callThroughSelf("GET", `/v1/analytics/${name}`), 401);
+    const created = await callThroughSelf("POST", "/v1/keys", {
+      key: ADMIN,
+      body: { name: "reader", scopes: ["models:read"] },
+    });
     const { key } = (await created.json()) as { key: string };
-    await expectProblem(await call("GET", `/v1/analytics/${name}`, { key }), 403);
+    await expectProblem(await callThroughSelf("GET", `/v1/analytics/${name}`, { key }), 403);
   });
 
   it.each(ROUTES)("%s: answers 503 naming the binding when ANALYTICS is not bound", async (name) => {

@@ -3,7 +3,7 @@
  * its benchmark scores for the category (weighted as configured), multi-category confidence,
  * and the worker by live load — and switching a flag off changes the next decision at once.
  */
-import { reset } from "cloudflare:test";
+
 import { afterEach, beforeEach, describe, expect, inject, it } from "vitest";
 import {
   ADMIN,
@@ -11,6 +11,7 @@ import {
   causalLmRegistration,
   expectProblem,
   registerAndPromote,
+  resetEdge,
   sendHeartbeat,
 } from "./support/requests.js";
 
@@ -39,7 +40,7 @@ beforeEach(async () => {
   );
   await sendHeartbeat({ worker_id: "gpu-box-1", url: inject("standInWorkerUrl") });
 });
-afterEach(() => reset());
+afterEach(() => resetEdge());
 
 async function routedTo(model: string): Promise<{ name: string; reason: string }> {
   const response = await call("POST", "/v1/generate", { key: ADMIN, body: { model, prompt: "x", max_new_tokens: 4 } });

@@ -3,13 +3,13 @@
  * the page and its content-hashed files with a strict CSP and caching that fits each; a missing
  * file is a problem+json 404; and `GET /v1/whoami` tells a key what it may do.
  */
-import { reset } from "cloudflare:test";
+
 import { WhoAmISchema } from "@modelgate/shared";
 import { afterEach, describe, expect, it } from "vitest";
 import { CONSOLE_CONTENT_SECURITY_POLICY } from "../src/routes/console.js";
-import { ADMIN, call, expectProblem, WORKER_TOKEN } from "./support/requests.js";
+import { ADMIN, call, expectProblem, resetEdge, WORKER_TOKEN } from "./support/requests.js";
 
-afterEach(() => reset());
+afterEach(() => resetEdge());
 
 describe("GET /console", () => {
   it("serves the page with a strict CSP, and the script and stylesheet it names", async () => {

@@ -1,9 +1,8 @@
-import { reset } from "cloudflare:test";
 import { afterEach, describe, expect, it } from "vitest";
 import { claim, getJob, registerModel, requestConversion, workerCall } from "./support/conversion-reports.js";
-import { ADMIN, call, expectProblem, WORKER_TOKEN } from "./support/requests.js";
+import { ADMIN, call, expectProblem, resetEdge, WORKER_TOKEN } from "./support/requests.js";
 
-afterEach(() => reset());
+afterEach(() => resetEdge());
 
 // Conversion job routes refusing what they must: malformed bodies and ids, unknown things, wrong callers.
 

@@ -1,4 +1,3 @@
-import { reset } from "cloudflare:test";
 import { ClaimedConversionSchema, type ConversionJob, ConversionJobSchema, type ModelVersion } from "@modelgate/shared";
 import { afterEach, describe, expect, it } from "vitest";
 import {
@@ -10,9 +9,9 @@ import {
   sourceVerification,
   workerCall,
 } from "./support/conversion-reports.js";
-import { ADMIN, call, expectProblem } from "./support/requests.js";
+import { ADMIN, call, expectProblem, resetEdge } from "./support/requests.js";
 
-afterEach(() => reset());
+afterEach(() => resetEdge());
 
 async function listJobs(query: string): Promise<ConversionJob[]> {
   const response = await call("GET", `/v1/conversions${query}`, { key: ADMIN });

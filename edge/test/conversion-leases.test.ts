@@ -1,4 +1,4 @@
-import { env, reset } from "cloudflare:test";
+import { env } from "cloudflare:test";
 import type { ClaimedConversion, ConversionJob } from "@modelgate/shared";
 import { afterEach, describe, expect, it } from "vitest";
 import { conversionQueue } from "../src/conversions/conversion-queue-object.js";
@@ -10,9 +10,9 @@ import {
   requestConversion,
   workerCall,
 } from "./support/conversion-reports.js";
-import { expectProblem } from "./support/requests.js";
+import { expectProblem, resetEdge } from "./support/requests.js";
 
-afterEach(() => reset());
+afterEach(() => resetEdge());
 
 /** The tests' lease (edge/vitest.config.ts sets MODELGATE_CONVERSION_LEASE_MS to 1000). */
 const LEASE_MS = 1000;

@@ -3,16 +3,16 @@
  * artifacts, pipeline files, the source verification's files) from S3, except objects a live
  * version still references in any role; without purge everything stays.
  */
-import { reset } from "cloudflare:test";
+
 import type { Artifact, HistoryEvent, ModelFile, TokenizerSpec } from "@modelgate/shared";
 import { afterEach, describe, expect, it } from "vitest";
 import type { ConversionOutcome } from "../src/registry/conversion-records.js";
 import { conversionOutcome, recordConversion } from "./support/converted-formats.js";
-import { ADMIN, call, causalLmRegistration, putTestArtifact } from "./support/requests.js";
+import { ADMIN, call, causalLmRegistration, putTestArtifact, resetEdge } from "./support/requests.js";
 import { contentAddressedKey } from "./support/test-artifacts.js";
 import { testObjectExists } from "./support/test-s3.js";
 
-afterEach(() => reset());
+afterEach(() => resetEdge());
 
 async function json<T>(response: Response, status = 200): Promise<T> {
   const text = await response.text();

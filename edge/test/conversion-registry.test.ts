@@ -3,13 +3,13 @@
  * verification and converted formats, reads show them, and promotion enforces seed 001's
  * must-pass gates (refused with `gate_failed`, or forced with a reason kept in the history).
  */
-import { reset } from "cloudflare:test";
+
 import type { HistoryEvent, ModelVersion } from "@modelgate/shared";
 import { afterEach, describe, expect, it } from "vitest";
 import { conversionOutcome, recordConversion } from "./support/converted-formats.js";
-import { ADMIN, call, causalLmRegistration, expectProblem } from "./support/requests.js";
+import { ADMIN, call, causalLmRegistration, expectProblem, resetEdge } from "./support/requests.js";
 
-afterEach(() => reset());
+afterEach(() => resetEdge());
 
 async function json<T>(response: Response, status = 200): Promise<T> {
   const text = await response.text();

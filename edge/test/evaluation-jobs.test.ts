@@ -1,4 +1,3 @@
-import { reset } from "cloudflare:test";
 import {
   type ClaimedEvaluation,
   type EvaluationChunk,
@@ -17,11 +16,12 @@ import {
   expectProblem,
   putTestArtifact,
   registerAndPromote,
+  resetEdge,
   tensorRegistration,
   WORKER_TOKEN,
 } from "./support/requests.js";
 
-afterEach(() => reset());
+afterEach(() => resetEdge());
 
 /** The tests' lease (edge/vitest.config.ts sets MODELGATE_EVALUATION_LEASE_MS to 1000). */
 const LEASE_MS = 1000;

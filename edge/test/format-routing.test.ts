@@ -3,7 +3,7 @@
  * failed its gates or does not exist is refused before any worker sees the request, `:best`
  * follows BEST_FORMAT_PREFERENCE, and a version's serving format is its default everywhere.
  */
-import { reset } from "cloudflare:test";
+
 import { estimateModelMemoryMb, type ModelVersion } from "@modelgate/shared";
 import { afterEach, beforeEach, describe, expect, inject, it } from "vitest";
 import type { ConversionOutcome } from "../src/registry/conversion-records.js";
@@ -14,6 +14,7 @@ import {
   causalLmRegistration,
   expectProblem,
   registerAndPromote,
+  resetEdge,
   sendHeartbeat,
   tensorRegistration,
 } from "./support/requests.js";
@@ -31,7 +32,7 @@ beforeEach(async () => {
   if (!recorded.ok) throw new Error(recorded.error.detail);
   await sendHeartbeat({ worker_id: "gpu-box-1", url: inject("standInWorkerUrl") });
 });
-afterEach(() => reset());
+afterEach(() => resetEdge());
 
 const predict = (model: string) => call("POST", "/v1/predict", { key: ADMIN, body: { model, data: [[0.5, 0.3]] } });
 

@@ -3,22 +3,29 @@
  * tried, a stream cut before its last event ends with an explicit error event, and every
  * routed answer says how long the edge itself took.
  */
-import { reset } from "cloudflare:test";
+
 import { ModelgateError } from "@modelgate/shared";
 import { afterEach, beforeEach, describe, expect, inject, it } from "vitest";
 import { guardEventStream } from "../src/forwarding/guard-event-stream.js";
-import { ADMIN, call, causalLmRegistration, registerAndPromote, sendHeartbeat } from "./support/requests.js";
+import {
+  ADMIN,
+  callThroughSelf,
+  causalLmRegistration,
+  registerAndPromote,
+  resetEdge,
+  sendHeartbeat,
+} from "./support/requests.js";
 
 beforeEach(async () => {
   await registerAndPromote("demo-lm", causalLmRegistration());
 });
-afterEach(() => reset());
+afterEach(() => resetEdge());
 
 const generate = () =>
-  call("POST", "/v1/generate", { key: ADMIN, body: { model: "demo-lm", prompt: "hi", max_new_tokens: 2 } });
+  callThroughSelf("POST", "/v1/generate", { key: ADMIN, body: { model: "demo-lm", prompt: "hi", max_new_tokens: 2 } });
 
 async function circuitOf(workerId: string): Promise<string | undefined> {
-  const response = await call("GET", "/v1/workers", { key: ADMIN });
+  const response = await callThroughSelf("GET", "/v1/workers", { key: ADMIN });
   const { workers } = (await response.json()) as { workers: { heartbeat: { worker_id: string }; circuit?: string }[] };
   return workers.find((w) => w.heartbeat.worker_id === workerId)?.circuit;
 }

@@ -3,7 +3,7 @@
  * judges resolved to a scorer version, context limits, bad judges and prompt forms refused
  * with the field named, and streams passed through as they arrive.
  */
-import { reset } from "cloudflare:test";
+
 import { afterEach, beforeEach, describe, expect, inject, it } from "vitest";
 import {
   ADMIN,
@@ -11,6 +11,7 @@ import {
   causalLmRegistration,
   expectProblem,
   registerAndPromote,
+  resetEdge,
   sendHeartbeat,
   tensorRegistration,
 } from "./support/requests.js";
@@ -35,7 +36,7 @@ beforeEach(async () => {
   await registerAndPromote("spirals", tensorRegistration());
   await sendHeartbeat({ worker_id: "gpu-box-1", url: inject("standInWorkerUrl") });
 });
-afterEach(() => reset());
+afterEach(() => resetEdge());
 
 const generate = (body: object, key: string | undefined = ADMIN) => call("POST", "/v1/generate", { key, body });
 

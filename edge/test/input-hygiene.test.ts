@@ -1,17 +1,17 @@
-import { createScheduledController, env, reset, SELF } from "cloudflare:test";
+import { createScheduledController, env, SELF } from "cloudflare:test";
 import { PROBLEM_CONTENT_TYPE, UploadSessionSchema } from "@modelgate/shared";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sweepAbandonedUploads } from "../src/artifacts/upload-session-sweep.js";
 import edgeWorker from "../src/index.js";
 import { examplePath, ROUTE_CATALOGUE, type RouteSpec } from "../src/openapi/route-catalogue.js";
-import { ADMIN, call, causalLmRegistration, expectProblem, WORKER_TOKEN } from "./support/requests.js";
+import { ADMIN, call, causalLmRegistration, expectProblem, resetEdge, WORKER_TOKEN } from "./support/requests.js";
 import { stringFields } from "./support/schema-string-fields.js";
 import { contentAddressedKey } from "./support/test-artifacts.js";
 import { putTestObject, sha256Of } from "./support/test-s3.js";
 
 // One file, one workerd: the sweeps send a few hundred refused requests, then check that none
 // of them wrote anything; the focused cases after them reset storage for themselves.
-afterAll(() => reset());
+afterAll(() => resetEdge());
 
 const routeName = (spec: RouteSpec) => `${spec.method} ${spec.path}`;
 const keyFor = (spec: RouteSpec) =>
@@ -277,7 +277,7 @@ describe("upload sessions", () => {
   });
 
   it("expire, and the sweep deletes abandoned ones (asking S3 to abort multipart uploads) but keeps the rest", async () => {
-    await reset();
+    await resetEdge();
     const single = crypto.getRandomValues(new Uint8Array(1000));
     const multipart = crypto.getRandomValues(new Uint8Array(5000));
     const finished = crypto.getRandomValues(new Uint8Array(1200));

@@ -1,8 +1,8 @@
-import { env, reset } from "cloudflare:test";
+import { env } from "cloudflare:test";
 import { VerifiedArtifactRecordSchema } from "@modelgate/shared";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { onnxIoModel } from "./support/onnx-bytes.js";
-import { ADMIN, call, expectProblem, putTestArtifact, tensorRegistration } from "./support/requests.js";
+import { ADMIN, call, expectProblem, putTestArtifact, resetEdge, tensorRegistration } from "./support/requests.js";
 
 // Registration reads a version's io contract out of its ONNX file (while the edge hashes the
 // artifact, or with range requests for an artifact verified before), and checks a declared one.
@@ -26,7 +26,7 @@ function registrationWithout(io: "io", artifact: Awaited<ReturnType<typeof putTe
 
 afterEach(async () => {
   vi.restoreAllMocks();
-  await reset();
+  await resetEdge();
 });
 
 describe("the io contract at registration", () => {

@@ -1,4 +1,4 @@
-import { env, reset } from "cloudflare:test";
+import { env } from "cloudflare:test";
 import type { ApiKeyView } from "@modelgate/shared";
 import { afterEach, describe, expect, inject, it } from "vitest";
 import { apiKeyStoreStub } from "../src/keys/api-key-store-object.js";
@@ -9,11 +9,12 @@ import {
   causalLmRegistration,
   expectProblem,
   registerAndPromote,
+  resetEdge,
   sendHeartbeat,
   WORKER_TOKEN,
 } from "./support/requests.js";
 
-afterEach(() => reset());
+afterEach(() => resetEdge());
 
 interface CreatedKey extends ApiKeyView {
   key: string;

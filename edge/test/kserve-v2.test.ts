@@ -1,4 +1,4 @@
-import { env, reset, runInDurableObject, SELF } from "cloudflare:test";
+import { env, runInDurableObject, SELF } from "cloudflare:test";
 import { concatBytes, encodeTensorBytes, type TensorValues } from "@modelgate/shared";
 import { afterEach, beforeEach, describe, expect, inject, it, vi } from "vitest";
 import { workerPoolStub } from "../src/pool/worker-pool-object.js";
@@ -10,6 +10,7 @@ import {
   expectProblem,
   heartbeat,
   registerAndPromote,
+  resetEdge,
   sendHeartbeat,
   tensorRegistration,
   WORKER_TOKEN,
@@ -46,7 +47,7 @@ beforeEach(async () => {
 });
 afterEach(async () => {
   vi.restoreAllMocks();
-  await reset();
+  await resetEdge();
 });
 
 describe("server metadata and health (public)", () => {

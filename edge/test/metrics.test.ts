@@ -4,7 +4,7 @@
  * pool, the registry and the conversion queue live; the aggregator adds isolates' sums and keeps
  * them across a restart; and only the admin scope or the metrics token may read any of it.
  */
-import { env, reset, runInDurableObject } from "cloudflare:test";
+import { env, runInDurableObject } from "cloudflare:test";
 import { EDGE_METRICS, type MetricDefinition } from "@modelgate/shared";
 import { afterEach, describe, expect, inject, it } from "vitest";
 import { metricsAggregator } from "../src/metrics/isolate-metrics.js";
@@ -17,12 +17,13 @@ import {
   expectProblem,
   heartbeat,
   registerAndPromote,
+  resetEdge,
   sendHeartbeat,
   WORKER_TOKEN,
 } from "./support/requests.js";
 import { EDGE_TEST_SECRETS } from "./support/secrets.js";
 
-afterEach(() => reset());
+afterEach(() => resetEdge());
 
 const METRICS_TOKEN = EDGE_TEST_SECRETS.MODELGATE_METRICS_TOKEN;
 

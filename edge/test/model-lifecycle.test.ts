@@ -1,4 +1,4 @@
-import { env, reset } from "cloudflare:test";
+import { env } from "cloudflare:test";
 import type { HistoryEvent, ModelVersion, ModelView } from "@modelgate/shared";
 import { afterEach, describe, expect, it } from "vitest";
 import {
@@ -7,11 +7,12 @@ import {
   expectProblem,
   putTestArtifact,
   registerAndPromote,
+  resetEdge,
   tensorRegistration,
   WORKER_TOKEN,
 } from "./support/requests.js";
 
-afterEach(() => reset());
+afterEach(() => resetEdge());
 
 async function json<T>(response: Response, status = 200): Promise<T> {
   const text = await response.text();

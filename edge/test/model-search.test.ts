@@ -1,9 +1,8 @@
-import { reset } from "cloudflare:test";
 import type { RegisterVersionRequest, VersionSearchPage } from "@modelgate/shared";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ADMIN, call, expectProblem, tensorRegistration, WORKER_TOKEN } from "./support/requests.js";
+import { ADMIN, call, expectProblem, resetEdge, tensorRegistration, WORKER_TOKEN } from "./support/requests.js";
 
-afterAll(() => reset());
+afterAll(() => resetEdge());
 
 async function search(query: string): Promise<VersionSearchPage> {
   const response = await call("GET", `/v1/models${query}`, { key: ADMIN });

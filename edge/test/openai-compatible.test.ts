@@ -4,7 +4,7 @@
  * modelgate's results in `modelgate`, refusals named by field with OpenAI's `error` member,
  * streams translated into chunks as they arrive, and streams that fail ending with an error chunk.
  */
-import { reset } from "cloudflare:test";
+
 import { type GenerateResponse, ProblemDetailsSchema } from "@modelgate/shared";
 import { afterEach, beforeEach, describe, expect, inject, it } from "vitest";
 import { chatCompletionChunks, newCompletionEnvelope } from "../src/openai/openai-response.js";
@@ -21,6 +21,7 @@ import {
   call,
   causalLmRegistration,
   registerAndPromote,
+  resetEdge,
   sendHeartbeat,
   tensorRegistration,
 } from "./support/requests.js";
@@ -30,7 +31,7 @@ beforeEach(async () => {
   await registerAndPromote("spirals", tensorRegistration());
   await sendHeartbeat({ worker_id: "gpu-box-1", url: inject("standInWorkerUrl") });
 });
-afterEach(() => reset());
+afterEach(() => resetEdge());
 
 const chat = (body: object, key: string | null = ADMIN) =>
   call("POST", "/v1/chat/completions", { key: key ?? undefined, body });

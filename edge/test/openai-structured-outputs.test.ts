@@ -5,19 +5,19 @@
  * forwarding, naming the field as the client wrote it; tool calls come back as
  * `message.tool_calls` and streamed `delta.tool_calls`.
  */
-import { reset } from "cloudflare:test";
+
 import { type GenerateResponse, ProblemDetailsSchema } from "@modelgate/shared";
 import { afterEach, beforeEach, describe, expect, inject, it } from "vitest";
 import { chatCompletion, chatCompletionChunks, newCompletionEnvelope } from "../src/openai/openai-response.js";
 import { ChatCompletionChunkSchema, ChatCompletionSchema } from "../src/openai/openai-schemas.js";
 import { translateGenerationStream } from "../src/openai/openai-stream.js";
-import { ADMIN, call, causalLmRegistration, registerAndPromote, sendHeartbeat } from "./support/requests.js";
+import { ADMIN, call, causalLmRegistration, registerAndPromote, resetEdge, sendHeartbeat } from "./support/requests.js";
 
 beforeEach(async () => {
   await registerAndPromote("demo-lm", causalLmRegistration({ max_context_tokens: 512 }));
   await sendHeartbeat({ worker_id: "gpu-box-1", url: inject("standInWorkerUrl") });
 });
-afterEach(() => reset());
+afterEach(() => resetEdge());
 
 const hello = { model: "demo-lm", messages: [{ role: "user", content: "hi" }] };
 const weather = {

@@ -1,4 +1,3 @@
-import { reset } from "cloudflare:test";
 import { PROBLEM_CONTENT_TYPE, ProblemDetailsSchema } from "@modelgate/shared";
 import { afterEach, describe, expect, it } from "vitest";
 import { z } from "zod";
@@ -7,9 +6,9 @@ import type { JsonSchema } from "../src/openapi/json-schemas.js";
 import { buildOpenApiDocument, type OpenApiDocument, type OpenApiOperation } from "../src/openapi/openapi-document.js";
 import { ROUTE_CATALOGUE, type RouteSpec } from "../src/openapi/route-catalogue.js";
 import { component } from "../src/openapi/route-spec.js";
-import { ADMIN, call, expectProblem, heartbeat, WORKER_TOKEN } from "./support/requests.js";
+import { ADMIN, call, expectProblem, heartbeat, resetEdge, WORKER_TOKEN } from "./support/requests.js";
 
-afterEach(() => reset());
+afterEach(() => resetEdge());
 
 const ROUTES = ROUTE_CATALOGUE.map((spec) => [`${spec.method} ${spec.path}`, spec] as const);
 

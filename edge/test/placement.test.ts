@@ -3,7 +3,7 @@
  * version's `serving.placement` (labels, pins, min_replicas) decides which enrolled workers are
  * asked to preload it (in their heartbeat answers) and which ones requests are routed to.
  */
-import { reset } from "cloudflare:test";
+
 import type { HeartbeatAccepted, ReplicaTestReport } from "@modelgate/shared";
 import { afterEach, beforeEach, describe, expect, inject, it } from "vitest";
 import {
@@ -13,10 +13,11 @@ import {
   expectProblem,
   heartbeat,
   registerAndPromote,
+  resetEdge,
   sendHeartbeat as sendLegacyHeartbeat,
 } from "./support/requests.js";
 
-afterEach(() => reset());
+afterEach(() => resetEdge());
 
 /** Enrols a worker id with labels and returns its credential. */
 async function enrol(workerId: string, labels: Record<string, string>): Promise<string> {

@@ -1,9 +1,8 @@
-import { reset } from "cloudflare:test";
 import type { HistoryEvent, ModelVersion, ModelView, VersionSearchPage } from "@modelgate/shared";
 import { afterEach, describe, expect, it } from "vitest";
-import { ADMIN, call, tensorRegistration } from "./support/requests.js";
+import { ADMIN, call, resetEdge, tensorRegistration } from "./support/requests.js";
 
-afterEach(() => reset());
+afterEach(() => resetEdge());
 
 const MODEL = "contested";
 const SEEDED_VERSIONS = 10;

@@ -3,10 +3,10 @@
  * sends a well-formed one, echoed back), route, status and duration; routed requests name the
  * model and worker. No key, secret or prompt text appears in it.
  */
-import { reset } from "cloudflare:test";
+
 import { afterEach, beforeEach, describe, expect, inject, it, vi } from "vitest";
 import { setEdgeLogLevel } from "../src/logging/edge-log.js";
-import { ADMIN, call, causalLmRegistration, registerAndPromote, sendHeartbeat } from "./support/requests.js";
+import { ADMIN, call, causalLmRegistration, registerAndPromote, resetEdge, sendHeartbeat } from "./support/requests.js";
 import { EDGE_TEST_SECRETS } from "./support/secrets.js";
 
 let lines: string[];
@@ -28,7 +28,7 @@ beforeEach(async () => {
 afterEach(async () => {
   vi.restoreAllMocks();
   setEdgeLogLevel("warn");
-  await reset();
+  await resetEdge();
 });
 
 function requestLines(): Array<Record<string, unknown>> {

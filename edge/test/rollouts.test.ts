@@ -2,7 +2,7 @@
  * Canary rollouts (issue 16) inside workerd: the split on real routing, the guard evaluated by
  * the model's RolloutGuard alarm from real D1 events, every step in the model's R2 history.
  */
-import { env, reset, runDurableObjectAlarm } from "cloudflare:test";
+import { env, runDurableObjectAlarm } from "cloudflare:test";
 import type { HistoryEvent, RolloutView, SelectionEvent } from "@modelgate/shared";
 import { afterEach, beforeEach, describe, expect, inject, it } from "vitest";
 import { writeSelectionEvents } from "../src/analytics/selection-events.js";
@@ -14,6 +14,7 @@ import {
   causalLmRegistration,
   expectProblem,
   registerAndPromote,
+  resetEdge,
   sendHeartbeat,
   tensorRegistration,
 } from "./support/requests.js";
@@ -42,7 +43,7 @@ afterEach(async () => {
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
   expectedEvents = 0;
-  await reset();
+  await resetEdge();
 });
 
 async function register(name: string, registration = tensorRegistration()): Promise<number> {

@@ -1,9 +1,8 @@
-import { reset } from "cloudflare:test";
 import { type Scope, ScopeSchema, scopesAllow } from "@modelgate/shared";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createEdgeApp } from "../src/app.js";
 import { examplePath, ROUTE_CATALOGUE, type RouteSpec } from "../src/openapi/route-catalogue.js";
-import { ADMIN, call, WORKER_TOKEN } from "./support/requests.js";
+import { ADMIN, call, resetEdge, WORKER_TOKEN } from "./support/requests.js";
 
 // One set of credentials for the whole matrix: a minimal request can only be refused or let
 // through, and nothing one route's request stores changes what a key is, so the routes share
@@ -12,7 +11,7 @@ let everyCredential: Credential[];
 beforeAll(async () => {
   everyCredential = await credentials();
 });
-afterAll(() => reset());
+afterAll(() => resetEdge());
 
 const routeName = (method: string, path: string) => `${method.toUpperCase()} ${path}`;
 

@@ -4,13 +4,13 @@
  * with long TTLs to show what the caches keep and what drops them: a registry write or a
  * heartbeat through this isolate is visible to the very next routed request.
  */
-import { createExecutionContext, env, reset, waitOnExecutionContext } from "cloudflare:test";
+import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
 import { afterEach, beforeEach, describe, expect, inject, it } from "vitest";
 import { createEdgeApp } from "../src/app.js";
 import { workerPoolStub } from "../src/pool/worker-pool-object.js";
 import { registryCoordinator } from "../src/registry/registry-access.js";
 import { IsolateCache } from "../src/routing/routing-caches.js";
-import { ADMIN, causalLmRegistration, heartbeat, WORKER_TOKEN } from "./support/requests.js";
+import { ADMIN, causalLmRegistration, heartbeat, resetEdge, WORKER_TOKEN } from "./support/requests.js";
 
 const app = createEdgeApp();
 // The test bindings with long cache TTLs (bindings are not own enumerable properties: derive, don't spread).
@@ -53,7 +53,7 @@ const generate = () => cachedCall("POST", "/v1/generate", ADMIN, { model: "demo-
 beforeEach(async () => {
   await registerAndPromote();
 });
-afterEach(() => reset());
+afterEach(() => resetEdge());
 
 describe("routing caches (on)", () => {
   it("serves a newly promoted version at once when the promotion went through this isolate", async () => {

@@ -1,4 +1,3 @@
-import { reset } from "cloudflare:test";
 import type { Scope } from "@modelgate/shared";
 import { afterEach, beforeEach, describe, expect, inject, it, vi } from "vitest";
 import { recordTensorForwards } from "./support/forwarded-tensors.js";
@@ -10,6 +9,7 @@ import {
   type heartbeat,
   putTestArtifact,
   registerAndPromote,
+  resetEdge,
   sendHeartbeat,
   tensorRegistration,
 } from "./support/requests.js";
@@ -43,7 +43,7 @@ beforeEach(async () => {
 });
 afterEach(async () => {
   vi.restoreAllMocks();
-  await reset();
+  await resetEdge();
 });
 
 describe("GET /models", () => {
@@ -263,7 +263,7 @@ describe("POST /predict", () => {
     const several = await expectProblem(await call("POST", "/predict", { key: ADMIN, body: { data: [[1, 2]] } }), 400);
     expect(several.detail).toContain("Several tensor models are in Production (moons, spirals)");
     expect(several.errors?.map((e) => e.field)).toEqual(["model"]);
-    await reset();
+    await resetEdge();
 
     const none = await expectProblem(await call("POST", "/predict", { key: ADMIN, body: { data: [[1, 2]] } }), 404);
     expect(none.errors?.map((e) => e.field)).toEqual(["model"]);

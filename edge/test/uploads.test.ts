@@ -1,12 +1,12 @@
-import { env, reset } from "cloudflare:test";
+import { env } from "cloudflare:test";
 import { type UploadResponse, UploadResponseSchema, type UploadSession } from "@modelgate/shared";
 import { afterEach, describe, expect, inject, it } from "vitest";
 import { artifactStoreFromBindings } from "../src/artifacts/s3-artifact-store.js";
-import { ADMIN, call, causalLmRegistration, expectProblem, WORKER_TOKEN } from "./support/requests.js";
+import { ADMIN, call, causalLmRegistration, expectProblem, resetEdge, WORKER_TOKEN } from "./support/requests.js";
 import { contentAddressedKey } from "./support/test-artifacts.js";
 import { deleteTestObject, getTestObject, putTestArtifact, putTestObject, sha256Of } from "./support/test-s3.js";
 
-afterEach(() => reset());
+afterEach(() => resetEdge());
 
 /** Content no other test uses, so each test starts without a verified record or object. */
 function uniqueContent(bytes: number): Uint8Array {

@@ -3,15 +3,15 @@
  * credentials bound to an id and a URL pattern, revocation, rotation, legacy mode, and cordon /
  * drain as routing and the conversion queue see them.
  */
-import { createExecutionContext, env, reset, runInDurableObject, waitOnExecutionContext } from "cloudflare:test";
+import { createExecutionContext, env, runInDurableObject, waitOnExecutionContext } from "cloudflare:test";
 import { mintEnrolmentToken, randomHex, type WorkerListEntry } from "@modelgate/shared";
 import { afterEach, describe, expect, it } from "vitest";
 import { createEdgeApp } from "../src/app.js";
 import { workerPoolStub } from "../src/pool/worker-pool-object.js";
 import { registerModel, requestConversion } from "./support/conversion-reports.js";
-import { ADMIN, call, expectProblem, heartbeat, WORKER_TOKEN } from "./support/requests.js";
+import { ADMIN, call, expectProblem, heartbeat, resetEdge, WORKER_TOKEN } from "./support/requests.js";
 
-afterEach(() => reset());
+afterEach(() => resetEdge());
 
 async function listWorkers(): Promise<WorkerListEntry[]> {
   const response = await call("GET", "/v1/workers", { key: ADMIN });

@@ -1,10 +1,10 @@
-import { env, reset, runInDurableObject } from "cloudflare:test";
+import { env, runInDurableObject } from "cloudflare:test";
 import type { WorkerListEntry } from "@modelgate/shared";
 import { afterEach, describe, expect, it } from "vitest";
 import { workerPoolStub } from "../src/pool/worker-pool-object.js";
-import { ADMIN, call, expectProblem, heartbeat, WORKER_TOKEN } from "./support/requests.js";
+import { ADMIN, call, expectProblem, heartbeat, resetEdge, WORKER_TOKEN } from "./support/requests.js";
 
-afterEach(() => reset());
+afterEach(() => resetEdge());
 
 async function listWorkers(): Promise<WorkerListEntry[]> {
   const response = await call("GET", "/v1/workers", { key: ADMIN });

@@ -124,7 +124,13 @@ describe("placement preload from the heartbeat answer", () => {
       preload: [spirals],
     }));
     worker = await startTestWorker(s3, {
-      env: { MODELGATE_EDGE_URL: edge.url, GPU_MONITOR_INTERVAL_MS: "1000", MODELGATE_CONVERSION_POLL_MS: "0" },
+      // Conversion and evaluation polling off: this receiver only understands heartbeats.
+      env: {
+        MODELGATE_EDGE_URL: edge.url,
+        GPU_MONITOR_INTERVAL_MS: "1000",
+        MODELGATE_CONVERSION_POLL_MS: "0",
+        MODELGATE_EVALUATION_POLL_MS: "0",
+      },
       start: { heartbeats: true },
     });
     const deadline = Date.now() + 10_000;

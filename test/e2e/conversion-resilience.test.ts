@@ -139,7 +139,9 @@ describe("conversion jobs under failure", () => {
   it("resumes an evaluation whose worker was killed on another worker, after its recorded parts: nothing lost, nothing twice", async () => {
     // The first test killed one of the two workers: start another, so one can take over.
     workers.set("local-cpu-2", await stack.startExtraWorker("local-cpu-2", await freePort()));
-    const lines = 40;
+    // Enough work that the kill lands part-way on a quiet machine too (40 lines of 8 tokens had all
+    // been recorded by the time the kill did).
+    const lines = 80;
     const dataset = await uploadArtifact(
       stack.edgeUrl,
       stack.adminKey,
@@ -151,7 +153,7 @@ describe("conversion jobs under failure", () => {
     // One line in flight at a time, so the run lasts long enough to be killed part-way.
     const queued = EvaluationJobSchema.parse(
       await json(
-        await call("POST", "/v1/evaluations", { dataset, targets: [target], max_new_tokens: 8, concurrency: 1 }),
+        await call("POST", "/v1/evaluations", { dataset, targets: [target], max_new_tokens: 16, concurrency: 1 }),
         202,
       ),
     );
@@ -182,7 +184,8 @@ describe("conversion jobs under failure", () => {
     expect(finished.errors.map((error) => error.message).join("\n")).toMatch(new RegExp(`lease expired.*${first}`));
     // The parts recorded before the kill were kept as they were, not run again.
     for (const part of recorded) expect(finished.chunks).toContainEqual(part);
-    expect(finished.chunks.map((part) => part.index)).toEqual([0, 1, 2, 3]);
+    const parts = lines / queued.chunk_lines;
+    expect(finished.chunks.map((part) => part.index)).toEqual(Array.from({ length: parts }, (_, index) => index));
 
     const rows = parseEvaluationResults(await (await call("GET", `/v1/evaluations/${queued.id}/results`)).text());
     expect(rows.map((row) => row.line)).toEqual(Array.from({ length: lines }, (_, index) => index + 1));

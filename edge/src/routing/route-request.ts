@@ -268,6 +268,7 @@ function once(fn: () => void): () => void {
 /** The same bytes, with `done` called when the stream ends, fails or is cancelled by the client. */
 function whenDone(stream: ReadableStream<Uint8Array>, done: () => void): ReadableStream<Uint8Array> {
   const reader = stream.getReader();
+  let cancelled = false;
   return new ReadableStream<Uint8Array>({
     async pull(controller) {
       try {
@@ -280,10 +281,13 @@ function whenDone(stream: ReadableStream<Uint8Array>, done: () => void): Readabl
         }
       } catch (error) {
         done();
-        controller.error(error);
+        // A read pending when the client cancelled fails with the cancellation: the stream is
+        // already closed to everyone, and erroring it again would reject this pull unhandled.
+        if (!cancelled) controller.error(error);
       }
     },
     cancel(reason) {
+      cancelled = true;
       done();
       return reader.cancel(reason);
     },

@@ -1,4 +1,4 @@
-import { createExecutionContext, env } from "cloudflare:test";
+import { createExecutionContext, env, reset, SELF, waitOnExecutionContext } from "cloudflare:test";
 import type { RegisterVersionRequest, WorkerHeartbeat } from "@modelgate/shared";
 import { inject } from "vitest";
 import edgeWorker from "../../src/index.js";
@@ -11,25 +11,70 @@ export const WORKER_TOKEN = EDGE_TEST_SECRETS.MODELGATE_WORKER_TOKEN;
 
 /**
  * A request to the edge Worker as a client sends it: real routing, middleware and bindings,
- * through the Worker's own `fetch` export (what `SELF` reaches) with an execution context whose
- * `waitUntil` work the pool awaits after each test. Called directly rather than through `SELF`:
+ * through the Worker's own `fetch` export (what `SELF` reaches) with an execution context of its
+ * own, whose `waitUntil` work `resetEdge` waits for. Called directly rather than through `SELF`:
  * each `SELF.fetch` asks the Vite server for the main module again over RPC, and that cost grew
  * with every call in a file (a plain 401 went from 4 ms to 50 ms over 700 calls), which made the
  * route × credential matrix alone take 40-80 s.
  */
-export async function call(
-  method: string,
-  path: string,
-  options: { key?: string | undefined; body?: unknown; rawBody?: string; headers?: Record<string, string> } = {},
-): Promise<Response> {
+type CallOptions = { key?: string | undefined; body?: unknown; rawBody?: string; headers?: Record<string, string> };
+
+function clientRequest(method: string, path: string, options: CallOptions): Request {
   const headers: Record<string, string> = { ...options.headers };
   if (options.key) headers.authorization = `Bearer ${options.key}`;
   let body: string | undefined;
   if (options.rawBody !== undefined) body = options.rawBody;
   else if (options.body !== undefined) body = JSON.stringify(options.body);
   if (body !== undefined) headers["content-type"] ??= "application/json";
-  const request = new Request(`https://edge.test${path}`, { method, headers, body });
-  return edgeWorker.fetch(request, env, createExecutionContext());
+  return new Request(`https://edge.test${path}`, { method, headers, body });
+}
+
+export async function call(method: string, path: string, options: CallOptions = {}): Promise<Response> {
+  const context = createExecutionContext();
+  pendingContexts.add(context);
+  const response = await edgeWorker.fetch(clientRequest(method, path, options), env, context);
+  unreadResponses.add(response);
+  return response;
+}
+
+/**
+ * The same request through `SELF`, in a request context of its own, for tests that cancel a
+ * forwarded answer mid-stream: workerd reports the cancelled read inside the edge's stream
+ * wrapper as an unhandled rejection when the Worker runs in the test's own context.
+ */
+export function callThroughSelf(method: string, path: string, options: CallOptions = {}): Promise<Response> {
+  return SELF.fetch(clientRequest(method, path, options));
+}
+
+/** Execution contexts of `call`s whose `waitUntil` work (analytics, metrics flushes) may still run. */
+const pendingContexts = new Set<ExecutionContext>();
+/** Responses of `call`s, whose bodies a test may have left unread. */
+const unreadResponses = new Set<Response>();
+/** Background work that waits on a response body nobody read would wait for ever: bounded. */
+const BACKGROUND_WAIT_MS = 2000;
+
+/**
+ * `reset()` of cloudflare:test once the background work of every request so far has ended:
+ * deleting the Durable Objects under a pending analytics write or metrics flush failed that
+ * work as an unhandled rejection, which fails the whole run. Bodies a test left unread are
+ * cancelled first, as a client that goes away would: the edge's stream wrappers then end, and the
+ * work waiting for them (a forwarded answer's selection event) runs now rather than never.
+ */
+export async function resetEdge(): Promise<void> {
+  const responses = [...unreadResponses];
+  unreadResponses.clear();
+  await Promise.allSettled(responses.filter((r) => !r.bodyUsed && r.body).map((r) => r.body?.cancel()));
+  const contexts = [...pendingContexts];
+  pendingContexts.clear();
+  await Promise.allSettled(
+    contexts.map((context) =>
+      Promise.race([
+        waitOnExecutionContext(context),
+        new Promise((resolve) => setTimeout(resolve, BACKGROUND_WAIT_MS)),
+      ]),
+    ),
+  );
+  await reset();
 }
 
 export const SHA_A = "a".repeat(64);
