@@ -8,7 +8,7 @@
  * `npm run build:console` runs it; `npm start`, the edge tests and the deploy dry run run it first.
  */
 import { createHash } from "node:crypto";
-import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
@@ -61,13 +61,13 @@ export async function buildConsole(options: { minify?: boolean } = {}): Promise<
   const styleName = hashed("app", "css", style);
   const template = await readFile(join(CONSOLE_DIR, "src", "index.html"), "utf8");
   const html = template.replace("%SCRIPT%", `/console/${scriptName}`).replace("%STYLE%", `/console/${styleName}`);
-  await rm(OUT_DIR, { recursive: true, force: true });
-  await mkdir(OUT_DIR, { recursive: true });
-  await Promise.all([
-    writeFile(join(OUT_DIR, scriptName), script),
-    writeFile(join(OUT_DIR, styleName), style),
-    writeFile(join(OUT_DIR, "index.html"), html),
-  ]);
+  await writeChangedFiles(
+    new Map<string, Uint8Array | string>([
+      [scriptName, script],
+      [styleName, style],
+      ["index.html", html],
+    ]),
+  );
   return {
     files: ["index.html", scriptName, styleName],
     scriptBytes: script.byteLength,
@@ -83,4 +83,26 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     `console built: ${result.files.join(", ")} — script ${(result.scriptGzipBytes / 1024).toFixed(1)} KiB gzip, ` +
       `style ${(result.styleGzipBytes / 1024).toFixed(1)} KiB gzip`,
   );
+}
+
+/**
+ * Writes only the files whose bytes changed and removes only stale ones. A running `wrangler dev`
+ * serves this folder and reloads the Worker when it changes (a request in flight then fails with
+ * "Your worker restarted mid-request"), and every stack start, the deploy dry run and the edge
+ * tests build the console: identical builds (content-hashed names) must leave the folder untouched.
+ */
+async function writeChangedFiles(files: ReadonlyMap<string, Uint8Array | string>): Promise<void> {
+  await mkdir(OUT_DIR, { recursive: true });
+  const present = await readdir(OUT_DIR);
+  await Promise.all([
+    ...present
+      .filter((name) => !files.has(name))
+      .map((name) => rm(join(OUT_DIR, name), { recursive: true, force: true })),
+    ...[...files].map(async ([name, content]) => {
+      const bytes = typeof content === "string" ? Buffer.from(content) : Buffer.from(content);
+      const existing = present.includes(name) ? await readFile(join(OUT_DIR, name)).catch(() => undefined) : undefined;
+      if (existing?.equals(bytes)) return;
+      await writeFile(join(OUT_DIR, name), bytes);
+    }),
+  ]);
 }

@@ -139,9 +139,10 @@ describe("conversion jobs under failure", () => {
   it("resumes an evaluation whose worker was killed on another worker, after its recorded parts: nothing lost, nothing twice", async () => {
     // The first test killed one of the two workers: start another, so one can take over.
     workers.set("local-cpu-2", await stack.startExtraWorker("local-cpu-2", await freePort()));
-    // Enough work that the kill lands part-way on a quiet machine too (40 lines of 8 tokens had all
-    // been recorded by the time the kill did).
-    const lines = 80;
+    // Enough work that the kill lands part-way however busy the machine is: the worker's lines are
+    // quick and the polls through wrangler dev slow (80 lines of 16 tokens had all been recorded
+    // by the time the kill landed, with another test process on the cores).
+    const lines = 200;
     const dataset = await uploadArtifact(
       stack.edgeUrl,
       stack.adminKey,
