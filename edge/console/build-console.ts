@@ -62,10 +62,10 @@ export async function buildConsole(options: { minify?: boolean } = {}): Promise<
   const template = await readFile(join(CONSOLE_DIR, "src", "index.html"), "utf8");
   const html = template.replace("%SCRIPT%", `/console/${scriptName}`).replace("%STYLE%", `/console/${styleName}`);
   await writeChangedFiles(
-    new Map<string, Uint8Array | string>([
+    new Map<string, Uint8Array>([
       [scriptName, script],
       [styleName, style],
-      ["index.html", html],
+      ["index.html", Buffer.from(html, "utf8")],
     ]),
   );
   return {
@@ -91,7 +91,7 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
  * "Your worker restarted mid-request"), and every stack start, the deploy dry run and the edge
  * tests build the console: identical builds (content-hashed names) must leave the folder untouched.
  */
-async function writeChangedFiles(files: ReadonlyMap<string, Uint8Array | string>): Promise<void> {
+async function writeChangedFiles(files: ReadonlyMap<string, Uint8Array>): Promise<void> {
   await mkdir(OUT_DIR, { recursive: true });
   const present = await readdir(OUT_DIR);
   await Promise.all([
@@ -99,10 +99,9 @@ async function writeChangedFiles(files: ReadonlyMap<string, Uint8Array | string>
       .filter((name) => !files.has(name))
       .map((name) => rm(join(OUT_DIR, name), { recursive: true, force: true })),
     ...[...files].map(async ([name, content]) => {
-      const bytes = typeof content === "string" ? Buffer.from(content) : Buffer.from(content);
       const existing = present.includes(name) ? await readFile(join(OUT_DIR, name)).catch(() => undefined) : undefined;
-      if (existing?.equals(bytes)) return;
-      await writeFile(join(OUT_DIR, name), bytes);
+      if (existing?.equals(content)) return;
+      await writeFile(join(OUT_DIR, name), content);
     }),
   ]);
 }
