@@ -315,7 +315,9 @@ describe("recordSelectionEvent", () => {
   it("batches events over a window into one D1 write held open by the request that opened it", async () => {
     const batching = new Hono<AppEnv>()
       .use(async (c, next) => {
-        c.set("config", EdgeConfigSchema.parse({ ...EDGE_TEST_SECRETS, MODELGATE_ANALYTICS_BATCH_MS: "50" }));
+        // A window long enough that the three requests and the first read land inside it on a
+        // busy machine (50 ms was not, with the e2e process on the same cores).
+        c.set("config", EdgeConfigSchema.parse({ ...EDGE_TEST_SECRETS, MODELGATE_ANALYTICS_BATCH_MS: "1500" }));
         await next();
       })
       .get("/:category", (c) => {
