@@ -90,6 +90,11 @@ export async function startEdgeDevServer(options: EdgeDevServerOptions): Promise
     "--env-file",
     envFile,
     "--show-interactive-dev-session=false",
+    // Port 0: the OS picks the devtools inspector's port. Left to wrangler, two stacks started at
+    // the same moment (npm test runs the CLI's and an e2e file's side by side) both probe 9229,
+    // both find it free, and the second dies with "Address already in use".
+    "--inspector-port",
+    "0",
     // info: the edge's own JSON log lines (console.info) reach the output, as in production.
     "--log-level",
     "info",
