@@ -13,11 +13,13 @@ import { IsolateCache } from "../src/routing/routing-caches.js";
 import { ADMIN, causalLmRegistration, heartbeat, resetEdge, WORKER_TOKEN } from "./support/requests.js";
 
 const app = createEdgeApp();
-// The test bindings with long cache TTLs (bindings are not own enumerable properties: derive, don't spread).
-const cachedEnv: typeof env = Object.assign(Object.create(env) as typeof env, {
-  MODELGATE_ROUTING_RECORD_CACHE_MS: "60000",
-  MODELGATE_ROUTING_VIEW_CACHE_MS: "10000",
-});
+// The test bindings with long cache TTLs (bindings are not own enumerable properties: derive, don't
+// spread). Defined, not assigned: `env` is a proxy, and assigning through an object derived from
+// it reaches the proxy's set trap, which changed the shared bindings for every later test file.
+const cachedEnv: typeof env = Object.create(env, {
+  MODELGATE_ROUTING_RECORD_CACHE_MS: { value: "60000", enumerable: true },
+  MODELGATE_ROUTING_VIEW_CACHE_MS: { value: "10000", enumerable: true },
+}) as typeof env;
 
 async function cachedCall(method: string, path: string, key: string, body?: unknown): Promise<Response> {
   const ctx = createExecutionContext();
@@ -115,6 +117,13 @@ describe("routing caches (on)", () => {
       heartbeat({ worker_id: "idle", url, queue_depth: 0 }),
     );
     expect((await generate()).headers.get("x-modelgate-worker")).toBe("idle");
+  });
+
+  it("turns the caches on for its own bindings only: the shared ones keep them off", async () => {
+    expect(await generate()).toBeDefined();
+    expect(cachedEnv.MODELGATE_ROUTING_VIEW_CACHE_MS).toBe("10000");
+    expect(env.MODELGATE_ROUTING_VIEW_CACHE_MS).toBe("0");
+    expect(env.MODELGATE_ROUTING_RECORD_CACHE_MS).toBe("0");
   });
 });
 

@@ -42,8 +42,10 @@ export async function call(method: string, path: string, options: CallOptions = 
  * forwarded answer mid-stream: workerd reports the cancelled read inside the edge's stream
  * wrapper as an unhandled rejection when the Worker runs in the test's own context.
  */
-export function callThroughSelf(method: string, path: string, options: CallOptions = {}): Promise<Response> {
-  return SELF.fetch(clientRequest(method, path, options));
+export async function callThroughSelf(method: string, path: string, options: CallOptions = {}): Promise<Response> {
+  const response = await SELF.fetch(clientRequest(method, path, options));
+  unreadResponses.add(response);
+  return response;
 }
 
 /** Execution contexts of `call`s whose `waitUntil` work (analytics, metrics flushes) may still run. */
