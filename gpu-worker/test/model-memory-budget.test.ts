@@ -86,4 +86,19 @@ describe("model memory budget", () => {
     for (const response of await Promise.all(long)) expect(response.status).toBe(200);
     expect(await loadedNames()).toEqual(["demo-lm", "other-lm"]);
   });
+
+  it("loads a file once for every version that points at it, and reports each of them warm", async () => {
+    // The same artifact registered again under another name (as a copy or an alias model would be).
+    const copy = { ...demoLm, name: "demo-lm-copy", version: 3 };
+    await generateOn(demoLm);
+    await generateOn(otherLm);
+    expect((await generateOn(copy)).status).toBe(200);
+    const health = (await (await fetch(`${worker.url}/health`)).json()) as {
+      loaded_models: { name: string; version: number; sha256: string; memory_mb: number }[];
+    };
+    const sameFile = health.loaded_models.filter((m) => m.sha256 === demoLm.artifact.sha256);
+    expect(sameFile.map((m) => `${m.name}@${m.version}`).sort()).toEqual(["demo-lm-copy@3", `demo-lm@${demoLm.version}`]);
+    // One session: other-lm (60 MB) still fits beside it in the 130 MB budget, so nothing was evicted.
+    expect(await loadedNames()).toEqual(["demo-lm", "demo-lm-copy", "other-lm"]);
+  });
 });

@@ -34,7 +34,17 @@ interface Residency {
   loaded: ResidentModel | undefined;
   inFlight: number;
   lastUsed: number;
+  /**
+   * Every version this file has been asked for as (`name@version`), most recent last: several
+   * versions may point at one artifact (a copy registered under another name, a re-registration),
+   * and each is warm here once the file is loaded, so the heartbeat names each of them.
+   */
+  servedAs: Map<string, LoadedModel>;
 }
+
+/** Versions named per loaded file in heartbeats: the most recent ones (a heartbeat holds at most 256 entries). */
+const MAX_VERSIONS_PER_FILE = 8;
+const MAX_LOADED_ENTRIES = 256;
 
 export interface ModelResidencyOptions {
   pool: InferenceThreadPool;
@@ -59,8 +69,11 @@ export class ModelResidency {
     this.#now = options.now ?? Date.now;
   }
 
+  /** What heartbeats report: each loaded file once per version it has served. */
   loadedModels(): LoadedModel[] {
-    return [...this.#models.values()].flatMap((r) => (r.loaded ? [r.loaded.model] : []));
+    return [...this.#models.values()]
+      .flatMap((r) => (r.loaded ? [...r.servedAs.values()] : []))
+      .slice(0, MAX_LOADED_ENTRIES);
   }
 
   /** Loaded models with the format each file is, for the metrics. */
@@ -98,7 +111,10 @@ export class ModelResidency {
   #ensure(target: ModelVersion): Residency {
     const key = target.artifact.sha256;
     const existing = this.#models.get(key);
-    if (existing) return existing;
+    if (existing) {
+      rememberServedAs(existing, target);
+      return existing;
+    }
     const residency: Residency = {
       key,
       format: target.serving_format ?? "fp32",
@@ -107,7 +123,9 @@ export class ModelResidency {
       loaded: undefined,
       inFlight: 0,
       lastUsed: this.#now(),
+      servedAs: new Map(),
     };
+    rememberServedAs(residency, target);
     this.#models.set(key, residency);
     const started = performance.now();
     const labels = modelLabelsOf(target);
@@ -214,5 +232,21 @@ export class ModelResidency {
       tokenizerConfigPath,
       eosTokenIds: spec.eos_token_ids,
     });
+  }
+}
+
+function rememberServedAs(residency: Residency, target: ModelVersion): void {
+  const id = `${target.name}@${target.version}`;
+  residency.servedAs.delete(id);
+  residency.servedAs.set(id, {
+    name: target.name,
+    version: target.version,
+    sha256: target.artifact.sha256,
+    memory_mb: target.memory_mb,
+    gpu_index: 0,
+  });
+  if (residency.servedAs.size > MAX_VERSIONS_PER_FILE) {
+    const [oldest] = residency.servedAs.keys();
+    if (oldest !== undefined) residency.servedAs.delete(oldest);
   }
 }
