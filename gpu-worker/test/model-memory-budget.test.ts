@@ -97,7 +97,10 @@ describe("model memory budget", () => {
       loaded_models: { name: string; version: number; sha256: string; memory_mb: number }[];
     };
     const sameFile = health.loaded_models.filter((m) => m.sha256 === demoLm.artifact.sha256);
-    expect(sameFile.map((m) => `${m.name}@${m.version}`).sort()).toEqual(["demo-lm-copy@3", `demo-lm@${demoLm.version}`]);
+    expect(sameFile.map((m) => `${m.name}@${m.version}`).sort()).toEqual([
+      "demo-lm-copy@3",
+      `demo-lm@${demoLm.version}`,
+    ]);
     // One session: other-lm (60 MB) still fits beside it in the 130 MB budget, so nothing was evicted.
     expect(await loadedNames()).toEqual(["demo-lm", "demo-lm-copy", "other-lm"]);
   });
