@@ -1,3 +1,4 @@
 import { defineProject } from "vitest/config";
 
-export default defineProject({ test: { name: "shared", include: ["test/**/*.test.ts"] } });
+// Pure functions: files share a test worker's module graph rather than importing it per file.
+export default defineProject({ test: { name: "shared", include: ["test/**/*.test.ts"], isolate: false } });
