@@ -146,6 +146,47 @@ describe("versions are immutable; metadata edits are revisions", () => {
     ]);
   });
 
+  it("applies a PATCH conditional on the revision read, and refuses a stale one with 409 naming the field", async () => {
+    await register("raced", { tags: ["first"] });
+    // Two clients read revision 1; the first writes, the second's write would overwrite it.
+    const first = await call("PATCH", "/v1/models/raced/versions/1", {
+      key: ADMIN,
+      body: { tags: ["first", "by-a"], expected_metadata_revision: 1 },
+    });
+    expect((await json<ModelVersion>(first)).metadata_revision).toBe(2);
+    const stale = await expectProblem(
+      await call("PATCH", "/v1/models/raced/versions/1", {
+        key: ADMIN,
+        body: { tags: ["first", "by-b"], expected_metadata_revision: 1 },
+      }),
+      409,
+    );
+    expect(stale.detail).toContain("revision 2, not 1");
+    expect(JSON.stringify(stale)).toContain("expected_metadata_revision");
+    const kept = await json<ModelVersion>(await call("GET", "/v1/models/raced/versions/1", { key: ADMIN }));
+    expect(kept).toMatchObject({ metadata_revision: 2, tags: ["first", "by-a"] });
+    // Read again, written again: it applies, and the history names only the field it changed.
+    const retried = await call("PATCH", "/v1/models/raced/versions/1", {
+      key: ADMIN,
+      body: { tags: ["first", "by-a", "by-b"], expected_metadata_revision: 2 },
+    });
+    expect((await json<ModelVersion>(retried)).metadata_revision).toBe(3);
+    const events = (await history("raced")).events.filter((e) => e.action === "metadata_updated");
+    expect(events.map((e) => e.reason)).toEqual(["changed tags", "changed tags"]);
+    // The precondition alone changes nothing, so it is not a PATCH.
+    await expectProblem(
+      await call("PATCH", "/v1/models/raced/versions/1", { key: ADMIN, body: { expected_metadata_revision: 3 } }),
+      400,
+    );
+    await expectProblem(
+      await call("PATCH", "/v1/models/raced/versions/1", {
+        key: ADMIN,
+        body: { tags: [], expected_metadata_revision: 0 },
+      }),
+      400,
+    );
+  });
+
   it.each([
     ["the artifact", { artifact: tensorRegistration().artifact }, "artifact"],
     ["the metrics", { metrics: { val_acc: 1 } }, "metrics"],

@@ -186,9 +186,15 @@ function checkVersionFieldRelations(
 export const VersionMetadataSchema = z.strictObject(VersionMetadataShape);
 export type VersionMetadata = z.infer<typeof VersionMetadataSchema>;
 
+/** Keys of a metadata `PATCH` that say how to apply it rather than what to change. */
+const PATCH_CONTROL_KEYS: ReadonlySet<string> = new Set(["reason", "expected_metadata_revision"]);
+
 /**
  * A `PATCH` body: any subset of the metadata fields (`null` clears an optional one). Fields
  * outside it (artifact, io, metrics, …) are immutable and refused by name.
+ * `expected_metadata_revision` makes it conditional: a client that read the version, changed a
+ * part and writes it back (the CLI's `models deploy` rewrites `serving`) is refused with 409
+ * if someone else's edit landed in between, instead of overwriting it.
  */
 export const VersionMetadataPatchSchema = z
   .strictObject({
@@ -196,10 +202,20 @@ export const VersionMetadataPatchSchema = z
       Object.entries(VersionMetadataShape).map(([key, schema]) => [key, schema.nullable().optional()]),
     ),
     reason: ReasonTextSchema.optional(),
+    expected_metadata_revision: z.int().min(1).optional(),
   } as { [K in keyof typeof VersionMetadataShape]: z.ZodOptional<z.ZodNullable<(typeof VersionMetadataShape)[K]>> } & {
     reason: z.ZodOptional<z.ZodString>;
+    expected_metadata_revision: z.ZodOptional<z.ZodInt>;
   })
-  .refine((patch) => Object.keys(patch).some((key) => key !== "reason"), "name at least one metadata field to change");
+  .refine(
+    (patch) => Object.keys(patch).some((key) => !PATCH_CONTROL_KEYS.has(key)),
+    "name at least one metadata field to change",
+  );
+
+/** The metadata fields a patch changes (its keys without the control ones). */
+export function patchedMetadataFields(patch: VersionMetadataPatch): string[] {
+  return Object.keys(patch).filter((key) => !PATCH_CONTROL_KEYS.has(key));
+}
 export type VersionMetadataPatch = z.infer<typeof VersionMetadataPatchSchema>;
 
 /** What a client sends to register a version; the registry assigns the number and stage. */

@@ -1,5 +1,6 @@
 import {
   describePlacement,
+  type ModelVersion,
   type Placement,
   PlacementSchema,
   type ReplicaTestReport,
@@ -10,10 +11,14 @@ import type { Command } from "commander";
 import { InvalidArgumentError } from "commander";
 import { collectPairs, integerInRange, parseNameAndRef, parseNameAndVersion } from "../arguments.js";
 import { UsageError } from "../cli-errors.js";
+import { EdgeProblemError } from "../edge-errors.js";
 import { EXIT_CODES } from "../exit-codes.js";
 import { formatTable, NONE } from "../output.js";
 import type { CliSession } from "../session.js";
 import { warmOnLine } from "./workers.js";
+
+/** Read-modify-write rounds `models deploy` makes when other edits keep landing in between. */
+const DEPLOY_ATTEMPTS = 3;
 
 interface DeployOptions {
   replicas?: number;
@@ -93,18 +98,33 @@ export function registerDeployCommands(models: Command, session: CliSession): vo
         throw new UsageError("Nothing to change.", "pass --replicas, --label, --pin, --any-worker or --undeploy");
       }
       const client = await session.client(command);
-      const current = await client.getVersion(target.name, target.version);
-      const placement = placementAfter(current.serving?.placement, options);
-      if (placement !== undefined) {
-        const parsed = PlacementSchema.safeParse(placement);
-        if (!parsed.success) throw validationError(parsed.error, "placement", "serving.placement");
+      const { name, version } = target;
+      // `serving` is written whole, so the write is conditional on the revision read: an edit to
+      // another part of `serving` (batching, say) that lands in between is read and kept, not lost.
+      const deploy = async (): Promise<ModelVersion> => {
+        const current = await client.getVersion(name, version);
+        const placement = placementAfter(current.serving?.placement, options);
+        if (placement !== undefined) {
+          const parsed = PlacementSchema.safeParse(placement);
+          if (!parsed.success) throw validationError(parsed.error, "placement", "serving.placement");
+        }
+        const { placement: _old, ...otherServing } = current.serving ?? {};
+        const serving = placement === undefined ? otherServing : { ...otherServing, placement };
+        return client.patchMetadata(name, version, {
+          serving: Object.keys(serving).length === 0 ? null : serving,
+          expected_metadata_revision: current.metadata_revision,
+          ...(options.reason === undefined ? {} : { reason: options.reason }),
+        });
+      };
+      let updated: ModelVersion | undefined;
+      for (let attempt = 1; updated === undefined; attempt++) {
+        try {
+          updated = await deploy();
+        } catch (error) {
+          const raced = error instanceof EdgeProblemError && error.problem.status === 409;
+          if (!raced || attempt >= DEPLOY_ATTEMPTS) throw error;
+        }
       }
-      const { placement: _old, ...otherServing } = current.serving ?? {};
-      const serving = placement === undefined ? otherServing : { ...otherServing, placement };
-      const updated = await client.patchMetadata(target.name, target.version, {
-        serving: Object.keys(serving).length === 0 ? null : serving,
-        ...(options.reason === undefined ? {} : { reason: options.reason }),
-      });
       const warm = session.json ? undefined : await warmOnLine(client, updated);
       session.emit(updated, (v) => {
         const lines = [

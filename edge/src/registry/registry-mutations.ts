@@ -12,6 +12,7 @@ import {
   type ModelVersion,
   ok,
   type PolicyDecision,
+  patchedMetadataFields,
   type RegisterVersionInput,
   type RegistryPolicy,
   type Result,
@@ -186,6 +187,21 @@ export function patchMetadata(
   const found = liveVersion(current, name, number);
   if (!found.ok) return found;
   const { record: live, target } = found.value;
+  const expected = patch.expected_metadata_revision;
+  if (expected !== undefined && expected !== target.metadata_revision) {
+    return err(
+      new ModelgateError(
+        "conflict",
+        `${name}@${number} is at metadata revision ${target.metadata_revision}, not ${expected}: another edit landed since it was read. Read it again and re-apply the change.`,
+        [
+          {
+            field: "expected_metadata_revision",
+            message: `is ${expected}; the version is at ${target.metadata_revision}`,
+          },
+        ],
+      ),
+    );
+  }
   const metadata = applyMetadataPatch(versionMetadataOf(target), patch);
   if (!metadata.ok) return metadata;
   const revision = target.metadata_revision + 1;
@@ -203,11 +219,7 @@ export function patchMetadata(
       action: "metadata_updated",
       version: number,
       metadata_revision: revision,
-      reason:
-        patch.reason ??
-        `changed ${Object.keys(patch)
-          .filter((key) => key !== "reason")
-          .join(", ")}`,
+      reason: patch.reason ?? `changed ${patchedMetadataFields(patch).join(", ")}`,
     },
   ]);
   return ok({ record, version, metadata: metadata.value });
