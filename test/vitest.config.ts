@@ -9,5 +9,9 @@ export default defineProject({
     testTimeout: 120_000,
     hookTimeout: 180_000,
     fileParallelism: false,
+    // One module graph for the files, run one after another: their imports (the local stack, the
+    // reference model builders, playwright, the OpenAI SDK) were ~14 s of this chain, evaluated
+    // again for each file. Each file still starts and stops its own stack.
+    isolate: false,
   },
 });
