@@ -21,6 +21,7 @@ import {
   type EnrolWorkerRequest,
   type EvaluationJob,
   EvaluationJobSchema,
+  type EvaluationJobStatus,
   type EvaluationReport,
   EvaluationReportSchema,
   type EvaluationRequest,
@@ -86,6 +87,8 @@ export type { GenerationEvent, GenerationStream, GenerationToken } from "./gener
 
 // `GET /health` has no schema in shared yet; this mirrors edge/src/routes/health.ts.
 /** A key as the edge lists it (no secret, no hash). */
+
+const EvaluationListSchema = z.object({ jobs: z.array(EvaluationJobSchema) });
 export const ApiKeyViewSchema = ApiKeyRecordSchema.omit({ sha256: true });
 /** A key as created or rotated: the one response that carries the secret. */
 export const CreatedApiKeySchema = ApiKeyViewSchema.extend({ key: z.string() });
@@ -323,6 +326,15 @@ export class EdgeClient {
   /** Queues an evaluation job (`202`); poll it with `getEvaluation`. */
   async createEvaluation(request: EvaluationRequest): Promise<EvaluationJob> {
     return (await this.request("POST", "/v1/evaluations", EvaluationJobSchema, request)).body;
+  }
+
+  /** The newest evaluations first, optionally of one status. */
+  async listEvaluations(filter: { status?: EvaluationJobStatus; limit?: number } = {}): Promise<EvaluationJob[]> {
+    const query = new URLSearchParams();
+    if (filter.status !== undefined) query.set("status", filter.status);
+    if (filter.limit !== undefined) query.set("limit", String(filter.limit));
+    const path = `/v1/evaluations${query.size > 0 ? `?${query}` : ""}`;
+    return (await this.request("GET", path, EvaluationListSchema)).body.jobs;
   }
 
   async getEvaluation(id: string): Promise<EvaluationJob> {

@@ -3,6 +3,7 @@ import { resolve } from "node:path";
 import {
   compareEvaluationTargets,
   type EvaluationJob,
+  EvaluationJobStatusSchema,
   type EvaluationReport,
   type EvaluationTargetReport,
   JudgeSpecSchema,
@@ -10,10 +11,10 @@ import {
   type TargetComparison,
   TERMINAL_JOB_STATUSES,
 } from "@modelgate/shared";
-import type { Command } from "commander";
+import { type Command, Option } from "commander";
 import { collect, integerInRange, numberInRange } from "../arguments.js";
 import { UsageError } from "../cli-errors.js";
-import { formatFields, formatTable, NONE } from "../output.js";
+import { formatFields, formatTable, formatTimestamp, NONE } from "../output.js";
 import type { CliSession } from "../session.js";
 import { uploadLocalFile } from "./models-upload.js";
 
@@ -166,7 +167,7 @@ async function readJudge(session: CliSession, value: string | undefined) {
 
 const sleep = (ms: number) => new Promise((resolvePromise) => setTimeout(resolvePromise, ms));
 
-/** `modelgate eval run | show | compare`: evaluation jobs over a JSONL dataset, run by GPU workers. */
+/** `modelgate eval run | list | show | compare`: evaluation jobs over a JSONL dataset, run by GPU workers. */
 export function registerEvaluationCommands(program: Command, session: CliSession): void {
   const evaluations = program
     .command("eval")
@@ -220,6 +221,18 @@ export function registerEvaluationCommands(program: Command, session: CliSession
     });
 
   evaluations
+    .command("list")
+    .description("evaluations, newest first: status, targets and progress of each")
+    .addOption(new Option("--status <status>", "only jobs in this state").choices(EvaluationJobStatusSchema.options))
+    .option("--limit <n>", "at most this many (up to 200)", integerInRange(1, 200), 50)
+    .option("--json", "print the jobs as JSON")
+    .action(async (options: { status?: EvaluationJob["status"]; limit: number }, command: Command) => {
+      const client = await session.client(command);
+      const jobs = await client.listEvaluations({ ...options });
+      session.emit(jobs, formatEvaluationList);
+    });
+
+  evaluations
     .command("show")
     .description("an evaluation's status, progress and (once it succeeded) its per-target report")
     .argument("<id>", "the evaluation id (ej_…)")
@@ -253,6 +266,22 @@ export function registerEvaluationCommands(program: Command, session: CliSession
         session.emit(comparison, formatComparison);
       },
     );
+}
+
+function formatEvaluationList(jobs: EvaluationJob[]): string {
+  if (jobs.length === 0) return "No evaluations yet (modelgate eval run <dataset.jsonl> --target <model>).";
+  return formatTable(
+    ["ID", "NAME", "STATUS", "TARGETS", "LINES", "PROGRESS", "CREATED"],
+    jobs.map((job) => [
+      job.id,
+      job.name ?? NONE,
+      job.status,
+      job.targets.map((target) => target.label).join(", "),
+      String(job.lines),
+      `${job.completed}/${job.total}`,
+      formatTimestamp(job.created_at),
+    ]),
+  );
 }
 
 /** A target named by label or by the reference it was submitted as. */
