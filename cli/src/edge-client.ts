@@ -87,13 +87,12 @@ export type { GenerationEvent, GenerationStream, GenerationToken } from "./gener
 
 // `GET /health` has no schema in shared yet; this mirrors edge/src/routes/health.ts.
 /** A key as the edge lists it (no secret, no hash). */
-
-const EvaluationListSchema = z.object({ jobs: z.array(EvaluationJobSchema) });
 export const ApiKeyViewSchema = ApiKeyRecordSchema.omit({ sha256: true });
 /** A key as created or rotated: the one response that carries the secret. */
 export const CreatedApiKeySchema = ApiKeyViewSchema.extend({ key: z.string() });
 export type CreatedApiKey = z.infer<typeof CreatedApiKeySchema>;
 const ApiKeyListSchema = z.object({ keys: z.array(ApiKeyViewSchema) });
+const EvaluationListSchema = z.object({ jobs: z.array(EvaluationJobSchema) });
 
 export const HealthResponseSchema = z.object({ status: z.string(), service: z.string(), time: z.string() });
 export type HealthResponse = z.infer<typeof HealthResponseSchema>;

@@ -9,7 +9,7 @@ import { describe, expect, it } from "vitest";
 import { z } from "zod";
 import { CreatedApiKeySchema } from "../src/edge-client.js";
 import { EXIT_CODES } from "../src/exit-codes.js";
-import { cli, parseJson, tempDir, uniqueName } from "./support/stack.js";
+import { cli, parseJson, stack, tempDir, uniqueName } from "./support/stack.js";
 
 const JobListSchema = z.array(EvaluationJobSchema);
 
@@ -59,12 +59,22 @@ describe("eval list", () => {
   });
 
   it("keeps only the jobs in the state --status names, and refuses an unknown state or limit", async () => {
-    await queueEvaluation(uniqueName("filtered"));
-    const all = parseJson(await cli(["eval", "list", "--limit", "200", "--json"]), JobListSchema);
-    const status = all[0]?.status ?? "queued";
-    const only = parseJson(await cli(["eval", "list", "--status", status, "--limit", "200", "--json"]), JobListSchema);
-    expect(only.length).toBeGreaterThan(0);
-    expect(only.every((job) => job.status === status)).toBe(true);
+    // Two jobs, one of them cancelled through the edge: the filter must tell them apart.
+    const kept = await queueEvaluation(uniqueName("kept"));
+    const cancelledId = await queueEvaluation(uniqueName("cancelled"));
+    const { edgeUrl, adminKey } = stack();
+    const cancel = await fetch(`${edgeUrl}/v1/evaluations/${cancelledId}/cancel`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${adminKey}` },
+    });
+    expect(cancel.status).toBe(200);
+    const cancelled = parseJson(
+      await cli(["eval", "list", "--status", "cancelled", "--limit", "200", "--json"]),
+      JobListSchema,
+    );
+    expect(cancelled.map((job) => job.id)).toContain(cancelledId);
+    expect(cancelled.map((job) => job.id)).not.toContain(kept);
+    expect(cancelled.every((job) => job.status === "cancelled")).toBe(true);
 
     const unknown = await cli(["eval", "list", "--status", "sideways"]);
     expect(unknown.code).toBe(2);

@@ -207,13 +207,10 @@ export const VersionMetadataPatchSchema = z
     reason: z.ZodOptional<z.ZodString>;
     expected_metadata_revision: z.ZodOptional<z.ZodInt>;
   })
-  .refine(
-    (patch) => Object.keys(patch).some((key) => !PATCH_CONTROL_KEYS.has(key)),
-    "name at least one metadata field to change",
-  );
+  .refine((patch) => patchedMetadataFields(patch).length > 0, "name at least one metadata field to change");
 
 /** The metadata fields a patch changes (its keys without the control ones). */
-export function patchedMetadataFields(patch: VersionMetadataPatch): string[] {
+export function patchedMetadataFields(patch: Record<string, unknown>): string[] {
   return Object.keys(patch).filter((key) => !PATCH_CONTROL_KEYS.has(key));
 }
 export type VersionMetadataPatch = z.infer<typeof VersionMetadataPatchSchema>;

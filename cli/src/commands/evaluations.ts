@@ -228,7 +228,10 @@ export function registerEvaluationCommands(program: Command, session: CliSession
     .option("--json", "print the jobs as JSON")
     .action(async (options: { status?: EvaluationJob["status"]; limit: number }, command: Command) => {
       const client = await session.client(command);
-      const jobs = await client.listEvaluations({ ...options });
+      const jobs = await client.listEvaluations({
+        limit: options.limit,
+        ...(options.status === undefined ? {} : { status: options.status }),
+      });
       session.emit(jobs, formatEvaluationList);
     });
 

@@ -161,13 +161,7 @@ export class ModelResidency {
       this.#logger.error("model failed to load", { model: label, reason: outcome.message });
       return err(new ModelgateError("internal", `Model ${label} could not be loaded.`));
     }
-    const model: LoadedModel = {
-      name: target.name,
-      version: target.version,
-      sha256: target.artifact.sha256,
-      memory_mb: target.memory_mb,
-      gpu_index: 0,
-    };
+    const model = loadedModelOf(target);
     residency.loaded = {
       threadIndex,
       inputNames: outcome.reply.inputNames,
@@ -238,15 +232,20 @@ export class ModelResidency {
 function rememberServedAs(residency: Residency, target: ModelVersion): void {
   const id = `${target.name}@${target.version}`;
   residency.servedAs.delete(id);
-  residency.servedAs.set(id, {
+  residency.servedAs.set(id, loadedModelOf(target));
+  if (residency.servedAs.size > MAX_VERSIONS_PER_FILE) {
+    const [oldest] = residency.servedAs.keys();
+    if (oldest !== undefined) residency.servedAs.delete(oldest);
+  }
+}
+
+/** How a heartbeat names a version held here (one GPU slot on this worker: index 0). */
+function loadedModelOf(target: ModelVersion): LoadedModel {
+  return {
     name: target.name,
     version: target.version,
     sha256: target.artifact.sha256,
     memory_mb: target.memory_mb,
     gpu_index: 0,
-  });
-  if (residency.servedAs.size > MAX_VERSIONS_PER_FILE) {
-    const [oldest] = residency.servedAs.keys();
-    if (oldest !== undefined) residency.servedAs.delete(oldest);
-  }
+  };
 }
